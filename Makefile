@@ -1,0 +1,35 @@
+# wasmrun: build, fetch the test python.wasm, test.
+#
+#   make build    build bin/wasmrun
+#   make python   fetch and verify testdata/python/python.wasm (idempotent)
+#   make test     fetch python.wasm if missing, then run every test with the race detector
+#   make fmt      gofmt -w the tree
+#   make vet      go vet ./...
+#
+# The tests build their guests from source and need clang (wasm32-wasi target, wasi-libc), lld,
+# wat2wasm and Go; .ci/run installs them on Debian.
+
+GO          ?= go
+TEST_TIMEOUT ?= 20m
+TESTFLAGS   ?= -race
+PYTHON_WASM := testdata/python/python.wasm
+
+.PHONY: build python test fmt vet
+
+build:
+	$(GO) build -o bin/wasmrun ./cmd/run
+
+python:
+	./testdata/fetch-python.sh
+
+$(PYTHON_WASM):
+	./testdata/fetch-python.sh
+
+test: $(PYTHON_WASM)
+	$(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...
+
+fmt:
+	gofmt -w .
+
+vet:
+	$(GO) vet ./...
