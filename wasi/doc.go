@@ -1,0 +1,87 @@
+// Package wasi is wasmrun's wasi_snapshot_preview1 host module for wazero: every preview1
+// import, implemented over a vfs.Namespace, with its own fd table, path resolution, errno
+// translation and guest-memory checks.
+//
+// # Use
+//
+// Instantiate the host module once per wazero runtime, then run each guest with a Process in the
+// context of its calls:
+//
+//	closer, err := wasi.Instantiate(ctx, r)
+//	p, err := wasi.NewProcess(wasi.Config{Args: args, Stdout: os.Stdout, NS: ns})
+//	defer p.Close()
+//	_, err = r.InstantiateModule(wasi.WithProcess(ctx, p), compiled, wazero.NewModuleConfig())
+//	// err is a *sys.ExitError carrying the code after proc_exit.
+//
+// A host call whose context has no Process returns ENOSYS to the guest.
+//
+// # The guest's view
+//
+// fds 0, 1 and 2 are Config.Stdin, Stdout and Stderr. fd 3 is the only preopen: the directory
+// "/" of Config.NS, named "/" by fd_prestat_dir_name. Paths given to path_* functions are
+// resolved by the namespace from the directory fd, or from the namespace root when absolute,
+// as openat(2) does on Linux; nothing lies outside the namespace, so nothing can escape it.
+// Any fd may be closed or renumbered, the preopen and the standard streams included. New fds
+// take the lowest free number; Config.MaxFDs open fds at most (EMFILE beyond).
+//
+// # Rights
+//
+// Every fd carries base and inheriting rights and every call checks the right the spec names
+// (ENOTCAPABLE when it is missing); fd_fdstat_set_rights can only drop rights. path_open gives
+// the new fd the requested rights within its directory's inheriting rights, cut to those that
+// apply to the opened type, so asking for every right (as wasi-libc does) is not an error. The
+// access mode follows the rights: written iff fd_write is asked for (see pathOpen). The order of
+// checks is: the fd (EBADF), its type where the call needs one (ESPIPE for seek, tell, pread,
+// pwrite, advise and allocate on a standard stream; ENOTDIR for a path_* on a non-directory),
+// the rights (ENOTCAPABLE), the flags (EINVAL), then guest memory (EFAULT).
+//
+// # Errors
+//
+// Results are WASI preview1 errnos. The namespace's vfs.Errno values are translated in one
+// switch (errno.go); one WASI does not define becomes EIO. Every pointer and length from the
+// guest is bounds-checked against its memory: out of range is EFAULT, never a host panic;
+// output records are checked before the operation runs where they can be, so a failing call
+// changes nothing. More than 1024 iovecs, or a total over 2^31-1 bytes, is EINVAL as in readv.
+//
+// # Standard input
+//
+// Stdin is read by one goroutine per Process, started by the first fd_read or poll_oneoff on
+// fd 0. It reads at most one chunk (16 KiB) ahead of the guest, so that fd_read can wait for
+// data together with the context, and poll_oneoff with a clock timeout, instead of blocking in
+// Read. NONBLOCK (fd_fdstat_set_flags) makes fd_read without data EAGAIN. A reader that blocks
+// forever (a terminal nobody types into) keeps the goroutine blocked after Close until it
+// returns. A standard stream reports filetype character_device (with no seek or tell rights,
+// which is what wasi-libc's isatty looks for) when it is an *os.File on a character device, and
+// unknown otherwise.
+//
+// # Clocks and waiting
+//
+// Realtime comes from Config.Walltime and monotonic from Config.Nanotime. The process and
+// thread CPU-time clocks are emulated as the monotonic time since NewProcess. When the context
+// of a call is done while poll_oneoff or a stdin read waits, the guest is ended the way wazero
+// ends a guest whose context is done: the module is closed and the call unwinds with
+// *sys.ExitError (sys.ExitCodeDeadlineExceeded or ExitCodeContextCanceled).
+//
+// # Choices where the spec is silent
+//
+//   - fd_allocate with len 0 or a negative offset is EINVAL, as posix_fallocate(3).
+//   - fd_fdstat_set_flags accepts every fdflags bit: APPEND, DSYNC and SYNC (a sync after each
+//     write), NONBLOCK (for stdin) and RSYNC (no effect).
+//   - fd_readdir packs as many dirents as fit and cuts the last one; the cookies are the
+//     namespace's (d_next is vfs.DirEntry.Next).
+//   - fd_renumber needs both fds open (EBADF otherwise), as wasmtime and wazero.
+//   - proc_raise is ENOSYS; sock_accept, sock_recv, sock_send and sock_shutdown are EBADF for
+//     a closed fd and ENOTSUP otherwise.
+//   - poll_oneoff takes at most 65536 subscriptions (EINVAL beyond).
+//
+// # Tracing
+//
+// Parameter names follow wazero's WASI, so wazero's experimental/logging listener prints our
+// calls as "==> wasi_snapshot_preview1.fd_write(fd=1,iovs=...)" / "<== (nwritten=5,errno=ESUCCESS)".
+//
+// # Allocation
+//
+// fd_read, fd_write, fd_pread, fd_pwrite and fd_readdir allocate nothing in steady state: they
+// work on views of guest memory and scratch slices kept on the Process (BenchmarkFdWrite and
+// BenchmarkFdRead report allocs/op).
+package wasi

@@ -1,0 +1,640 @@
+package wasi
+
+import (
+	"context"
+	"errors"
+	"math"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/sys"
+	"github.com/wasmrun/wasmrun/vfs"
+)
+
+// lookup returns the entry of fd if it holds every right in want. Errors: EBADF, ENOTCAPABLE.
+func (p *Process) lookup(fd uint32, want uint64) (*fdEntry, errno) {
+	e := p.fds.get(fd)
+	if e == nil {
+		return nil, errBadf
+	}
+	if e.base&want != want {
+		return nil, errNotcapable
+	}
+	return e, errSuccess
+}
+
+// lookupSeekable is lookup for the calls that need a position (seek, tell, pread, pwrite,
+// advise, allocate): a standard stream is ESPIPE, as on a pipe or terminal, before any rights
+// check. Errors: EBADF, ESPIPE, ENOTCAPABLE.
+func (p *Process) lookupSeekable(fd uint32, want uint64) (*fdEntry, errno) {
+	e := p.fds.get(fd)
+	if e == nil {
+		return nil, errBadf
+	}
+	if e.h == nil {
+		return nil, errSpipe
+	}
+	if e.base&want != want {
+		return nil, errNotcapable
+	}
+	return e, errSuccess
+}
+
+// exitGuest ends the guest because ctx is done while a host call was waiting, with the exit code
+// wazero uses for a done context (sys.ExitCodeDeadlineExceeded or ExitCodeContextCanceled).
+func exitGuest(ctx context.Context, mod api.Module) {
+	code := sys.ExitCodeContextCanceled
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		code = sys.ExitCodeDeadlineExceeded
+	}
+	_ = mod.CloseWithExitCode(ctx, code)
+	panic(sys.NewExitError(code))
+}
+
+// fdRead implements fd_read(fd, iovs, iovs_len) -> nread, reading at and advancing the fd's
+// position. Errors: EBADF, ENOTCAPABLE (no fd_read right: a directory, a write-only fd), EFAULT,
+// EINVAL, EAGAIN (stdin with NONBLOCK and no data), EIO, and the backend's.
+func fdRead(ctx context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[3]
+	return p.read(ctx, mod, u32(s[0]), u32(s[1]), u32(s[2]), -1, u32(s[3]))
+}
+
+// fdPread implements fd_pread(fd, iovs, iovs_len, offset) -> nread, leaving the position as it
+// is. Errors: as fd_read, plus ESPIPE (a standard stream), EINVAL (offset beyond 2^63-1).
+func fdPread(ctx context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[4]
+	if s[3] > math.MaxInt64 {
+		if p.fds.get(u32(s[0])) == nil {
+			return errBadf
+		}
+		return errInval
+	}
+	return p.read(ctx, mod, u32(s[0]), u32(s[1]), u32(s[2]), int64(s[3]), u32(s[4]))
+}
+
+// read is fd_read (at < 0) and fd_pread (at >= 0).
+func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint32, at int64, res uint32) errno {
+	var e *fdEntry
+	var err errno
+	if at < 0 {
+		e, err = p.lookup(fd, rightFdRead)
+	} else {
+		e, err = p.lookupSeekable(fd, rightFdRead|rightFdSeek)
+	}
+	if err != errSuccess {
+		return err
+	}
+	m := mod.Memory()
+	if _, ok := view(m, res, 4); !ok {
+		return errFault
+	}
+	views, err := p.iovecs(m, iovs, count)
+	if err != errSuccess {
+		return err
+	}
+	var n uint32
+	switch e.kind {
+	case kindStdin:
+		var done bool
+		n, err, done = p.stdin.read(ctx, views, e.fdflags&fdflagNonblock != 0)
+		if done {
+			exitGuest(ctx, mod)
+		}
+		if err != errSuccess {
+			return err
+		}
+	case kindFile, kindDir:
+		pos := at
+		if at < 0 {
+			pos = e.offset
+		}
+		for _, v := range views {
+			if len(v) == 0 {
+				continue
+			}
+			c, verr := e.h.File.ReadAt(v, pos)
+			pos += int64(c)
+			n += uint32(c)
+			if verr != vfs.ESUCCESS {
+				if n == 0 {
+					return toErrno(verr)
+				}
+				break
+			}
+			if c < len(v) {
+				break
+			}
+		}
+		if at < 0 {
+			e.offset = pos
+		}
+	default:
+		return errBadf
+	}
+	writeU32(m, res, n)
+	return errSuccess
+}
+
+// fdWrite implements fd_write(fd, iovs, iovs_len) -> nwritten at the fd's position, or at the
+// end of the file with the APPEND flag (the position then moves to the new end). With SYNC or
+// DSYNC, the file is synced before returning. Errors: EBADF, ENOTCAPABLE, EFAULT, EINVAL, EIO,
+// and the backend's (ENOSPC, EFBIG, EROFS...).
+func fdWrite(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[3]
+	return p.write(mod, u32(s[0]), u32(s[1]), u32(s[2]), -1, u32(s[3]))
+}
+
+// fdPwrite implements fd_pwrite(fd, iovs, iovs_len, offset) -> nwritten at offset, leaving the
+// position as it is; APPEND does not apply (POSIX pwrite). Errors: as fd_write, plus ESPIPE,
+// EINVAL (offset beyond 2^63-1).
+func fdPwrite(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[4]
+	if s[3] > math.MaxInt64 {
+		if p.fds.get(u32(s[0])) == nil {
+			return errBadf
+		}
+		return errInval
+	}
+	return p.write(mod, u32(s[0]), u32(s[1]), u32(s[2]), int64(s[3]), u32(s[4]))
+}
+
+func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res uint32) errno {
+	var e *fdEntry
+	var err errno
+	if at < 0 {
+		e, err = p.lookup(fd, rightFdWrite)
+	} else {
+		e, err = p.lookupSeekable(fd, rightFdWrite|rightFdSeek)
+	}
+	if err != errSuccess {
+		return err
+	}
+	m := mod.Memory()
+	if _, ok := view(m, res, 4); !ok {
+		return errFault
+	}
+	views, err := p.iovecs(m, iovs, count)
+	if err != errSuccess {
+		return err
+	}
+	var n uint32
+	switch e.kind {
+	case kindStdout:
+		if n, err = e.out.write(views); err != errSuccess {
+			return err
+		}
+	case kindFile, kindDir:
+		f := e.h.File
+		appending := at < 0 && e.fdflags&fdflagAppend != 0
+		pos := at
+		if at < 0 {
+			pos = e.offset
+		}
+		var werr vfs.Errno
+		for _, v := range views {
+			if len(v) == 0 {
+				continue
+			}
+			var c int
+			if appending {
+				var size int64
+				c, size, werr = f.Append(v)
+				if c > 0 || werr == vfs.ESUCCESS {
+					pos = size
+				}
+			} else {
+				c, werr = f.WriteAt(v, pos)
+				pos += int64(c)
+			}
+			n += uint32(c)
+			if werr != vfs.ESUCCESS || c < len(v) {
+				break
+			}
+		}
+		if at < 0 {
+			e.offset = pos
+		}
+		if werr != vfs.ESUCCESS && n == 0 {
+			return toErrno(werr)
+		}
+		if e.fdflags&(fdflagSync|fdflagDsync) != 0 && n > 0 {
+			if serr := f.Sync(e.fdflags&fdflagSync == 0); serr != vfs.ESUCCESS {
+				return toErrno(serr)
+			}
+		}
+	default:
+		return errBadf
+	}
+	writeU32(m, res, n)
+	return errSuccess
+}
+
+// fdSeek implements fd_seek(fd, offset, whence) -> newoffset. whence CUR with offset 0 needs
+// only the fd_tell right. Errors: EBADF, ESPIPE (a standard stream), ENOTCAPABLE (a directory,
+// which has neither seek nor tell rights), EINVAL (bad whence, a negative or overflowing
+// result), EFAULT.
+func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[3]
+	fd, off, whence, res := u32(s[0]), int64(s[1]), u32(s[2]), u32(s[3])
+	want := rightFdSeek
+	if whence == whenceCur && off == 0 {
+		want = 0
+	}
+	e, err := p.lookupSeekable(fd, want)
+	if err != errSuccess {
+		return err
+	}
+	if want == 0 && e.base&(rightFdSeek|rightFdTell) == 0 {
+		return errNotcapable
+	}
+	var base int64
+	switch whence {
+	case whenceSet:
+	case whenceCur:
+		base = e.offset
+	case whenceEnd:
+		st, verr := p.ns.Stat(e.h.Node)
+		if verr != vfs.ESUCCESS {
+			return toErrno(verr)
+		}
+		base = st.Size
+	default:
+		return errInval
+	}
+	if _, ok := view(mod.Memory(), res, 8); !ok {
+		return errFault
+	}
+	pos := base + off
+	if (off > 0 && pos < base) || (off < 0 && pos > base) || pos < 0 {
+		return errInval
+	}
+	e.offset = pos
+	writeU64(mod.Memory(), res, uint64(pos))
+	return errSuccess
+}
+
+// fdTell implements fd_tell(fd) -> offset. Errors: EBADF, ESPIPE, ENOTCAPABLE, EFAULT.
+func fdTell(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[1]
+	e, err := p.lookupSeekable(u32(s[0]), 0)
+	if err != errSuccess {
+		return err
+	}
+	if e.base&(rightFdSeek|rightFdTell) == 0 {
+		return errNotcapable
+	}
+	if !writeU64(mod.Memory(), u32(s[1]), uint64(e.offset)) {
+		return errFault
+	}
+	return errSuccess
+}
+
+// fdAdvise implements fd_advise(fd, offset, len, advice): the advice is checked and ignored.
+// Errors: EBADF, ESPIPE, ENOTCAPABLE, EINVAL (unknown advice, negative offset or length).
+func fdAdvise(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[3]
+	if _, err := p.lookupSeekable(u32(s[0]), rightFdAdvise); err != errSuccess {
+		return err
+	}
+	if u32(s[3]) > 5 || int64(s[1]) < 0 || int64(s[2]) < 0 {
+		return errInval
+	}
+	return errSuccess
+}
+
+// fdAllocate implements fd_allocate(fd, offset, len) as posix_fallocate: the file grows to
+// offset+len if it is shorter (the new bytes read as zeros); it never shrinks. Errors: EBADF,
+// ESPIPE, ENOTCAPABLE (a directory), EINVAL (offset < 0 or len <= 0, as POSIX), EFBIG
+// (offset+len overflows), and the backend's (ENOSPC...).
+func fdAllocate(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[2]
+	e, err := p.lookupSeekable(u32(s[0]), rightFdAllocate)
+	if err != errSuccess {
+		return err
+	}
+	off, n := int64(s[1]), int64(s[2])
+	if off < 0 || n <= 0 {
+		return errInval
+	}
+	if off > math.MaxInt64-n {
+		return errFbig
+	}
+	st, verr := p.ns.Stat(e.h.Node)
+	if verr != vfs.ESUCCESS {
+		return toErrno(verr)
+	}
+	if st.Type == vfs.TypeDir {
+		return errIsdir
+	}
+	if st.Size >= off+n {
+		return errSuccess
+	}
+	return toErrno(p.ns.SetAttr(e.h.Node, &vfs.Attr{Valid: vfs.AttrSize, Size: off + n}))
+}
+
+// fdClose implements fd_close(fd). A preopen or a standard stream may be closed too. The fd is
+// released even when the backend reports an error on close. Errors: EBADF, and the backend's.
+func fdClose(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[0]
+	e := p.fds.remove(u32(s[0]))
+	if e == nil {
+		return errBadf
+	}
+	return toErrno(closeEntry(e))
+}
+
+// fdSync implements fd_sync(fd): data and metadata durable. Errors: EBADF, ENOTCAPABLE (a
+// standard stream), and the backend's (EIO, ENOSPC).
+func fdSync(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[0]
+	return p.sync(u32(s[0]), rightFdSync, false)
+}
+
+// fdDatasync implements fd_datasync(fd): data durable. Errors: as fd_sync.
+func fdDatasync(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[0]
+	return p.sync(u32(s[0]), rightFdDatasync, true)
+}
+
+func (p *Process) sync(fd uint32, want uint64, dataOnly bool) errno {
+	e, err := p.lookup(fd, want)
+	if err != errSuccess {
+		return err
+	}
+	if e.h == nil {
+		return errInval
+	}
+	return toErrno(e.h.File.Sync(dataOnly))
+}
+
+// fdFdstatGet implements fd_fdstat_get(fd) -> fdstat (24 bytes: filetype u8 at 0, fdflags u16 at
+// 2, rights base u64 at 8, inheriting u64 at 16). Errors: EBADF, EFAULT.
+func fdFdstatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[1]
+	e := p.fds.get(u32(s[0]))
+	if e == nil {
+		return errBadf
+	}
+	b, ok := view(mod.Memory(), u32(s[1]), sizeFdstat)
+	if !ok {
+		return errFault
+	}
+	clear(b)
+	b[0] = e.filetype
+	le.PutUint16(b[2:], e.fdflags)
+	le.PutUint64(b[8:], e.base)
+	le.PutUint64(b[16:], e.inherit)
+	return errSuccess
+}
+
+// fdFdstatSetFlags implements fd_fdstat_set_flags(fd, flags). Every fdflags bit is supported:
+// APPEND moves each write to the end, SYNC and DSYNC sync after each write, NONBLOCK makes a
+// read of stdin without data EAGAIN, RSYNC is accepted and has no further effect (reads always
+// see every write). Errors: EBADF, ENOTCAPABLE, EINVAL (unknown bits).
+func fdFdstatSetFlags(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[1]
+	e, err := p.lookup(u32(s[0]), rightFdFdstatSetFlags)
+	if err != errSuccess {
+		return err
+	}
+	flags := u32(s[1])
+	if flags&^uint32(fdflagsAll) != 0 {
+		return errInval
+	}
+	e.fdflags = uint16(flags)
+	return errSuccess
+}
+
+// fdFdstatSetRights implements fd_fdstat_set_rights(fd, base, inheriting): rights can only be
+// dropped. Errors: EBADF, ENOTCAPABLE (a right the fd does not have).
+func fdFdstatSetRights(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[2]
+	e := p.fds.get(u32(s[0]))
+	if e == nil {
+		return errBadf
+	}
+	base, inherit := s[1], s[2]
+	if base&^e.base != 0 || inherit&^e.inherit != 0 {
+		return errNotcapable
+	}
+	e.base, e.inherit = base, inherit
+	return errSuccess
+}
+
+// putFilestat writes the 64-byte filestat record.
+func putFilestat(b []byte, st *vfs.Stat) {
+	clear(b[:sizeFilestat])
+	le.PutUint64(b[0:], st.Dev)
+	le.PutUint64(b[8:], uint64(st.Ino))
+	b[16] = byte(st.Type)
+	le.PutUint64(b[24:], st.Nlink)
+	le.PutUint64(b[32:], uint64(st.Size))
+	le.PutUint64(b[40:], uint64(st.Atime))
+	le.PutUint64(b[48:], uint64(st.Mtime))
+	le.PutUint64(b[56:], uint64(st.Ctime))
+}
+
+// fdFilestatGet implements fd_filestat_get(fd) -> filestat. A standard stream reports only its
+// filetype. Errors: EBADF, ENOTCAPABLE, EFAULT, and the backend's.
+func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[1]
+	e, err := p.lookup(u32(s[0]), rightFdFilestatGet)
+	if err != errSuccess {
+		return err
+	}
+	b, ok := view(mod.Memory(), u32(s[1]), sizeFilestat)
+	if !ok {
+		return errFault
+	}
+	var st vfs.Stat
+	if e.h == nil {
+		st.Type = vfs.FileType(e.filetype)
+	} else {
+		var verr vfs.Errno
+		if st, verr = p.ns.Stat(e.h.Node); verr != vfs.ESUCCESS {
+			return toErrno(verr)
+		}
+	}
+	putFilestat(b, &st)
+	return errSuccess
+}
+
+// fdFilestatSetSize implements fd_filestat_set_size(fd, size) as ftruncate. Errors: EBADF,
+// ENOTCAPABLE (a directory or stream), EINVAL (size beyond 2^63-1), and the backend's (EFBIG,
+// ENOSPC, EROFS).
+func fdFilestatSetSize(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[1]
+	e, err := p.lookup(u32(s[0]), rightFdFilestatSetSize)
+	if err != errSuccess {
+		return err
+	}
+	if s[1] > math.MaxInt64 {
+		return errInval
+	}
+	if e.h == nil {
+		return errInval
+	}
+	return toErrno(p.ns.SetAttr(e.h.Node, &vfs.Attr{Valid: vfs.AttrSize, Size: int64(s[1])}))
+}
+
+// timesAttr turns fst_flags and the two timestamps into an Attr, resolving the *_NOW flags with
+// the real-time clock. Errors: EINVAL (unknown bits, ATIM with ATIM_NOW, MTIM with MTIM_NOW, a
+// timestamp beyond 2^63-1).
+func (p *Process) timesAttr(atim, mtim uint64, fst uint32) (vfs.Attr, errno) {
+	var a vfs.Attr
+	if fst&^uint32(fstAll) != 0 ||
+		fst&uint32(fstAtim|fstAtimNow) == uint32(fstAtim|fstAtimNow) ||
+		fst&uint32(fstMtim|fstMtimNow) == uint32(fstMtim|fstMtimNow) {
+		return a, errInval
+	}
+	var now int64
+	if fst&uint32(fstAtimNow|fstMtimNow) != 0 {
+		now = p.wall()
+	}
+	switch {
+	case fst&uint32(fstAtim) != 0:
+		if atim > math.MaxInt64 {
+			return a, errInval
+		}
+		a.Valid |= vfs.AttrAtime
+		a.Atime = int64(atim)
+	case fst&uint32(fstAtimNow) != 0:
+		a.Valid |= vfs.AttrAtime
+		a.Atime = now
+	}
+	switch {
+	case fst&uint32(fstMtim) != 0:
+		if mtim > math.MaxInt64 {
+			return a, errInval
+		}
+		a.Valid |= vfs.AttrMtime
+		a.Mtime = int64(mtim)
+	case fst&uint32(fstMtimNow) != 0:
+		a.Valid |= vfs.AttrMtime
+		a.Mtime = now
+	}
+	return a, errSuccess
+}
+
+// fdFilestatSetTimes implements fd_filestat_set_times(fd, atim, mtim, fst_flags) as futimens.
+// Errors: EBADF, ENOTCAPABLE, EINVAL (see fst_flags), and the backend's.
+func fdFilestatSetTimes(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[3]
+	e, err := p.lookup(u32(s[0]), rightFdFilestatSetTimes)
+	if err != errSuccess {
+		return err
+	}
+	a, err := p.timesAttr(s[1], s[2], u32(s[3]))
+	if err != errSuccess {
+		return err
+	}
+	if e.h == nil {
+		return errInval
+	}
+	if a.Valid == 0 {
+		return errSuccess
+	}
+	return toErrno(p.ns.SetAttr(e.h.Node, &a))
+}
+
+// fdPrestatGet implements fd_prestat_get(fd) -> prestat (8 bytes: tag u8 0 = dir at 0, name
+// length u32 at 4). Errors: EBADF (not open, or not a preopen: wasi-libc stops scanning at the
+// first EBADF), EFAULT.
+func fdPrestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[1]
+	e := p.fds.get(u32(s[0]))
+	if e == nil || e.preopen == "" {
+		return errBadf
+	}
+	b, ok := view(mod.Memory(), u32(s[1]), sizePrestat)
+	if !ok {
+		return errFault
+	}
+	clear(b)
+	le.PutUint32(b[4:], uint32(len(e.preopen)))
+	return errSuccess
+}
+
+// fdPrestatDirName implements fd_prestat_dir_name(fd, path, path_len): the preopen's name,
+// without a NUL. Errors: EBADF, ENAMETOOLONG (path_len shorter than the name), EFAULT.
+func fdPrestatDirName(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[2]
+	e := p.fds.get(u32(s[0]))
+	if e == nil || e.preopen == "" {
+		return errBadf
+	}
+	if u32(s[2]) < uint32(len(e.preopen)) {
+		return errNametoolong
+	}
+	b, ok := view(mod.Memory(), u32(s[1]), uint32(len(e.preopen)))
+	if !ok {
+		return errFault
+	}
+	copy(b, e.preopen)
+	return errSuccess
+}
+
+// fdRenumber implements fd_renumber(fd, to): to is closed, then fd moves to it. Both must be
+// open (as wasmtime and wazero require); renumbering an fd onto itself does nothing. Errors:
+// EBADF, and the backend's error closing the old to.
+func fdRenumber(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+	_ = s[1]
+	from, to := u32(s[0]), u32(s[1])
+	if p.fds.get(from) == nil || p.fds.get(to) == nil {
+		return errBadf
+	}
+	if from == to {
+		return errSuccess
+	}
+	old := p.fds.remove(to)
+	p.fds.set(int(to), p.fds.remove(from))
+	return toErrno(closeEntry(old))
+}
+
+// fdReaddir implements fd_readdir(fd, buf, buf_len, cookie) -> bufused. Entries, starting after
+// cookie ("." and ".." first), are packed as a 24-byte dirent header (d_next u64, d_ino u64,
+// d_namlen u32, d_type u8) followed by the name; the last entry is cut at the end of the buffer,
+// and bufused == buf_len tells the guest there may be more (it resumes from the d_next of the
+// last whole entry). Errors: EBADF, ENOTCAPABLE (not a directory), EFAULT, and the backend's.
+func fdReaddir(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+	_ = s[4]
+	e, err := p.lookup(u32(s[0]), rightFdReaddir)
+	if err != errSuccess {
+		return err
+	}
+	if e.kind != kindDir {
+		return errNotdir
+	}
+	m := mod.Memory()
+	b, ok := view(m, u32(s[1]), u32(s[2]))
+	if !ok {
+		return errFault
+	}
+	if _, ok := view(m, u32(s[4]), 4); !ok {
+		return errFault
+	}
+	p.dirBuf, p.dirPos = b, 0
+	verr := vfs.ESUCCESS
+	if len(b) > 0 {
+		verr = p.ns.ReadDir(e.h, s[3], p.direntFn)
+	}
+	used := p.dirPos
+	p.dirBuf = nil
+	if verr != vfs.ESUCCESS {
+		return toErrno(verr)
+	}
+	writeU32(m, u32(s[4]), uint32(used))
+	return errSuccess
+}
+
+// packDirent appends one dirent to p.dirBuf, cutting it at the end; it returns false when the
+// buffer is full.
+func (p *Process) packDirent(d *vfs.DirEntry) bool {
+	var hdr [sizeDirent]byte
+	le.PutUint64(hdr[0:], d.Next)
+	le.PutUint64(hdr[8:], uint64(d.Ino))
+	le.PutUint32(hdr[16:], uint32(len(d.Name)))
+	hdr[20] = byte(d.Type)
+	p.dirPos += copy(p.dirBuf[p.dirPos:], hdr[:])
+	p.dirPos += copy(p.dirBuf[p.dirPos:], d.Name)
+	return p.dirPos < len(p.dirBuf)
+}
