@@ -79,7 +79,8 @@ type inode struct {
 	mtime  int64
 	ctime  int64
 	atime  atomic.Int64           // written under a shared mu by ReadAt
-	pages  *btree.BTreeG[pageRef] // regular files: the stored pages; nil until the first
+	head   []byte                 // regular files: page 0, possibly short (see PageSize); nil for a hole
+	pages  *btree.BTreeG[pageRef] // regular files: the stored pages past the first; nil if none
 	target string                 // symlinks
 }
 

@@ -45,17 +45,33 @@ func readAll(t testing.TB, f vfs.File, size int64) []byte {
 	return buf[:n]
 }
 
-// pagesStored is the number of pages ino stores.
+// pagesStored is the number of pages ino stores, the first one included.
 func pagesStored(fsys *FS, ino vfs.Ino) int {
-	fsys.mu.RLock()
-	n := fsys.inodes[ino]
-	fsys.mu.RUnlock()
+	n := inodeOf(fsys, ino)
 	n.mu.RLock()
 	defer n.mu.RUnlock()
-	if n.pages == nil {
-		return 0
+	k := 0
+	if n.head != nil {
+		k++
 	}
-	return n.pages.Len()
+	if n.pages != nil {
+		k += n.pages.Len()
+	}
+	return k
+}
+
+// bytesStored is the bytes ino's pages are charged.
+func bytesStored(fsys *FS, ino vfs.Ino) int64 {
+	n := inodeOf(fsys, ino)
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.storedBytes()
+}
+
+func inodeOf(fsys *FS, ino vfs.Ino) *inode {
+	fsys.mu.RLock()
+	defer fsys.mu.RUnlock()
+	return fsys.inodes[ino]
 }
 
 // seed returns the seed of a randomised test: HEAP_SEED if set, else a fresh one. It is logged.
@@ -146,7 +162,7 @@ func TestWriteReadPageBoundaries(t *testing.T) {
 			if c != 0 || e != 0 {
 				t.Fatalf("read at EOF = %d, %v", c, e)
 			}
-			if u := fsys.Usage(); u.Bytes != InodeCost*2+DirCost+EntryCost+1+int64(tt.wantPages)*P {
+			if u := fsys.Usage(); u.Bytes != InodeCost*2+DirCost+EntryCost+1+bytesStored(fsys, ino) {
 				t.Fatalf("usage %d bytes", u.Bytes)
 			}
 		})
@@ -216,7 +232,7 @@ func TestTruncate(t *testing.T) {
 			data := pattern(tt.size, 3)
 			_, e := f.WriteAt(data, 0)
 			must(t, e)
-			before := fsys.Usage().Bytes
+			before, stored := fsys.Usage().Bytes, bytesStored(fsys, ino)
 			must(t, fsys.SetAttr(ino, &vfs.Attr{Valid: vfs.AttrSize, Size: tt.trunc}))
 			st, _ := fsys.Stat(ino)
 			if st.Size != tt.trunc {
@@ -225,7 +241,7 @@ func TestTruncate(t *testing.T) {
 			if got := pagesStored(fsys, ino); got != tt.wantPages {
 				t.Fatalf("%d pages, want %d", got, tt.wantPages)
 			}
-			freed := int64((tt.size+P-1)/P-tt.wantPages) * P
+			freed := stored - bytesStored(fsys, ino)
 			if got := before - fsys.Usage().Bytes; got != freed {
 				t.Fatalf("freed %d bytes, want %d", got, freed)
 			}
@@ -318,9 +334,15 @@ func TestRandomIOAgainstModel(t *testing.T) {
 		t.Fatal("final content differs from the model")
 	}
 	// Every stored page holds a non-zero byte, and no page is stored past the end.
-	fsys.mu.RLock()
-	n := fsys.inodes[ino]
-	fsys.mu.RUnlock()
+	n := inodeOf(fsys, ino)
+	if n.head != nil {
+		if isZero(n.head) {
+			t.Errorf("page 0 (%d bytes) is stored but all zeros", len(n.head))
+		}
+		if len(model) > len(n.head) && !isZero(model[len(n.head):min(len(model), PageSize)]) {
+			t.Errorf("page 0 is %d bytes, too short for the data", len(n.head))
+		}
+	}
 	if n.pages != nil {
 		n.pages.Scan(func(r pageRef) bool {
 			if isZero(r.data[:]) {
@@ -756,10 +778,7 @@ func checkConsistent(t testing.TB, fsys *FS) {
 		if n.nlink != l {
 			t.Errorf("inode %d: nlink %d, counted %d", n.ino, n.nlink, l)
 		}
-		bytes += inodeBytes(n.typ, n.target)
-		if n.pages != nil {
-			bytes += int64(n.pages.Len()) * PageSize
-		}
+		bytes += inodeBytes(n.typ, n.target) + n.storedBytes()
 	}
 	if got := fsys.bytes.Load(); got != bytes {
 		t.Errorf("charged %d bytes, counted %d", got, bytes)
@@ -930,4 +949,64 @@ func TestConcurrent(t *testing.T) {
 		}
 	}
 	checkConsistent(t, fsys)
+}
+
+func TestFirstPageGrows(t *testing.T) {
+	const P = PageSize
+	type write struct {
+		off int64
+		n   int
+	}
+	tests := []struct {
+		name     string
+		writes   []write
+		wantHead int // len of the first page afterwards
+		wantRest int // pages stored beyond it
+	}{
+		{"one byte", []write{{0, 1}}, minHeadSize, 0},
+		{"100 bytes", []write{{0, 100}}, 128, 0},
+		{"exactly 64", []write{{0, 64}}, 64, 0},
+		{"byte at 1000", []write{{1000, 1}}, 1024, 0},
+		{"doubles on append", []write{{0, 100}, {100, 100}, {200, 100}}, 512, 0},
+		{"grows to a full page", []write{{0, 100}, {100, P}}, P, 1},
+		{"whole page at once", []write{{0, P}}, P, 0},
+		{"last byte of the page", []write{{P - 1, 1}}, P, 0},
+		{"second page only", []write{{P, 1}}, 0, 1},
+		{"second page is full", []write{{0, 10}, {P, 1}}, 64, 1},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := New(Options{})
+			ino, f := createFile(t, fsys, "f")
+			var model []byte
+			for i, w := range tt.writes {
+				p := pattern(w.n, byte(i))
+				_, e := f.WriteAt(p, w.off)
+				must(t, e)
+				if end := int(w.off) + w.n; end > len(model) {
+					model = append(model, make([]byte, end-len(model))...)
+				}
+				copy(model[w.off:], p)
+			}
+			n := inodeOf(fsys, ino)
+			if len(n.head) != tt.wantHead {
+				t.Errorf("first page is %d bytes, want %d", len(n.head), tt.wantHead)
+			}
+			if got := pagesStored(fsys, ino) - min(len(n.head), 1); got != tt.wantRest {
+				t.Errorf("%d more pages, want %d", got, tt.wantRest)
+			}
+			if got := readAll(t, f, int64(len(model))); !bytes.Equal(got, model) {
+				t.Errorf("content mismatch")
+			}
+			// Truncating into the short page and growing back reads zeros.
+			must(t, fsys.SetAttr(ino, &vfs.Attr{Valid: vfs.AttrSize, Size: 3}))
+			must(t, fsys.SetAttr(ino, &vfs.Attr{Valid: vfs.AttrSize, Size: int64(len(model))}))
+			want := make([]byte, len(model))
+			copy(want, model[:3])
+			if got := readAll(t, f, int64(len(model))); !bytes.Equal(got, want) {
+				t.Errorf("content after shrink and grow differs")
+			}
+			checkConsistent(t, fsys)
+		})
+	}
 }
