@@ -129,7 +129,7 @@ func TestPathOpenErrors(t *testing.T) {
 <== (opened_fd=,errno=EINVAL)
 ==> wasi_snapshot_preview1.path_open(fd=3,dirflags=SYMLINK_FOLLOW,path=/file/x,oflags=,fs_rights_base=FD_READ|FD_WRITE,fs_rights_inheriting=,fdflags=)
 <== (opened_fd=,errno=ENOTDIR)
-==> wasi_snapshot_preview1.path_open(fd=3,dirflags=SYMLINK_FOLLOW,path=/`+strings.Repeat("a", 256)+`,oflags=CREAT,fs_rights_base=FD_READ|FD_WRITE,fs_rights_inheriting=,fdflags=)
+==> wasi_snapshot_preview1.path_open(fd=3,dirflags=SYMLINK_FOLLOW,path=/` + strings.Repeat("a", 256) + `,oflags=CREAT,fs_rights_base=FD_READ|FD_WRITE,fs_rights_inheriting=,fdflags=)
 <== (opened_fd=,errno=ENAMETOOLONG)
 ==> wasi_snapshot_preview1.path_open(fd=3,dirflags=SYMLINK_FOLLOW,path=,oflags=,fs_rights_base=FD_READ|FD_WRITE,fs_rights_inheriting=,fdflags=)
 <== (opened_fd=,errno=ENOENT)
@@ -172,4 +172,141 @@ func (e *env) symlink(target, path string) {
 	tp, tn := e.str(1100, target)
 	p, n := e.str(1000, path)
 	e.want(errSuccess, "path_symlink", tp, tn, 3, p, n)
+}
+
+// dirent is a decoded fd_readdir record.
+type dirent struct {
+	next uint64
+	ino  uint64
+	typ  byte
+	name string
+}
+
+// parseDirents decodes buf; a cut last record is returned with cut set.
+func parseDirents(buf []byte) (ds []dirent, cut bool) {
+	for len(buf) > 0 {
+		if len(buf) < sizeDirent {
+			return ds, true
+		}
+		n := int(le.Uint32(buf[16:]))
+		if len(buf) < sizeDirent+n {
+			return ds, true
+		}
+		ds = append(ds, dirent{le.Uint64(buf), le.Uint64(buf[8:]), buf[20], string(buf[24 : 24+n])})
+		buf = buf[sizeDirent+n:]
+	}
+	return ds, false
+}
+
+func TestFdReaddir(t *testing.T) {
+	e := newEnv(t)
+	e.mkdir("/d")
+	for _, name := range []string{"a", "bb", "ccc"} {
+		e.open("/d/"+name, oflagCreat, 0)
+	}
+	e.mkdir("/d/sub")
+	dir := e.open("/d", oflagDirectory, 0)
+	file := e.open("/d/a", 0, 0)
+	e.log.Reset()
+
+	// The whole listing in one call.
+	e.want(errSuccess, "fd_readdir", uint64(dir), 10000, 4096, 0, 200)
+	used := e.u32(200)
+	all, cut := parseDirents(e.bytes(10000, used))
+	if cut || used >= 4096 {
+		t.Fatalf("used %d, cut %v", used, cut)
+	}
+	var names []string
+	for _, d := range all {
+		names = append(names, d.name)
+	}
+	if got := strings.Join(names, ","); got != ".,..,a,bb,ccc,sub" {
+		t.Fatalf("names %s", got)
+	}
+	for _, d := range all {
+		want := byte(filetypeRegular)
+		if d.name == "." || d.name == ".." || d.name == "sub" {
+			want = filetypeDirectory
+		}
+		if d.typ != want || d.ino == 0 {
+			t.Errorf("%+v", d)
+		}
+		// d_ino matches what a stat reports.
+		p, n := e.str(1000, "/d/"+d.name)
+		e.want(errSuccess, "path_filestat_get", 3, 0, p, n, 300)
+		if ino := e.u64(308); ino != d.ino {
+			t.Errorf("%s: readdir ino %d, stat ino %d", d.name, d.ino, ino)
+		}
+	}
+
+	// Resuming from each cookie gives the rest of the listing.
+	for i, d := range all {
+		e.want(errSuccess, "fd_readdir", uint64(dir), 10000, 4096, d.next, 200)
+		rest, _ := parseDirents(e.bytes(10000, e.u32(200)))
+		if len(rest) != len(all)-i-1 {
+			t.Fatalf("after %q: %d entries, want %d", d.name, len(rest), len(all)-i-1)
+		}
+	}
+
+	// Every buffer size: the last record is cut, bufused == buf_len says there is more, and
+	// a guest that resumes from the last whole record sees every entry exactly once.
+	for size := uint32(1); size < 200; size++ {
+		var got []string
+		cookie := uint64(0)
+		for rounds := 0; ; rounds++ {
+			if rounds > 100 {
+				t.Fatalf("size %d: no progress", size)
+			}
+			e.want(errSuccess, "fd_readdir", uint64(dir), 10000, uint64(size), cookie, 200)
+			used := e.u32(200)
+			if used > size {
+				t.Fatalf("size %d: used %d", size, used)
+			}
+			ds, cut := parseDirents(e.bytes(10000, used))
+			if cut && used != size {
+				t.Fatalf("size %d: cut record but used %d", size, used)
+			}
+			for _, d := range ds {
+				got = append(got, d.name)
+				cookie = d.next
+			}
+			if used < size {
+				break
+			}
+			if len(ds) == 0 {
+				// Not even one record fits: a real guest grows its buffer. Skip the
+				// entry to keep the walk going (its header told us its cookie).
+				hdr := e.bytes(10000, min(used, sizeDirent))
+				if len(hdr) < 8 {
+					break
+				}
+				cookie = le.Uint64(hdr)
+				got = append(got, "?")
+			}
+		}
+		if size >= sizeDirent+3 {
+			if g := strings.Join(got, ","); g != ".,..,a,bb,ccc,sub" {
+				t.Fatalf("size %d: %s", size, g)
+			}
+		}
+	}
+	e.log.Reset()
+
+	e.call("fd_readdir", 99, 10000, 100, 0, 200)
+	e.call("fd_readdir", uint64(file), 10000, 100, 0, 200)
+	e.call("fd_readdir", uint64(dir), 65530, 100, 0, 200)
+	e.call("fd_readdir", uint64(dir), 10000, 100, 0, 65535)
+	e.call("fd_readdir", uint64(dir), 10000, 0, 0, 200)
+	e.requireTranscript(`
+==> wasi_snapshot_preview1.fd_readdir(fd=99,buf=10000,buf_len=100,cookie=0)
+<== (bufused=,errno=EBADF)
+==> wasi_snapshot_preview1.fd_readdir(fd=8,buf=10000,buf_len=100,cookie=0)
+<== (bufused=,errno=ENOTCAPABLE)
+==> wasi_snapshot_preview1.fd_readdir(fd=7,buf=65530,buf_len=100,cookie=0)
+<== (bufused=,errno=EFAULT)
+==> wasi_snapshot_preview1.fd_readdir(fd=7,buf=10000,buf_len=100,cookie=0)
+<== (bufused=,errno=EFAULT)
+==> wasi_snapshot_preview1.fd_readdir(fd=7,buf=10000,buf_len=0,cookie=0)
+<== (bufused=0,errno=ESUCCESS)
+`)
 }

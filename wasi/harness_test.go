@@ -229,11 +229,16 @@ func (e *env) iov(off, buf, n uint32) {
 	e.put(off, b[:])
 }
 
-// open opens path from the preopen with every right (as wasi-libc does) and returns the fd.
+// open opens path from the preopen as wasi-libc's open(O_RDWR) does, asking for every right, or
+// for every right but the write ones with oflags DIRECTORY (opendir), and returns the fd.
 func (e *env) open(path string, oflags uint16, fdflags uint16) uint32 {
 	e.t.Helper()
+	base := uint64(rightsAll)
+	if oflags&oflagDirectory != 0 {
+		base &^= rightFdWrite | rightFdAllocate | rightFdFilestatSetSize | rightFdDatasync
+	}
 	p, n := e.str(1000, path)
-	e.want(errSuccess, "path_open", 3, uint64(lookupSymlinkFollow), p, n, uint64(oflags), rightsAll, rightsAll, uint64(fdflags), 900)
+	e.want(errSuccess, "path_open", 3, uint64(lookupSymlinkFollow), p, n, uint64(oflags), base, rightsAll, uint64(fdflags), 900)
 	return e.u32(900)
 }
 
