@@ -1,0 +1,398 @@
+package stable
+
+import (
+	"cmp"
+	"errors"
+	"io/fs"
+	"slices"
+	"syscall"
+	"time"
+
+	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/vfs"
+)
+
+// batch is a dirty set taken for a commit: every record to write, in key order.
+type batch struct {
+	gen     uint64
+	nextIno uint64
+	bytes   int64
+	ninodes int64
+	inodes  []inodeOp
+	chains  []chainOp
+	truncs  []truncOp
+	pages   []pageOp
+}
+
+type inodeOp struct {
+	n      *inode
+	rec    []byte // nil: delete the inode (and its orphan entry)
+	orphan bool   // put an orphan entry
+}
+
+type chainOp struct {
+	c   *chain
+	val []byte // nil: delete
+}
+
+type truncOp struct {
+	ino  uint64
+	from uint64 // delete the pages from this index on
+}
+
+type pageOp struct {
+	p    *page
+	ino  uint64
+	idx  uint64
+	data []byte // nil: delete
+	zero bool   // set by writeBatch: data was all zeros and the page was deleted
+}
+
+// takeLocked moves the dirty set into a new batch for the commit about to run, and freezes
+// its pages. The caller sets f.committing.
+func (f *FS) takeLocked() *batch {
+	b := &batch{gen: f.gen, nextIno: f.nextIno, bytes: f.bytes, ninodes: f.ninodes}
+	f.gen++
+
+	slices.SortFunc(f.dirtyInodes, func(x, y *inode) int { return cmp.Compare(x.ino, y.ino) })
+	for _, n := range f.dirtyInodes {
+		n.dirty = false
+		if n.truncDirty != noTrunc {
+			if n.stored {
+				b.truncs = append(b.truncs, truncOp{uint64(n.ino), n.truncDirty})
+			}
+			n.truncFlight = n.truncDirty
+			n.truncDirty = noTrunc
+		}
+		switch {
+		case n.deleted && n.stored:
+			b.inodes = append(b.inodes, inodeOp{n: n})
+		case n.deleted:
+			// Born and gone since the last commit: nothing to write, nothing to keep.
+			if f.inodes[n.ino] == n {
+				delete(f.inodes, n.ino)
+			}
+		default:
+			b.inodes = append(b.inodes, inodeOp{n: n, rec: encodeInode(n), orphan: n.nlink == 0})
+			n.stored = true
+		}
+	}
+	f.dirtyInodes = f.dirtyInodes[:0]
+
+	slices.SortFunc(f.dirtyChains, func(x, y *chain) int {
+		if x.parent != y.parent {
+			return cmp.Compare(x.parent, y.parent)
+		}
+		return cmp.Compare(x.hash, y.hash)
+	})
+	for _, c := range f.dirtyChains {
+		c.dirty = false
+		op := chainOp{c: c}
+		if len(c.ents) > 0 {
+			op.val = encodeChain(c.ents)
+		}
+		b.chains = append(b.chains, op)
+	}
+	f.dirtyChains = f.dirtyChains[:0]
+
+	b.pages = make([]pageOp, 0, f.dirtyPages.Len())
+	f.dirtyPages.Scan(func(p *page) bool {
+		p.state = pageFrozen
+		b.pages = append(b.pages, pageOp{p: p, ino: uint64(p.n.ino), idx: p.idx, data: p.data})
+		return true
+	})
+	f.dirtyPages.Clear()
+	f.dirtyBytes = 0
+	f.superDirty = false
+	f.dirtySince = time.Time{}
+	f.flight = b
+	return b
+}
+
+// writeBatch writes b to the store in one transaction. It runs without f.mu.
+func (f *FS) writeBatch(b *batch) error {
+	if err := failpoint.Inject(failpoint.BeforeTx); err != nil {
+		return err
+	}
+	err := f.store.Update(func(w kv.Writer) error {
+		for _, p := range []struct {
+			k []byte
+			v uint64
+		}{{keyNextIno, b.nextIno}, {keyBytes, uint64(b.bytes)}, {keyInodes, uint64(b.ninodes)}} {
+			if err := w.Put(bSuper, p.k, u64key(p.v)); err != nil {
+				return err
+			}
+		}
+		for _, op := range b.inodes {
+			key := u64key(uint64(op.n.ino))
+			var err error
+			switch {
+			case op.rec == nil:
+				if err = w.Delete(bInodes, key); err == nil {
+					err = w.Delete(bOrphans, key)
+				}
+			case op.orphan:
+				if err = w.Put(bInodes, key, op.rec); err == nil {
+					err = w.Put(bOrphans, key, nil)
+				}
+			default:
+				err = w.Put(bInodes, key, op.rec)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		for _, op := range b.chains {
+			key := pairKey(uint64(op.c.parent), op.c.hash)
+			var err error
+			if op.val == nil {
+				err = w.Delete(bDirents, key)
+			} else {
+				err = w.Put(bDirents, key, op.val)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		if err := failpoint.Inject(failpoint.BeforePages); err != nil {
+			return err
+		}
+		for _, t := range b.truncs {
+			if _, err := w.DeleteRange(bPages, pairKey(t.ino, t.from), pairKey(t.ino+1, 0)); err != nil {
+				return err
+			}
+		}
+		for i := range b.pages {
+			if i == len(b.pages)/2 {
+				if err := failpoint.Inject(failpoint.DuringPages); err != nil {
+					return err
+				}
+			}
+			op := &b.pages[i]
+			key := pairKey(op.ino, op.idx)
+			var err error
+			if op.zero = op.data == nil || isZero(op.data); op.zero {
+				err = w.Delete(bPages, key)
+			} else {
+				err = w.Put(bPages, key, op.data)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return failpoint.Inject(failpoint.BeforeCommit)
+	})
+	if err != nil {
+		return err
+	}
+	return failpoint.Inject(failpoint.AfterCommit)
+}
+
+// finishLocked records the end of the commit of b: on success its pages become clean, on
+// failure its changes go back into the dirty set to be retried.
+func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
+	f.committing = false
+	f.flight = nil
+	f.stats.CommitTime += took
+	if err == nil {
+		f.durable = b.gen
+		f.lastFailed = false
+		f.stats.Commits++
+		f.stats.PagesWritten += int64(len(b.pages))
+		for _, op := range b.inodes {
+			n := op.n
+			n.truncFlight = noTrunc
+			if n.deleted && !n.dirty && f.inodes[n.ino] == n {
+				delete(f.inodes, n.ino)
+			}
+		}
+		for _, op := range b.pages {
+			p := op.p
+			live := p.n.pages[p.idx] == p
+			switch {
+			case live && p.state == pageFrozen && op.zero:
+				// Not in the store: a hole.
+				delete(p.n.pages, p.idx)
+				f.freeBuf(op.data)
+			case live && p.state == pageFrozen:
+				p.state = pageClean
+				f.lru.pushFront(p)
+				f.cleanBytes += f.ps
+			default:
+				f.freeBuf(op.data) // rewritten (copied) or dropped since
+			}
+		}
+		f.evictLocked()
+	} else {
+		f.failGen, f.failErr = b.gen, errnoOf(err)
+		f.lastFailed = true
+		f.stats.FailedCommits++
+		for _, op := range b.inodes {
+			n := op.n
+			n.truncDirty = min(n.truncDirty, n.truncFlight)
+			n.truncFlight = noTrunc
+			f.markDirty(n)
+		}
+		for _, op := range b.chains {
+			f.markChainDirty(op.c)
+		}
+		for _, op := range b.pages {
+			p := op.p
+			if p.n.pages[p.idx] == p && p.state == pageFrozen {
+				p.state = pageDirty
+				f.dirtyPages.Set(p)
+				f.dirtyBytes += f.ps
+				f.noteDirty()
+			}
+		}
+		f.superDirty = true
+	}
+	f.cond.Broadcast()
+}
+
+// commitLocked makes every change made before the call durable: it takes the dirty set and
+// writes it, or waits for the commit in flight to do so (group commit: every caller that
+// arrives while a commit is being written shares the next one). With nothing dirty and no
+// commit in flight it returns at once. It releases f.mu while it writes or waits.
+func (f *FS) commitLocked() vfs.Errno {
+	target := f.gen
+	if f.dirtyEmpty() {
+		if !f.committing {
+			return vfs.ESUCCESS
+		}
+		target = f.gen - 1 // the generation in flight
+	}
+	for {
+		switch {
+		case f.durable >= target:
+			return vfs.ESUCCESS
+		case f.failGen >= target:
+			return f.failErr
+		case f.committing:
+			f.cond.Wait()
+			continue
+		case f.closed:
+			return vfs.EIO
+		}
+		f.runCommitLocked()
+	}
+}
+
+// runCommitLocked takes the dirty set and commits it, releasing f.mu meanwhile.
+func (f *FS) runCommitLocked() {
+	f.committing = true
+	b := f.takeLocked()
+	f.mu.Unlock()
+	start := time.Now()
+	err := f.writeBatch(b)
+	took := time.Since(start)
+	f.mu.Lock()
+	f.finishLocked(b, err, took)
+}
+
+// startCommitLocked starts a commit of the dirty set in a new goroutine.
+func (f *FS) startCommitLocked() {
+	f.committing = true
+	b := f.takeLocked()
+	go func() {
+		start := time.Now()
+		err := f.writeBatch(b)
+		took := time.Since(start)
+		f.mu.Lock()
+		f.finishLocked(b, err, took)
+		f.mu.Unlock()
+	}()
+}
+
+// makeRoomLocked waits, before a write, while the cache holds CacheBytes of dirty pages and a
+// commit is in flight, and starts a commit when it holds that many and none is. If the last
+// commit failed it commits in the caller instead and returns that commit's error, so that a
+// full disk stops writers rather than filling memory.
+func (f *FS) makeRoomLocked() vfs.Errno {
+	for f.dirtyBytes >= f.cacheCap && !f.closed {
+		switch {
+		case f.committing:
+			f.cond.Wait()
+		case f.lastFailed:
+			if e := f.commitLocked(); e != vfs.ESUCCESS {
+				return e
+			}
+		default:
+			f.startCommitLocked()
+		}
+	}
+	return vfs.ESUCCESS
+}
+
+// Commit implements vfs.Committer: it makes every change made so far durable in one atomic
+// store transaction (see the package documentation, "Durability"). Concurrent callers share
+// commits; with nothing changed it writes nothing and returns at once. After a failure the
+// changes stay in the cache and the next commit retries them. Errors: EIO, ENOSPC.
+func (f *FS) Commit() vfs.Errno {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed || f.readOnly {
+		return vfs.ESUCCESS
+	}
+	return f.commitLocked()
+}
+
+// background commits when the oldest dirty change is Options.CommitInterval old.
+func (f *FS) background() {
+	defer close(f.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
+	for {
+		f.mu.Lock()
+		wait := time.Duration(-1)
+		if !f.closed && !f.dirtyEmpty() {
+			wait = time.Until(f.dirtySince.Add(f.interval))
+			if wait <= 0 && !f.committing {
+				f.runCommitLocked()
+				if f.lastFailed {
+					// Retry after a full interval, not in a tight loop.
+					f.dirtySince = time.Now()
+				}
+				f.mu.Unlock()
+				continue
+			}
+			if wait <= 0 {
+				wait = f.interval / 10 // a commit is in flight: look again soon
+			}
+		}
+		f.mu.Unlock()
+		var tc <-chan time.Time
+		if wait > 0 {
+			timer.Reset(wait)
+			tc = timer.C
+		}
+		select {
+		case <-f.stop:
+			timer.Stop()
+			return
+		case <-f.wake:
+		case <-tc:
+		}
+		timer.Stop()
+	}
+}
+
+// errnoOf maps an error of the store to an errno: the one place this package does.
+func errnoOf(err error) vfs.Errno {
+	var e vfs.Errno
+	switch {
+	case err == nil:
+		return vfs.ESUCCESS
+	case errors.As(err, &e):
+		return e
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, berrors.ErrMaxSizeReached):
+		return vfs.ENOSPC
+	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
+		return vfs.EROFS
+	}
+	return vfs.EIO
+}
+

@@ -1,0 +1,85 @@
+// Package stable is the persistent backend of wasmrun: a vfs.FS whose files, directories and
+// symlinks live in one bbolt file, the store, and survive the process, upgrades and crashes.
+//
+// Open a store with Open (it is created if missing), use the *FS as a vfs.FS, and Close it when
+// done:
+//
+//	fsys, err := stable.Open("/var/lib/app/data.store", stable.Options{})
+//	if err != nil {
+//		return err // "open /var/lib/app/data.store: store is in use by another process"
+//	}
+//	defer fsys.Close()
+//
+// # Durability
+//
+// Every change (file pages and metadata alike: inodes, sizes, times, directory entries,
+// renames, unlinks) lands first in a write-back cache in memory and is visible to every open
+// File at once. A commit writes the whole dirty set, in key order, in one bbolt transaction,
+// which bbolt makes durable with fdatasync before it returns. The contract:
+//
+//  1. When File.Sync (fd_sync, fd_datasync) or FS.Commit returns ESUCCESS, every change made
+//     before the call is on disk. A Sync commits the whole FS, not just its file. With nothing
+//     dirty it writes nothing and returns at once.
+//  2. Each commit is atomic: after a crash (of the process or of the machine) the store is
+//     exactly the state of the last commit. No torn page, no half-renamed file, no orphan that
+//     Fsck cannot explain. Changes after the last commit are lost.
+//  3. Commits also happen with no call from the guest: when a module exits (the runtime calls
+//     Commit), when CacheBytes of file pages are dirty (default DefaultCacheBytes, 64 MiB),
+//     when the oldest uncommitted change is CommitInterval old (default DefaultCommitInterval,
+//     5 s), and on Close.
+//  4. Concurrent Syncs share commits (group commit): a Sync that arrives while a commit is
+//     being written waits for it and then joins the next one with every other waiter, so n
+//     concurrent Syncs cost about two commits, not n.
+//
+// Options.NoSync drops fdatasync from commits: commits then survive a crash of the process but
+// not of the machine. It is for tests and benchmarks only.
+//
+// # Store format
+//
+// The store is a bbolt file with five buckets (format version 1):
+//
+//   - super: the superblock. "magic" ("wasmrun stable store\n"), "version" (uint32), "pagesize"
+//     (uint32), "created" (Unix nanoseconds), "hashkey" (16 random bytes), "nextino" (the next
+//     inode number: numbers are never reused), "bytes" and "inodes" (usage counters).
+//   - inodes: inode number (8 bytes big-endian) to the inode record: type, permissions, nlink,
+//     size, atime, mtime, ctime, and for directories the parent and the entry count, for
+//     symlinks the target. The root directory is inode 1.
+//   - dirents: parent inode number and the 54-bit keyed SipHash of the name, shifted left 8
+//     bits (16 bytes big-endian), to the chain of entries whose names share that hash (nearly
+//     always one): slot, type, inode number and name each. A directory's entries are one range
+//     of keys, so a listing is a range scan.
+//   - pages: inode number and page index (16 bytes big-endian) to one page of file data
+//     (Options.PageSize bytes, 8 KiB by default). A file's pages are contiguous in the tree.
+//     All-zero pages are not stored: holes and sparse files cost nothing. No page lies past
+//     the end of its file, and the bytes past the end in the last page are zero.
+//   - orphans: inode numbers of inodes unlinked while open, present in the store only until
+//     their last close is committed. Open reclaims those a crash left behind.
+//
+// A file is never read or written whole: reads fetch the pages they need (with read-ahead when
+// sequential), writes change the pages they touch, and truncating or deleting a file removes
+// its pages by key range without reading them. Memory is bounded by the cache size, not by the
+// file size.
+//
+// # Readdir cookies
+//
+// A directory lists in the order of its entries' positions: hash of the name, then slot within
+// the chain. An entry keeps its position for as long as it exists, so the cookie of an entry
+// (its position plus one) stays valid while other entries come and go, and resuming from the
+// cookie of a removed entry continues after where it was.
+//
+// # Caching and memory
+//
+// File pages are cached up to Options.CacheBytes of dirty pages (plus as much again being
+// committed) and CacheBytes of clean pages, least recently used first out. Metadata (inodes and
+// directory entries) is cached without bound for the life of the FS: a store with millions of
+// files needs memory in proportion to the files it touches. Listing a directory caches all of
+// its entries.
+//
+// # Locking and errors
+//
+// A store is locked (flock) by the FS that has it open: a second Open, from this process or
+// another, waits up to Options.LockTimeout and then fails with ErrLocked. A file that is not a
+// store fails with ErrNotStore, a store from a newer version of this package with
+// ErrNewerFormat, a damaged store with ErrCorrupt, each naming the file; Open never panics on
+// a bad file and never resets one. Fsck checks every invariant of a store.
+package stable

@@ -1,0 +1,294 @@
+package stable
+
+import (
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/vfs"
+)
+
+// file implements vfs.File.
+type file struct {
+	fs     *FS
+	n      *inode
+	flags  vfs.OpenFlag
+	closed bool // guarded by fs.mu
+}
+
+// maxReadAhead is the most pages a sequential read fetches from the store past the ones it
+// needs.
+const maxReadAhead = 32
+
+// ReadAt implements vfs.File.ReadAt. It sets atime as Linux's relatime does: only when atime
+// is not after mtime or ctime. Errors: EBADF, EISDIR, EINVAL, EIO.
+func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
+	f := h.fs
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := h.n
+	switch {
+	case h.closed || f.closed:
+		return 0, vfs.EBADF
+	case n.typ == vfs.TypeDir:
+		return 0, vfs.EISDIR
+	case h.flags&vfs.OpenRead == 0:
+		return 0, vfs.EBADF
+	case off < 0:
+		return 0, vfs.EINVAL
+	case n.typ != vfs.TypeRegular:
+		return 0, vfs.EINVAL
+	}
+	if off >= n.size || len(p) == 0 {
+		return 0, vfs.ESUCCESS
+	}
+	end := min(off+int64(len(p)), n.size)
+	var ahead uint64
+	if off == n.readEnd {
+		ahead = maxReadAhead
+	}
+	done := 0
+	for pos := off; pos < end; {
+		idx := uint64(pos >> f.pshift)
+		po := pos & (f.ps - 1)
+		c := min(f.ps-po, end-pos)
+		last := uint64((end - 1) >> f.pshift)
+		data, e := f.readPageLocked(n, idx, max(ahead, last-idx))
+		if e != vfs.ESUCCESS {
+			return done, e
+		}
+		if data == nil {
+			clear(p[done : done+int(c)])
+		} else {
+			copy(p[done:done+int(c)], data[po:po+c])
+		}
+		done += int(c)
+		pos += c
+	}
+	n.readEnd = end
+	if !f.readOnly && (n.atime <= n.mtime || n.atime <= n.ctime) {
+		n.atime = now()
+		f.markDirty(n)
+	}
+	return done, vfs.ESUCCESS
+}
+
+// WriteAt implements vfs.File.WriteAt. Errors: EBADF, EISDIR, EINVAL, EFBIG, ENOSPC, EROFS,
+// EIO.
+func (h *file) WriteAt(p []byte, off int64) (int, vfs.Errno) {
+	f := h.fs
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e := h.writable(); e != vfs.ESUCCESS {
+		return 0, e
+	}
+	if off < 0 {
+		return 0, vfs.EINVAL
+	}
+	return h.writeLocked(p, off)
+}
+
+// Append implements vfs.File.Append. Errors: as WriteAt.
+func (h *file) Append(p []byte) (int, int64, vfs.Errno) {
+	f := h.fs
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if e := h.writable(); e != vfs.ESUCCESS {
+		return 0, h.n.size, e
+	}
+	n, e := h.writeLocked(p, h.n.size)
+	return n, h.n.size, e
+}
+
+func (h *file) writable() vfs.Errno {
+	switch {
+	case h.closed || h.fs.closed:
+		return vfs.EBADF
+	case h.n.typ == vfs.TypeDir:
+		return vfs.EISDIR
+	case h.flags&vfs.OpenWrite == 0:
+		return vfs.EBADF
+	case h.fs.readOnly:
+		return vfs.EROFS
+	case h.n.typ != vfs.TypeRegular:
+		return vfs.EINVAL
+	}
+	return vfs.ESUCCESS
+}
+
+// writeLocked writes p at off. It may wait (releasing f.mu) for the commit in flight when the
+// cache is full of dirty pages.
+func (h *file) writeLocked(p []byte, off int64) (int, vfs.Errno) {
+	f, n := h.fs, h.n
+	if len(p) == 0 {
+		return 0, vfs.ESUCCESS
+	}
+	if off > MaxFileSize || int64(len(p)) > MaxFileSize-off {
+		return 0, vfs.EFBIG
+	}
+	end := off + int64(len(p))
+	if f.quota > 0 && end > n.size && f.bytes+end-n.size > f.quota {
+		return 0, vfs.ENOSPC
+	}
+	if e := f.makeRoomLocked(); e != vfs.ESUCCESS {
+		return 0, e
+	}
+	if h.closed || f.closed || n.deleted {
+		return 0, vfs.EBADF
+	}
+	done := 0
+	for pos := off; pos < end; {
+		idx := uint64(pos >> f.pshift)
+		po := pos & (f.ps - 1)
+		c := min(f.ps-po, end-pos)
+		pg, e := f.writePageLocked(n, idx, c == f.ps)
+		if e != vfs.ESUCCESS {
+			h.grow(off + int64(done))
+			return done, e
+		}
+		copy(pg.data[po:po+c], p[done:done+int(c)])
+		done += int(c)
+		pos += c
+	}
+	h.grow(end)
+	t := now()
+	n.mtime, n.ctime = t, t
+	f.markDirty(n)
+	if f.dirtyBytes >= f.cacheCap && !f.committing {
+		f.startCommitLocked()
+	}
+	return done, vfs.ESUCCESS
+}
+
+// grow raises the size of h's file to end if it is smaller.
+func (h *file) grow(end int64) {
+	if n := h.n; end > n.size {
+		h.fs.bytes += end - n.size
+		n.size = end
+	}
+}
+
+// ReadDir implements vfs.File.ReadDir. Entries come in the order of their positions (hash of
+// the name, then slot), and a cookie is a position plus one; see the package documentation.
+// fn is called without any lock held. Errors: ENOTDIR, EBADF, EIO.
+func (h *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
+	f := h.fs
+	type item struct {
+		next uint64
+		ino  vfs.Ino
+		typ  vfs.FileType
+		name string
+	}
+	var batch []item
+	var de vfs.DirEntry
+	var name []byte
+	for {
+		f.mu.Lock()
+		switch {
+		case h.closed || f.closed:
+			f.mu.Unlock()
+			return vfs.EBADF
+		case h.n.typ != vfs.TypeDir:
+			f.mu.Unlock()
+			return vfs.ENOTDIR
+		}
+		d := h.n
+		if e := f.listLocked(d); e != vfs.ESUCCESS {
+			f.mu.Unlock()
+			return e
+		}
+		batch = batch[:0]
+		probe := chain{parent: d.ino, hash: cookie &^ (1<<slotBits - 1)}
+		f.chains.Ascend(&probe, func(c *chain) bool {
+			if c.parent != d.ino {
+				return false
+			}
+			for _, e := range c.ents { // in slot order
+				pos := c.hash | uint64(e.slot)
+				if pos+1 <= cookie {
+					continue
+				}
+				batch = append(batch, item{pos + 1, e.ino, e.typ, e.name})
+			}
+			return len(batch) < 64
+		})
+		f.mu.Unlock()
+		if len(batch) == 0 {
+			return vfs.ESUCCESS
+		}
+		for _, it := range batch {
+			name = append(name[:0], it.name...)
+			de = vfs.DirEntry{Next: it.next, Ino: it.ino, Type: it.typ, Name: name}
+			if !fn(&de) {
+				return vfs.ESUCCESS
+			}
+			cookie = it.next
+		}
+	}
+}
+
+// listLocked makes sure every chain of directory d is in f.chains.
+func (f *FS) listLocked(d *inode) vfs.Errno {
+	if d.listed || !d.stored {
+		d.listed = true
+		return vfs.ESUCCESS
+	}
+	var loaded []*chain
+	bad := false
+	err := f.store.View(func(r kv.Reader) error {
+		return r.Scan(bDirents, pairKey(uint64(d.ino), 0), pairKey(uint64(d.ino)+1, 0), func(k, v []byte) bool {
+			_, h := splitPair(k)
+			ents, ok := decodeChain(v)
+			if !ok {
+				bad = true
+				return false
+			}
+			loaded = append(loaded, &chain{parent: d.ino, hash: h, ents: ents})
+			return true
+		})
+	})
+	if err != nil {
+		return errnoOf(err)
+	}
+	if bad {
+		return vfs.EIO
+	}
+	for _, c := range loaded {
+		if _, ok := f.chains.Get(c); !ok {
+			f.chains.Set(c)
+		}
+	}
+	d.listed = true
+	return vfs.ESUCCESS
+}
+
+// Sync implements vfs.File.Sync: it commits every change of the whole FS (Commit), so that
+// the file's data and metadata are durable when it returns. With nothing dirty it writes
+// nothing. Errors: EBADF, EIO, ENOSPC.
+func (h *file) Sync(dataOnly bool) vfs.Errno {
+	f := h.fs
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h.closed || f.closed {
+		return vfs.EBADF
+	}
+	if f.readOnly {
+		return vfs.ESUCCESS
+	}
+	return f.commitLocked()
+}
+
+// Close implements vfs.File.Close. The last Close of an unlinked inode frees it. Errors:
+// EBADF (second Close).
+func (h *file) Close() vfs.Errno {
+	f := h.fs
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if h.closed {
+		return vfs.EBADF
+	}
+	h.closed = true
+	n := h.n
+	n.opens--
+	if n.opens == 0 && n.nlink == 0 && !n.deleted && !f.closed {
+		f.freeLocked(n)
+	}
+	return vfs.ESUCCESS
+}

@@ -1,0 +1,317 @@
+package stable
+
+import (
+	"encoding/binary"
+	"fmt"
+	"strings"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/vfs"
+)
+
+// FsckReport is the result of Fsck: what the store holds, and every violation of the store's
+// invariants found, one readable line each.
+type FsckReport struct {
+	Inodes   int64 // inode records
+	Dirs     int64
+	Files    int64
+	Symlinks int64
+	Entries  int64 // directory entries
+	Pages    int64 // stored file pages
+	Orphans  int64 // inodes on the orphan list (unlinked while open)
+	Bytes    int64 // sum of the sizes of the regular files
+
+	Problems []string
+
+	superBytes, superInodes int64 // the superblock's counters
+}
+
+// OK reports whether the check found no problem.
+func (r *FsckReport) OK() bool { return len(r.Problems) == 0 }
+
+// String summarises the report, one problem a line.
+func (r *FsckReport) String() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d inodes (%d dirs, %d files, %d symlinks), %d entries, %d pages, %d orphans, %d bytes",
+		r.Inodes, r.Dirs, r.Files, r.Symlinks, r.Entries, r.Pages, r.Orphans, r.Bytes)
+	if r.OK() {
+		b.WriteString(": ok")
+	}
+	for _, p := range r.Problems {
+		b.WriteString("\n")
+		b.WriteString(p)
+	}
+	return b.String()
+}
+
+func (r *FsckReport) problem(format string, args ...any) {
+	if len(r.Problems) < maxProblems {
+		r.Problems = append(r.Problems, fmt.Sprintf(format, args...))
+	} else if len(r.Problems) == maxProblems {
+		r.Problems = append(r.Problems, "... (more problems not listed)")
+	}
+}
+
+// maxProblems bounds FsckReport.Problems.
+const maxProblems = 1000
+
+type fsckInode struct {
+	inode
+	links   uint64 // entries naming it
+	ents    uint64 // directories: entries in it
+	subdirs uint64 // directories: entries in it that are directories
+	orphan  bool
+	reached bool
+}
+
+// Fsck checks every invariant of the committed state of the store (call Commit first to
+// include the changes still in the cache): the superblock and its counters; every inode record
+// well formed and below the next inode number; every directory entry in a directory, hashed
+// under its name's key, naming an existing inode of its type; every inode with links reachable
+// from the root; link counts (a file's nlink is its number of entries, a directory's is 2 plus
+// its subdirectories) and entry counts; each directory's parent; the orphan list holding
+// exactly the inodes with no link; no page of a missing inode, of a non-file, past the end of
+// its file, of the wrong size or all zeros; zeros past the end of each file's last page; and
+// bbolt's own check of its pages. It reads one consistent snapshot and may run while the FS is
+// in use. The error is for a store that cannot be read at all.
+func (f *FS) Fsck() (*FsckReport, error) {
+	r := &FsckReport{}
+	inodes := make(map[vfs.Ino]*fsckInode)
+	children := make(map[vfs.Ino][]vfs.Ino)
+	err := f.store.View(func(rd kv.Reader) error {
+		f.fsckSuper(rd, r)
+		var maxIno uint64
+		err := rd.Scan(bInodes, nil, nil, func(k, v []byte) bool {
+			if len(k) != 8 {
+				r.problem("inodes: bad key %x", k)
+				return true
+			}
+			ino := binary.BigEndian.Uint64(k)
+			n := &fsckInode{}
+			n.ino = vfs.Ino(ino)
+			if !decodeInode(&n.inode, v) {
+				r.problem("inode %d: malformed record", ino)
+				return true
+			}
+			inodes[n.ino] = n
+			maxIno = max(maxIno, ino)
+			r.Inodes++
+			switch n.typ {
+			case vfs.TypeDir:
+				r.Dirs++
+			case vfs.TypeRegular:
+				r.Files++
+				r.Bytes += n.size
+			case vfs.TypeSymlink:
+				r.Symlinks++
+			}
+			if ino == 0 {
+				r.problem("inode 0 exists")
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		if next := f.superNext(rd); maxIno >= next {
+			r.problem("inode %d is not below the next inode number %d", maxIno, next)
+		}
+
+		err = rd.Scan(bDirents, nil, nil, func(k, v []byte) bool {
+			if len(k) != 16 {
+				r.problem("dirents: bad key %x", k)
+				return true
+			}
+			parent, h := splitPair(k)
+			d := inodes[vfs.Ino(parent)]
+			switch {
+			case d == nil:
+				r.problem("entries of missing directory %d", parent)
+			case d.typ != vfs.TypeDir:
+				r.problem("entries in inode %d, a %v", parent, d.typ)
+			}
+			ents, ok := decodeChain(v)
+			if !ok {
+				r.problem("directory %d: malformed entry chain %x", parent, h)
+				return true
+			}
+			for i, e := range ents {
+				r.Entries++
+				where := fmt.Sprintf("directory %d, entry %q", parent, e.name)
+				if checkName(e.name) != vfs.ESUCCESS {
+					where = fmt.Sprintf("directory %d, entry %x", parent, e.name)
+					r.problem("%s: invalid name", where)
+				}
+				if nameHash(&f.hashKey, e.name) != h {
+					r.problem("%s: filed under the wrong hash", where)
+				}
+				if i > 0 && e.slot <= ents[i-1].slot {
+					r.problem("%s: slots out of order", where)
+				}
+				if d != nil {
+					d.ents++
+				}
+				n := inodes[e.ino]
+				if n == nil {
+					r.problem("%s: names missing inode %d", where, e.ino)
+					continue
+				}
+				if n.typ != e.typ {
+					r.problem("%s: type %v, but inode %d is a %v", where, e.typ, e.ino, n.typ)
+				}
+				n.links++
+				children[vfs.Ino(parent)] = append(children[vfs.Ino(parent)], e.ino)
+				if n.typ == vfs.TypeDir {
+					if d != nil {
+						d.subdirs++
+					}
+					if n.parent != vfs.Ino(parent) {
+						r.problem("%s: directory %d says its parent is %d", where, e.ino, n.parent)
+					}
+				}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+
+		err = rd.Scan(bOrphans, nil, nil, func(k, _ []byte) bool {
+			if len(k) != 8 {
+				r.problem("orphans: bad key %x", k)
+				return true
+			}
+			r.Orphans++
+			ino := binary.BigEndian.Uint64(k)
+			switch n := inodes[vfs.Ino(ino)]; {
+			case n == nil:
+				r.problem("orphan %d: no such inode", ino)
+			case n.nlink != 0:
+				r.problem("orphan %d: has nlink %d", ino, n.nlink)
+			default:
+				n.orphan = true
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+
+		// Reachability from the root.
+		if root := inodes[rootIno]; root == nil || root.typ != vfs.TypeDir {
+			r.problem("no root directory")
+		} else {
+			if root.parent != rootIno {
+				r.problem("root directory: parent %d, want itself", root.parent)
+			}
+			if root.links != 0 {
+				r.problem("root directory: named by %d entries", root.links)
+			}
+			root.reached = true
+			queue := []vfs.Ino{rootIno}
+			for len(queue) > 0 {
+				d := queue[0]
+				queue = queue[1:]
+				for _, c := range children[d] {
+					if n := inodes[c]; n != nil && !n.reached {
+						n.reached = true
+						if n.typ == vfs.TypeDir {
+							queue = append(queue, c)
+						}
+					}
+				}
+			}
+		}
+		for ino, n := range inodes {
+			want := n.links
+			if n.typ == vfs.TypeDir {
+				if n.ents != n.nent {
+					r.problem("directory %d: %d entries, record says %d", ino, n.ents, n.nent)
+				}
+				want = 2 + n.subdirs
+				if n.links > 1 {
+					r.problem("directory %d: named by %d entries", ino, n.links)
+				}
+				if n.links == 0 && ino != rootIno {
+					want = 0
+				}
+				if n.nlink == 0 && n.ents != 0 {
+					r.problem("directory %d: removed but has %d entries", ino, n.ents)
+				}
+			}
+			switch {
+			case n.nlink == 0 && !n.orphan:
+				r.problem("inode %d: no links and not an orphan", ino)
+			case n.nlink == 0 && n.links != 0:
+				r.problem("inode %d: orphan named by %d entries", ino, n.links)
+			case n.nlink != 0 && n.nlink != want:
+				r.problem("inode %d: nlink %d, want %d", ino, n.nlink, want)
+			}
+			if n.nlink != 0 && !n.reached {
+				r.problem("inode %d: not reachable from the root", ino)
+			}
+		}
+
+		err = rd.Scan(bPages, nil, nil, func(k, v []byte) bool {
+			if len(k) != 16 {
+				r.problem("pages: bad key %x", k)
+				return true
+			}
+			r.Pages++
+			ino, idx := splitPair(k)
+			n := inodes[vfs.Ino(ino)]
+			switch {
+			case n == nil:
+				r.problem("page %d of missing inode %d", idx, ino)
+			case n.typ != vfs.TypeRegular:
+				r.problem("page %d of inode %d, a %v", idx, ino, n.typ)
+			case int64(len(v)) != f.ps:
+				r.problem("page %d of inode %d: %d bytes, want %d", idx, ino, len(v), f.ps)
+			case idx >= f.pageCount(n.size):
+				r.problem("page %d of inode %d: past its end (size %d)", idx, ino, n.size)
+			case isZero(v):
+				r.problem("page %d of inode %d: all zeros, stored", idx, ino)
+			case idx == f.pageCount(n.size)-1 && n.size&(f.ps-1) != 0 && !isZero(v[n.size&(f.ps-1):]):
+				r.problem("page %d of inode %d: data past the end of the file", idx, ino)
+			}
+			return true
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("fsck %s: %w", f.path, storeError(err))
+	}
+	if r.Bytes != r.superBytes {
+		r.problem("superblock: %d bytes in files, counted %d", r.Bytes, r.superBytes)
+	}
+	if r.Inodes != r.superInodes {
+		r.problem("superblock: %d inodes, counted %d", r.Inodes, r.superInodes)
+	}
+	if err := f.store.Check(func(e error) { r.problem("bbolt: %v", e) }); err != nil {
+		return nil, fmt.Errorf("fsck %s: %w", f.path, storeError(err))
+	}
+	return r, nil
+}
+
+// fsckSuper checks the superblock's counters against the report's totals later; here it
+// checks what can be checked alone.
+func (f *FS) fsckSuper(rd kv.Reader, r *FsckReport) {
+	for _, k := range [][]byte{keyMagic, keyVersion, keyPageSize, keyCreated, keyHashKey, keyNextIno, keyBytes, keyInodes} {
+		if rd.Get(bSuper, k) == nil {
+			r.problem("superblock: no %s", k)
+		}
+	}
+	r.superBytes = int64(binary.BigEndian.Uint64(pad8(rd.Get(bSuper, keyBytes))))
+	r.superInodes = int64(binary.BigEndian.Uint64(pad8(rd.Get(bSuper, keyInodes))))
+}
+
+func (f *FS) superNext(rd kv.Reader) uint64 {
+	return binary.BigEndian.Uint64(pad8(rd.Get(bSuper, keyNextIno)))
+}
+
+func pad8(b []byte) []byte {
+	if len(b) == 8 {
+		return b
+	}
+	return make([]byte, 8)
+}

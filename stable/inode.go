@@ -1,0 +1,678 @@
+package stable
+
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/vfs"
+)
+
+// inode is the in-memory form of an inode: its record plus cache state. Every field is guarded
+// by FS.mu. Inodes stay in FS.inodes from their first use until they are deleted and the
+// deletion is committed (the metadata cache is not bounded yet).
+type inode struct {
+	// The record.
+	ino    vfs.Ino
+	typ    vfs.FileType
+	mode   uint32
+	nlink  uint64
+	size   int64
+	atime  int64
+	mtime  int64
+	ctime  int64
+	parent vfs.Ino // directories
+	nent   uint64  // directories: number of entries
+	target string  // symlinks
+
+	opens   int  // open Files
+	dirty   bool // in FS.dirtyInodes
+	deleted bool // gone; kept as a tombstone until its deletion commits
+	stored  bool // a record may be in the store (loaded from it, or taken by a commit)
+	listed  bool // directories: every chain of the directory is in FS.chains
+
+	// Regular files: the cached pages by index, and the pending truncations: store pages at
+	// or past truncDirty (dirty set) or truncFlight (commit in flight) are dead.
+	pages       map[uint64]*page
+	truncDirty  uint64
+	truncFlight uint64
+	// The store has no page of this file in [holeLo, holeHi).
+	holeLo, holeHi uint64
+	readEnd        int64 // end of the last read, to detect sequential reading
+}
+
+func (n *inode) init(f *FS) {
+	n.truncDirty, n.truncFlight = noTrunc, noTrunc
+	if n.typ == vfs.TypeRegular {
+		n.pages = make(map[uint64]*page)
+	}
+}
+
+// stat returns n's metadata.
+func (n *inode) stat() vfs.Stat {
+	st := vfs.Stat{Ino: n.ino, Type: n.typ, Mode: n.mode, Nlink: n.nlink, Size: n.size,
+		Atime: n.atime, Mtime: n.mtime, Ctime: n.ctime}
+	if n.typ == vfs.TypeDir {
+		st.Size = int64(n.nent+2) * 20 // as package heap reports it
+	}
+	return st
+}
+
+// chain is the cached value of one key of the dirents bucket: the entries of directory parent
+// whose names hash to hash. An empty chain caches the absence of the key (a negative lookup),
+// or, when dirty, a deletion to commit.
+type chain struct {
+	parent vfs.Ino
+	hash   uint64
+	ents   []dent
+	dirty  bool
+}
+
+func chainLess(a, b *chain) bool {
+	if a.parent != b.parent {
+		return a.parent < b.parent
+	}
+	return a.hash < b.hash
+}
+
+func now() int64 { return time.Now().UnixNano() }
+
+// checkName validates a single path component.
+func checkName(name string) vfs.Errno {
+	switch {
+	case name == "" || name == "." || name == "..":
+		return vfs.EINVAL
+	case len(name) > vfs.NameMax:
+		return vfs.ENAMETOOLONG
+	case strings.IndexByte(name, '/') >= 0 || strings.IndexByte(name, 0) >= 0:
+		return vfs.EINVAL
+	}
+	return vfs.ESUCCESS
+}
+
+// markDirty records a change of n's record in the dirty set.
+func (f *FS) markDirty(n *inode) {
+	if !n.dirty {
+		n.dirty = true
+		f.dirtyInodes = append(f.dirtyInodes, n)
+		f.noteDirty()
+	}
+}
+
+func (f *FS) markChainDirty(c *chain) {
+	if !c.dirty {
+		c.dirty = true
+		f.dirtyChains = append(f.dirtyChains, c)
+		f.noteDirty()
+	}
+}
+
+// noteDirty is called for each object that joins the dirty set: the first one starts the age
+// clock of the background committer.
+func (f *FS) noteDirty() {
+	f.superDirty = true
+	if f.dirtySince.IsZero() {
+		f.dirtySince = time.Now()
+		if f.wake != nil {
+			select {
+			case f.wake <- struct{}{}:
+			default:
+			}
+		}
+	}
+}
+
+func (f *FS) dirtyEmpty() bool {
+	return len(f.dirtyInodes) == 0 && len(f.dirtyChains) == 0 && f.dirtyPages.Len() == 0 && !f.superDirty
+}
+
+// inodeLocked returns the live inode ino, loading it from the store if needed.
+// Errors: ENOENT, EIO.
+func (f *FS) inodeLocked(ino vfs.Ino) (*inode, vfs.Errno) {
+	if f.closed {
+		return nil, vfs.EIO
+	}
+	if n, ok := f.inodes[ino]; ok {
+		if n.deleted {
+			return nil, vfs.ENOENT
+		}
+		return n, vfs.ESUCCESS
+	}
+	if ino == 0 || uint64(ino) >= f.nextIno {
+		return nil, vfs.ENOENT
+	}
+	n := &inode{ino: ino, stored: true}
+	found, ok := false, false
+	err := f.store.View(func(r kv.Reader) error {
+		if rec := r.Get(bInodes, u64key(uint64(ino))); rec != nil {
+			found, ok = true, decodeInode(n, rec)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, errnoOf(err)
+	case !found:
+		return nil, vfs.ENOENT
+	case !ok:
+		return nil, vfs.EIO
+	}
+	n.init(f)
+	f.inodes[ino] = n
+	return n, vfs.ESUCCESS
+}
+
+// dirLocked returns the live directory ino. Errors: ENOENT, ENOTDIR, EIO.
+func (f *FS) dirLocked(ino vfs.Ino) (*inode, vfs.Errno) {
+	d, e := f.inodeLocked(ino)
+	if e != vfs.ESUCCESS {
+		return nil, e
+	}
+	if d.typ != vfs.TypeDir {
+		return nil, vfs.ENOTDIR
+	}
+	if d.nlink == 0 {
+		return nil, vfs.ENOENT // removed, still open
+	}
+	return d, vfs.ESUCCESS
+}
+
+// chainLocked returns the chain of hash h in directory d, loading it from the store if needed;
+// the result may be empty, never nil. Errors: EIO.
+func (f *FS) chainLocked(d *inode, h uint64) (*chain, vfs.Errno) {
+	probe := chain{parent: d.ino, hash: h}
+	if c, ok := f.chains.Get(&probe); ok {
+		return c, vfs.ESUCCESS
+	}
+	c := &chain{parent: d.ino, hash: h}
+	if !d.listed && d.stored {
+		ok := true
+		err := f.store.View(func(r kv.Reader) error {
+			if v := r.Get(bDirents, pairKey(uint64(d.ino), h)); v != nil {
+				c.ents, ok = decodeChain(v)
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, errnoOf(err)
+		}
+		if !ok {
+			return nil, vfs.EIO
+		}
+	}
+	if len(c.ents) == 0 {
+		f.negs++
+		if f.negs > maxNegatives {
+			f.dropNegatives()
+		}
+	}
+	f.chains.Set(c)
+	return c, vfs.ESUCCESS
+}
+
+// maxNegatives bounds the number of cached negative lookups; beyond it they are all dropped.
+const maxNegatives = 1 << 16
+
+func (f *FS) dropNegatives() {
+	var drop []*chain
+	f.chains.Scan(func(c *chain) bool {
+		if len(c.ents) == 0 && !c.dirty {
+			if d := f.inodes[c.parent]; d == nil || !d.listed {
+				drop = append(drop, c)
+			}
+		}
+		return true
+	})
+	for _, c := range drop {
+		f.chains.Delete(c)
+	}
+	f.negs = 0
+}
+
+// lookupLocked finds name in directory d. It returns the chain the name belongs in and the
+// entry's index in it (-1 if absent).
+func (f *FS) lookupLocked(d *inode, name string) (*chain, int, vfs.Errno) {
+	c, e := f.chainLocked(d, nameHash(&f.hashKey, name))
+	if e != vfs.ESUCCESS {
+		return nil, -1, e
+	}
+	for i := range c.ents {
+		if c.ents[i].name == name {
+			return c, i, vfs.ESUCCESS
+		}
+	}
+	return c, -1, vfs.ESUCCESS
+}
+
+// addEntry adds name -> n to chain c of directory d. Errors: ENOSPC (256 names share a hash).
+func (f *FS) addEntry(d *inode, c *chain, name string, n *inode) vfs.Errno {
+	var used [256]bool
+	for _, e := range c.ents {
+		used[e.slot] = true
+	}
+	slot := slices.Index(used[:], false)
+	if slot < 0 {
+		return vfs.ENOSPC
+	}
+	if len(c.ents) == 0 {
+		f.negs--
+	}
+	// Entries stay in slot order, the order ReadDir reports them in.
+	c.ents = slices.Insert(c.ents, slot, dent{slot: uint8(slot), typ: n.typ, ino: n.ino, name: name})
+	d.nent++
+	f.markChainDirty(c)
+	return vfs.ESUCCESS
+}
+
+// removeEntry removes entry i of chain c of directory d.
+func (f *FS) removeEntry(d *inode, c *chain, i int) {
+	c.ents = slices.Delete(c.ents, i, i+1)
+	if len(c.ents) == 0 {
+		c.ents = nil
+		f.negs++
+	}
+	d.nent--
+	f.markChainDirty(c)
+}
+
+// Root implements vfs.FS.Root.
+func (f *FS) Root() vfs.Ino { return rootIno }
+
+// Lookup implements vfs.FS.Lookup. Errors: ENOENT, ENOTDIR, ENAMETOOLONG, EINVAL, EIO.
+func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, e := f.dirLocked(dir)
+	if e != vfs.ESUCCESS {
+		return 0, e
+	}
+	if e := checkName(name); e != vfs.ESUCCESS {
+		return 0, e
+	}
+	c, i, e := f.lookupLocked(d, name)
+	if e != vfs.ESUCCESS {
+		return 0, e
+	}
+	if i < 0 {
+		return 0, vfs.ENOENT
+	}
+	return c.ents[i].ino, vfs.ESUCCESS
+}
+
+// Stat implements vfs.FS.Stat. Errors: ENOENT, EIO.
+func (f *FS) Stat(ino vfs.Ino) (vfs.Stat, vfs.Errno) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, e := f.inodeLocked(ino)
+	if e != vfs.ESUCCESS {
+		return vfs.Stat{}, e
+	}
+	return n.stat(), vfs.ESUCCESS
+}
+
+// SetAttr implements vfs.FS.SetAttr. A size change also sets mtime (unless a.Valid names
+// AttrMtime), as ftruncate does. Errors: ENOENT, EISDIR (size of a directory), EINVAL
+// (negative size, size of a symlink), EFBIG, ENOSPC (Options.QuotaBytes), EROFS, EIO.
+func (f *FS) SetAttr(ino vfs.Ino, a *vfs.Attr) vfs.Errno {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, e := f.inodeLocked(ino)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	if f.readOnly {
+		return vfs.EROFS
+	}
+	t := now()
+	if a.Valid&vfs.AttrSize != 0 {
+		switch {
+		case n.typ == vfs.TypeDir:
+			return vfs.EISDIR
+		case n.typ != vfs.TypeRegular || a.Size < 0:
+			return vfs.EINVAL
+		case a.Size > MaxFileSize:
+			return vfs.EFBIG
+		case a.Size > n.size && f.quota > 0 && f.bytes+a.Size-n.size > f.quota:
+			return vfs.ENOSPC
+		}
+		if a.Size != n.size {
+			if e := f.truncateLocked(n, a.Size); e != vfs.ESUCCESS {
+				return e
+			}
+		}
+		n.mtime = t
+	}
+	if a.Valid&vfs.AttrMode != 0 {
+		n.mode = a.Mode & 0o7777
+	}
+	if a.Valid&vfs.AttrAtime != 0 {
+		n.atime = a.Atime
+	}
+	if a.Valid&vfs.AttrMtime != 0 {
+		n.mtime = a.Mtime
+	}
+	n.ctime = t
+	f.markDirty(n)
+	return vfs.ESUCCESS
+}
+
+// Create implements vfs.FS.Create. Errors: EEXIST, ENOENT, ENOTDIR, ENOSPC, EMLINK, EROFS,
+// EINVAL, ENAMETOOLONG, EIO.
+func (f *FS) Create(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, target string) (vfs.Ino, vfs.Errno) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, e := f.dirLocked(dir)
+	if e != vfs.ESUCCESS {
+		return 0, e
+	}
+	if e := checkName(name); e != vfs.ESUCCESS {
+		return 0, e
+	}
+	switch typ {
+	case vfs.TypeRegular, vfs.TypeDir:
+		target = ""
+	case vfs.TypeSymlink:
+		if len(target) > vfs.PathMax {
+			return 0, vfs.ENAMETOOLONG
+		}
+		if strings.IndexByte(target, 0) >= 0 {
+			return 0, vfs.EINVAL
+		}
+	default:
+		return 0, vfs.EINVAL
+	}
+	if f.readOnly {
+		return 0, vfs.EROFS
+	}
+	c, i, e := f.lookupLocked(d, name)
+	if e != vfs.ESUCCESS {
+		return 0, e
+	}
+	if i >= 0 {
+		return 0, vfs.EEXIST
+	}
+	if typ == vfs.TypeDir && d.nlink >= maxNlink {
+		return 0, vfs.EMLINK
+	}
+	t := now()
+	n := &inode{ino: vfs.Ino(f.nextIno), typ: typ, mode: perm & 0o7777, nlink: 1,
+		atime: t, mtime: t, ctime: t, target: target}
+	switch typ {
+	case vfs.TypeDir:
+		n.nlink, n.parent, n.listed = 2, d.ino, true
+	case vfs.TypeSymlink:
+		n.size = int64(len(target))
+	}
+	n.init(f)
+	if e := f.addEntry(d, c, name, n); e != vfs.ESUCCESS {
+		return 0, e
+	}
+	f.nextIno++
+	f.ninodes++
+	f.inodes[n.ino] = n
+	if typ == vfs.TypeDir {
+		d.nlink++
+	}
+	d.mtime, d.ctime = t, t
+	f.markDirty(d)
+	f.markDirty(n)
+	return n.ino, vfs.ESUCCESS
+}
+
+// Link implements vfs.FS.Link. Errors: EEXIST, ENOENT, ENOTDIR, EPERM, EMLINK, ENOSPC, EROFS,
+// EINVAL, ENAMETOOLONG, EIO.
+func (f *FS) Link(ino vfs.Ino, dir vfs.Ino, name string) vfs.Errno {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, e := f.inodeLocked(ino)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	d, e := f.dirLocked(dir)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	if e := checkName(name); e != vfs.ESUCCESS {
+		return e
+	}
+	switch {
+	case n.typ == vfs.TypeDir:
+		return vfs.EPERM
+	case n.nlink == 0:
+		return vfs.ENOENT
+	case f.readOnly:
+		return vfs.EROFS
+	}
+	c, i, e := f.lookupLocked(d, name)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	if i >= 0 {
+		return vfs.EEXIST
+	}
+	if n.nlink >= maxNlink {
+		return vfs.EMLINK
+	}
+	if e := f.addEntry(d, c, name, n); e != vfs.ESUCCESS {
+		return e
+	}
+	t := now()
+	n.nlink++
+	n.ctime = t
+	d.mtime, d.ctime = t, t
+	f.markDirty(n)
+	f.markDirty(d)
+	return vfs.ESUCCESS
+}
+
+// Remove implements vfs.FS.Remove. Errors: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EROFS, EINVAL,
+// ENAMETOOLONG, EIO.
+func (f *FS) Remove(dir vfs.Ino, name string, dirOnly bool) vfs.Errno {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	d, e := f.dirLocked(dir)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	if e := checkName(name); e != vfs.ESUCCESS {
+		return e
+	}
+	if f.readOnly {
+		return vfs.EROFS
+	}
+	c, i, e := f.lookupLocked(d, name)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	if i < 0 {
+		return vfs.ENOENT
+	}
+	n, e := f.inodeLocked(c.ents[i].ino)
+	if e != vfs.ESUCCESS {
+		return vfs.EIO // an entry without its inode: fsck reports it
+	}
+	switch {
+	case dirOnly && n.typ != vfs.TypeDir:
+		return vfs.ENOTDIR
+	case !dirOnly && n.typ == vfs.TypeDir:
+		return vfs.EISDIR
+	case n.typ == vfs.TypeDir && n.nent > 0:
+		return vfs.ENOTEMPTY
+	}
+	f.removeEntry(d, c, i)
+	t := now()
+	d.mtime, d.ctime = t, t
+	f.markDirty(d)
+	f.unlinkLocked(d, n, t)
+	return vfs.ESUCCESS
+}
+
+// unlinkLocked drops one link of n, whose entry in d was just removed, and frees n if that was
+// its last link and it is not open.
+func (f *FS) unlinkLocked(d, n *inode, t int64) {
+	if n.typ == vfs.TypeDir {
+		d.nlink--
+		n.nlink = 0
+	} else {
+		n.nlink--
+	}
+	n.ctime = t
+	f.markDirty(n)
+	if n.nlink == 0 && n.opens == 0 {
+		f.freeLocked(n)
+	}
+}
+
+// freeLocked deletes n and its pages: its record becomes a tombstone until the deletion
+// commits.
+func (f *FS) freeLocked(n *inode) {
+	if n.typ == vfs.TypeRegular {
+		f.dropPagesLocked(n, 0)
+		f.bytes -= n.size
+		if n.stored {
+			n.truncDirty = 0
+		}
+	}
+	n.deleted = true
+	f.ninodes--
+	f.markDirty(n)
+}
+
+// Rename implements vfs.FS.Rename. Errors: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL, EMLINK,
+// ENOSPC, EROFS, ENAMETOOLONG, EIO.
+func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName string) vfs.Errno {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	od, e := f.dirLocked(oldDir)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	nd, e := f.dirLocked(newDir)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	if e := checkName(oldName); e != vfs.ESUCCESS {
+		return e
+	}
+	if e := checkName(newName); e != vfs.ESUCCESS {
+		return e
+	}
+	if f.readOnly {
+		return vfs.EROFS
+	}
+	oc, oi, e := f.lookupLocked(od, oldName)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	if oi < 0 {
+		return vfs.ENOENT
+	}
+	src, e := f.inodeLocked(oc.ents[oi].ino)
+	if e != vfs.ESUCCESS {
+		return vfs.EIO
+	}
+	nc, ni, e := f.lookupLocked(nd, newName)
+	if e != vfs.ESUCCESS {
+		return e
+	}
+	var dst *inode
+	if ni >= 0 {
+		if dst, e = f.inodeLocked(nc.ents[ni].ino); e != vfs.ESUCCESS {
+			return vfs.EIO
+		}
+		if dst == src {
+			return vfs.ESUCCESS // two names of one inode (or the same name): nothing to do
+		}
+	}
+	if src.typ == vfs.TypeDir {
+		// The target directory must not be src or lie below it.
+		for p := nd; ; {
+			if p == src {
+				return vfs.EINVAL
+			}
+			if p.ino == rootIno {
+				break
+			}
+			if p, e = f.inodeLocked(p.parent); e != vfs.ESUCCESS {
+				return vfs.EIO
+			}
+		}
+	}
+	if dst != nil {
+		switch {
+		case src.typ == vfs.TypeDir && dst.typ != vfs.TypeDir:
+			return vfs.ENOTDIR
+		case src.typ != vfs.TypeDir && dst.typ == vfs.TypeDir:
+			return vfs.EISDIR
+		case dst.typ == vfs.TypeDir && dst.nent > 0:
+			return vfs.ENOTEMPTY
+		}
+	} else if src.typ == vfs.TypeDir && od != nd && nd.nlink >= maxNlink {
+		return vfs.EMLINK
+	}
+
+	t := now()
+	// Add the new name first: the only failure (a full hash chain) then leaves all as it was.
+	if dst != nil {
+		e := nc.ents[ni]
+		nc.ents[ni] = dent{slot: e.slot, typ: src.typ, ino: src.ino, name: newName}
+		f.markChainDirty(nc)
+		f.unlinkLocked(nd, dst, t)
+		if dst.typ == vfs.TypeDir {
+			nd.nlink++ // unlinkLocked dropped the link of dst's "..", src brings one back below
+		}
+	} else if e := f.addEntry(nd, nc, newName, src); e != vfs.ESUCCESS {
+		return e
+	} else if src.typ == vfs.TypeDir {
+		nd.nlink++
+	}
+	// The chain may have moved in its slice if it is the same chain: find the old entry again.
+	oi = slices.IndexFunc(oc.ents, func(e dent) bool { return e.name == oldName })
+	f.removeEntry(od, oc, oi)
+	if src.typ == vfs.TypeDir {
+		od.nlink--
+		src.parent = nd.ino
+	}
+	src.ctime = t
+	od.mtime, od.ctime = t, t
+	nd.mtime, nd.ctime = t, t
+	f.markDirty(src)
+	f.markDirty(od)
+	f.markDirty(nd)
+	return vfs.ESUCCESS
+}
+
+// Readlink implements vfs.FS.Readlink. Errors: ENOENT, EINVAL, EIO.
+func (f *FS) Readlink(ino vfs.Ino) (string, vfs.Errno) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, e := f.inodeLocked(ino)
+	if e != vfs.ESUCCESS {
+		return "", e
+	}
+	if n.typ != vfs.TypeSymlink {
+		return "", vfs.EINVAL
+	}
+	return n.target, vfs.ESUCCESS
+}
+
+// Open implements vfs.FS.Open. Errors: ENOENT, EISDIR, EROFS, EIO.
+func (f *FS) Open(ino vfs.Ino, flags vfs.OpenFlag) (vfs.File, vfs.Errno) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n, e := f.inodeLocked(ino)
+	if e != vfs.ESUCCESS {
+		return nil, e
+	}
+	if flags&vfs.OpenWrite != 0 {
+		if n.typ == vfs.TypeDir {
+			return nil, vfs.EISDIR
+		}
+		if f.readOnly {
+			return nil, vfs.EROFS
+		}
+	}
+	n.opens++
+	return &file{fs: f, n: n, flags: flags}, vfs.ESUCCESS
+}

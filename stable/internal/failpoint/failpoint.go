@@ -1,0 +1,52 @@
+// Package failpoint holds the named failpoints of the stable backend: hooks at every durability
+// boundary of a commit that tests use to inject an error or to kill the process at an exact
+// point. In production no hook is set and a failpoint costs one atomic load.
+package failpoint
+
+import "sync/atomic"
+
+// Name names a failpoint.
+type Name string
+
+// The failpoints, in the order a commit passes them.
+const (
+	// BeforeTx is reached after the dirty set was taken for a commit and before the store
+	// transaction begins.
+	BeforeTx Name = "beforeTx"
+	// BeforePages is reached inside the transaction after the metadata (superblock, inodes,
+	// directory entries, orphans) was written and before the first file page is written.
+	BeforePages Name = "beforePages"
+	// DuringPages is reached inside the transaction when about half of the file pages were
+	// written (once per commit, and only for a commit with at least one page).
+	DuringPages Name = "duringPages"
+	// BeforeCommit is reached inside the transaction after every change was written and before
+	// the transaction commits (before the store writes and syncs anything to its file).
+	BeforeCommit Name = "beforeCommit"
+	// AfterCommit is reached after the transaction committed durably and before the cache
+	// learns of it.
+	AfterCommit Name = "afterCommit"
+)
+
+// All lists every failpoint.
+var All = []Name{BeforeTx, BeforePages, DuringPages, BeforeCommit, AfterCommit}
+
+var hook atomic.Pointer[func(Name) error]
+
+// Set installs fn as the hook every failpoint calls; nil removes it. A non-nil error from fn
+// fails the commit at that point with that error (the transaction is rolled back). fn may also
+// never return (kill the process) to simulate a crash at that point.
+func Set(fn func(Name) error) {
+	if fn == nil {
+		hook.Store(nil)
+		return
+	}
+	hook.Store(&fn)
+}
+
+// Inject calls the hook installed with Set, if any, and returns its error.
+func Inject(n Name) error {
+	if h := hook.Load(); h != nil {
+		return (*h)(n)
+	}
+	return nil
+}

@@ -1,0 +1,234 @@
+package kv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"runtime/debug"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// BoltOptions configure OpenBolt.
+type BoltOptions struct {
+	// Buckets are the buckets of the store; a Bucket value indexes this list.
+	Buckets []BucketSpec
+	// PageSize is the engine's page size for a new file (an existing file keeps its own).
+	// Zero means the OS page size.
+	PageSize int
+	// LockTimeout is how long to wait for another holder of the file to let go before
+	// ErrLocked. Zero means do not wait (one try).
+	LockTimeout time.Duration
+	// ReadOnly opens the file shared and read-only: Update fails.
+	ReadOnly bool
+	// NoSync skips fdatasync at commit: a crash of the machine (not of the process) may then
+	// lose or tear committed transactions. For tests and benchmarks only.
+	NoSync bool
+	// InitialMmapSize is the initial size of the memory map (see bbolt.Options).
+	InitialMmapSize int
+}
+
+type boltStore struct {
+	db      *bolt.DB
+	buckets []BucketSpec
+	names   [][]byte
+}
+
+// OpenBolt opens (creating it if it does not exist and opts.ReadOnly is not set) the bbolt file
+// at path. Errors: ErrLocked, ErrInvalid, ErrCorrupt (all wrapped), or the os error.
+func OpenBolt(path string, opts BoltOptions) (_ Store, err error) {
+	timeout := opts.LockTimeout
+	if timeout <= 0 {
+		// bbolt reads zero as "wait forever"; one try is the smallest positive wait.
+		timeout = time.Nanosecond
+	}
+	bo := &bolt.Options{
+		Timeout:         timeout,
+		ReadOnly:        opts.ReadOnly,
+		NoSync:          opts.NoSync,
+		PageSize:        opts.PageSize,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: opts.InitialMmapSize,
+		NoStatistics:    true,
+	}
+	// If bbolt panics or faults on a damaged file half-way through Open, close the file it
+	// opened so that its lock goes with it.
+	var file *os.File
+	bo.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
+		f, err := os.OpenFile(name, flag, perm)
+		file = f
+		return f, err
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = panicError(r)
+			if file != nil {
+				_ = file.Close()
+			}
+		}
+	}()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	db, err := bolt.Open(path, 0o600, bo)
+	if err != nil {
+		switch {
+		case errors.Is(err, berrors.ErrTimeout):
+			return nil, fmt.Errorf("%w (waited %v)", ErrLocked, opts.LockTimeout)
+		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch):
+			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+		case errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
+			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		}
+		return nil, err
+	}
+	s := &boltStore{db: db, buckets: opts.Buckets}
+	for _, b := range opts.Buckets {
+		s.names = append(s.names, []byte(b.Name))
+	}
+	return s, nil
+}
+
+// guard turns a panic of the engine (or a fault on its memory map, made a panic by
+// debug.SetPanicOnFault) into ErrCorrupt in *err.
+func guard(err *error) {
+	if r := recover(); r != nil {
+		*err = panicError(r)
+	}
+}
+
+func (s *boltStore) Path() string { return s.db.Path() }
+
+func (s *boltStore) View(fn func(r Reader) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer guard(&err)
+	return s.db.View(func(tx *bolt.Tx) error {
+		return fn(&boltTx{s: s, tx: tx})
+	})
+}
+
+func (s *boltStore) Update(fn func(w Writer) error) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer guard(&err)
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		return fn(&boltTx{s: s, tx: tx})
+	})
+	if errors.Is(err, berrors.ErrDatabaseReadOnly) || errors.Is(err, berrors.ErrTxNotWritable) {
+		return fmt.Errorf("%w: %w", os.ErrPermission, err)
+	}
+	return err
+}
+
+func (s *boltStore) Check(fn func(error)) (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer guard(&err)
+	return s.db.View(func(tx *bolt.Tx) error {
+		for e := range tx.Check() {
+			fn(e)
+		}
+		return nil
+	})
+}
+
+func (s *boltStore) Close() error { return s.db.Close() }
+
+// boltTx implements Writer (and Reader) over one bbolt transaction. Bucket handles are looked
+// up once per transaction.
+type boltTx struct {
+	s    *boltStore
+	tx   *bolt.Tx
+	bkts [8]*bolt.Bucket
+}
+
+func (t *boltTx) bucket(b Bucket, create bool) (*bolt.Bucket, error) {
+	if int(b) < len(t.bkts) && t.bkts[b] != nil {
+		return t.bkts[b], nil
+	}
+	if int(b) >= len(t.s.names) {
+		return nil, fmt.Errorf("kv: no bucket %d", b)
+	}
+	bk := t.tx.Bucket(t.s.names[b])
+	if bk == nil {
+		if !create {
+			return nil, nil
+		}
+		var err error
+		if bk, err = t.tx.CreateBucket(t.s.names[b]); err != nil {
+			return nil, err
+		}
+	}
+	if f := t.s.buckets[b].FillPercent; f > 0 {
+		bk.FillPercent = f
+	}
+	if int(b) < len(t.bkts) {
+		t.bkts[b] = bk
+	}
+	return bk, nil
+}
+
+func (t *boltTx) Exists(b Bucket) bool {
+	bk, _ := t.bucket(b, false)
+	return bk != nil
+}
+
+func (t *boltTx) Get(b Bucket, key []byte) []byte {
+	bk, _ := t.bucket(b, false)
+	if bk == nil {
+		return nil
+	}
+	return bk.Get(key)
+}
+
+func (t *boltTx) Scan(b Bucket, from, to []byte, fn func(k, v []byte) bool) error {
+	bk, err := t.bucket(b, false)
+	if bk == nil {
+		return err
+	}
+	c := bk.Cursor()
+	for k, v := c.Seek(from); k != nil; k, v = c.Next() {
+		if to != nil && bytes.Compare(k, to) >= 0 {
+			break
+		}
+		if !fn(k, v) {
+			break
+		}
+	}
+	return nil
+}
+
+func (t *boltTx) Put(b Bucket, key, value []byte) error {
+	bk, err := t.bucket(b, true)
+	if err != nil {
+		return err
+	}
+	return bk.Put(key, value)
+}
+
+func (t *boltTx) Delete(b Bucket, key []byte) error {
+	bk, err := t.bucket(b, false)
+	if bk == nil {
+		return err
+	}
+	return bk.Delete(key)
+}
+
+func (t *boltTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
+	bk, err := t.bucket(b, false)
+	if bk == nil {
+		return 0, err
+	}
+	c := bk.Cursor()
+	n := 0
+	// A bbolt cursor may skip the element after one it deleted, so seek afresh each time.
+	for k, _ := c.Seek(from); k != nil; k, _ = c.Seek(from) {
+		if to != nil && bytes.Compare(k, to) >= 0 {
+			break
+		}
+		if err := c.Delete(); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}

@@ -1,0 +1,506 @@
+package stable
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"math/bits"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tidwall/btree"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/vfs"
+)
+
+// Defaults of Options.
+const (
+	// DefaultPageSize is the size of a file page when Options.PageSize is zero.
+	DefaultPageSize = 8 << 10
+	// DefaultCacheBytes is Options.CacheBytes when it is zero.
+	DefaultCacheBytes = 64 << 20
+	// DefaultCommitInterval is Options.CommitInterval when it is zero.
+	DefaultCommitInterval = 5 * time.Second
+	// DefaultLockTimeout is Options.LockTimeout when it is zero.
+	DefaultLockTimeout = time.Second
+)
+
+// The bounds of Options.PageSize.
+const (
+	MinPageSize = 4 << 10
+	MaxPageSize = 64 << 10
+)
+
+// MaxFileSize is the largest size a file may have (EFBIG beyond).
+const MaxFileSize = 1 << 50
+
+// maxNlink is the largest link count an inode may reach (EMLINK beyond).
+const maxNlink = 1<<32 - 1
+
+// Options configure Open. The zero value gives the documented defaults.
+type Options struct {
+	// PageSize is the size of the fixed pages file data is stored in, a power of two between
+	// MinPageSize and MaxPageSize; zero means DefaultPageSize. It only matters when Open
+	// creates the store: an existing store keeps the page size it was created with.
+	PageSize int
+
+	// CacheBytes sizes the write-back cache. When this many bytes of file pages are dirty a
+	// commit starts in the background, and a writer that finds this many dirty while that
+	// commit is still running waits for it; so dirty and committing pages together stay
+	// within 2*CacheBytes. Clean pages kept for reading take at most another CacheBytes.
+	// Zero means DefaultCacheBytes; the smallest value used is 16 pages.
+	CacheBytes int64
+
+	// CommitInterval bounds the age of the oldest uncommitted change: a background commit
+	// starts when it is reached. Zero means DefaultCommitInterval; a negative value turns
+	// the age-based commit off (commits then happen on Sync, on Commit, on Close and when
+	// CacheBytes are dirty).
+	CommitInterval time.Duration
+
+	// LockTimeout is how long Open waits for another process to release the store before
+	// it fails with ErrLocked. Zero means DefaultLockTimeout; a negative value means one try.
+	LockTimeout time.Duration
+
+	// QuotaBytes bounds the sum of the sizes of the regular files in the store: a write or
+	// truncate that would go beyond it fails with ENOSPC. Zero means unlimited.
+	QuotaBytes int64
+
+	// NoSync makes commits skip fdatasync. A commit is still atomic and survives a crash of
+	// the process, but NOT a crash of the machine or a power loss: the last commits may be
+	// lost, and the file may even be damaged. For tests and benchmarks only; never in
+	// production.
+	NoSync bool
+
+	// ReadOnly opens the store shared and read-only: every change fails with EROFS, orphans
+	// are left for the next writer to reclaim, and Open does not create a missing store.
+	ReadOnly bool
+}
+
+// Errors of Open. Open wraps them in an *fs.PathError naming the file, so the message reads
+// like "open /x/y.store: store is in use by another process"; test with errors.Is.
+var (
+	// ErrLocked means another process (or another FS in this process) has the store open
+	// and did not let go within Options.LockTimeout.
+	ErrLocked = errors.New("store is in use by another process")
+	// ErrNotStore means the file is not a stable store (not a bbolt file, an empty file, or a
+	// bbolt file without a stable superblock).
+	ErrNotStore = errors.New("not a stable store")
+	// ErrNewerFormat means the store was written by a newer version of this package, whose
+	// format this one cannot read.
+	ErrNewerFormat = errors.New("store has a newer format version")
+	// ErrCorrupt means the store is damaged: truncated, overwritten, or inconsistent.
+	ErrCorrupt = errors.New("store is corrupted")
+)
+
+// FS is a file system persisted in a store file. It implements vfs.FS, vfs.Committer,
+// vfs.Closer and vfs.Usager, and is safe for concurrent use by many goroutines. Create one with
+// Open; see the package documentation for the store format and the durability contract.
+type FS struct {
+	path     string
+	store    kv.Store
+	readOnly bool
+	quota    int64
+	ps       int64 // page size
+	pshift   uint  // log2(ps)
+	cacheCap int64 // Options.CacheBytes
+	interval time.Duration
+	hashKey  [2]uint64
+	created  int64
+
+	// mu guards everything below. Store reads happen under it; store commits do not.
+	mu     sync.Mutex
+	cond   sync.Cond // signalled when a commit ends
+	closed bool
+
+	inodes  map[vfs.Ino]*inode
+	chains  *btree.BTreeG[*chain] // directory entry chains, by (parent, hash)
+	nextIno uint64
+	bytes   int64 // sum of regular file sizes
+	ninodes int64 // inode records
+	negs    int   // empty chains cached (negative lookups)
+
+	// The dirty set: changes since the last commit was taken.
+	dirtyInodes []*inode
+	dirtyChains []*chain
+	dirtyPages  *btree.BTreeG[*page]
+	dirtyBytes  int64 // bytes of dirty pages
+	superDirty  bool
+	dirtySince  time.Time
+
+	// Clean pages, least recently used last.
+	lru        pageList
+	cleanBytes int64
+	free       [][]byte // page buffers for reuse
+
+	// Commits.
+	gen        uint64 // generation of the dirty set; the commit taking it makes it durable
+	durable    uint64 // every generation up to this one is committed
+	committing bool   // a commit is in flight
+	flight     *batch
+	failGen    uint64    // the last failed commit's generation
+	failErr    vfs.Errno // and its error
+	lastFailed bool      // the most recent commit failed
+	stats      Stats
+
+	wake chan struct{} // to the background committer: the dirty set is no longer empty
+	stop chan struct{}
+	done chan struct{}
+}
+
+// Stats are counters of an FS since Open.
+type Stats struct {
+	Commits       int64         // commits that wrote a store transaction
+	FailedCommits int64         // commits that failed (their changes stay dirty and are retried)
+	CommitTime    time.Duration // total time spent in commits
+	PagesWritten  int64         // file pages put or deleted by commits
+	PagesRead     int64         // file pages read from the store
+}
+
+// Open opens the store at path, creating it (with its parent directory's permissions
+// untouched) if it does not exist. It waits up to Options.LockTimeout for another user of the
+// store to let go. After a crash it reclaims the orphans the crash left (files unlinked while
+// open). Errors, each wrapped in an *fs.PathError naming the file: ErrLocked, ErrNotStore,
+// ErrNewerFormat, ErrCorrupt, an invalid option, or the operating system's error.
+func Open(path string, opts Options) (*FS, error) {
+	f, err := open(path, opts)
+	if err != nil {
+		var pe *fs.PathError
+		if !errors.As(err, &pe) {
+			err = &fs.PathError{Op: "open", Path: path, Err: err}
+		}
+		return nil, err
+	}
+	return f, nil
+}
+
+func open(path string, opts Options) (*FS, error) {
+	if opts.PageSize == 0 {
+		opts.PageSize = DefaultPageSize
+	}
+	if opts.PageSize < MinPageSize || opts.PageSize > MaxPageSize || bits.OnesCount(uint(opts.PageSize)) != 1 {
+		return nil, fmt.Errorf("invalid page size %d (a power of two from %d to %d)", opts.PageSize, MinPageSize, MaxPageSize)
+	}
+	if opts.CacheBytes == 0 {
+		opts.CacheBytes = DefaultCacheBytes
+	}
+	if opts.CommitInterval == 0 {
+		opts.CommitInterval = DefaultCommitInterval
+	}
+	if opts.LockTimeout == 0 {
+		opts.LockTimeout = DefaultLockTimeout
+	}
+	if opts.QuotaBytes < 0 {
+		opts.QuotaBytes = 0
+	}
+
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !opts.ReadOnly:
+		if err := create(path, opts.PageSize); err != nil {
+			return nil, err
+		}
+	case err != nil:
+		return nil, err
+	case st.IsDir():
+		return nil, fmt.Errorf("%w: is a directory", ErrNotStore)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("%w: empty file", ErrNotStore)
+	}
+
+	store, err := kv.OpenBolt(path, kv.BoltOptions{
+		Buckets:     bucketSpecs,
+		LockTimeout: opts.LockTimeout,
+		ReadOnly:    opts.ReadOnly,
+		NoSync:      opts.NoSync,
+	})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	f := &FS{
+		path:     path,
+		store:    store,
+		readOnly: opts.ReadOnly,
+		quota:    opts.QuotaBytes,
+		interval: opts.CommitInterval,
+		inodes:   make(map[vfs.Ino]*inode),
+		chains:   btree.NewBTreeGOptions(chainLess, btree.Options{NoLocks: true}),
+		dirtyPages: btree.NewBTreeGOptions(pageLess, btree.Options{NoLocks: true}),
+		gen:      1,
+	}
+	f.cond.L = &f.mu
+	if err := f.loadSuper(); err != nil {
+		_ = store.Close()
+		return nil, err
+	}
+	f.cacheCap = max(opts.CacheBytes, 16*f.ps)
+	if !f.readOnly {
+		if err := f.reclaimOrphans(); err != nil {
+			_ = store.Close()
+			return nil, err
+		}
+	}
+	if !f.readOnly && f.interval > 0 {
+		f.wake = make(chan struct{}, 1)
+		f.stop = make(chan struct{})
+		f.done = make(chan struct{})
+		go f.background()
+	}
+	return f, nil
+}
+
+// storeError maps an error of the kv layer to the errors of Open.
+func storeError(err error) error {
+	switch {
+	case errors.Is(err, kv.ErrLocked):
+		return ErrLocked
+	case errors.Is(err, kv.ErrInvalid):
+		return fmt.Errorf("%w: %w", ErrNotStore, err)
+	case errors.Is(err, kv.ErrCorrupt):
+		return fmt.Errorf("%w: %w", ErrCorrupt, err)
+	}
+	return err
+}
+
+// boltPageSize is the bbolt page size of a store of file pages of ps bytes: big enough that a
+// bbolt leaf holds seven pages with their keys, so that page writes never take bbolt's
+// multi-page (overflow) path and a leaf of file pages is 7/8 data. See RATIONALE.md.
+func boltPageSize(ps int) int { return 8 * ps }
+
+// create makes a new, empty store at path. It builds it under a temporary name in the same
+// directory and links it into place only when it is complete and synced, so a crash during
+// creation never leaves a half-made store at path.
+func create(path string, pageSize int) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
+	if err != nil {
+		return err
+	}
+	name := tmp.Name()
+	_ = tmp.Close()
+	defer os.Remove(name)
+
+	s, err := kv.OpenBolt(name, kv.BoltOptions{Buckets: bucketSpecs, PageSize: boltPageSize(pageSize)})
+	if err != nil {
+		return err
+	}
+	var hk [16]byte
+	if _, err := rand.Read(hk[:]); err != nil {
+		_ = s.Close()
+		return err
+	}
+	now := time.Now().UnixNano()
+	root := &inode{ino: rootIno, typ: vfs.TypeDir, mode: 0o755, nlink: 2, parent: rootIno,
+		atime: now, mtime: now, ctime: now}
+	err = s.Update(func(w kv.Writer) error {
+		puts := []struct {
+			b    kv.Bucket
+			k, v []byte
+		}{
+			{bSuper, keyMagic, []byte(magic)},
+			{bSuper, keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion)},
+			{bSuper, keyPageSize, binary.BigEndian.AppendUint32(nil, uint32(pageSize))},
+			{bSuper, keyCreated, u64key(uint64(now))},
+			{bSuper, keyHashKey, hk[:]},
+			{bSuper, keyNextIno, u64key(uint64(rootIno) + 1)},
+			{bSuper, keyBytes, u64key(0)},
+			{bSuper, keyInodes, u64key(1)},
+			{bInodes, u64key(uint64(rootIno)), encodeInode(root)},
+		}
+		for _, p := range puts {
+			if err := w.Put(p.b, p.k, p.v); err != nil {
+				return err
+			}
+		}
+		// Create the other buckets now, so that a store always has all of them.
+		for _, b := range []kv.Bucket{bDirents, bPages, bOrphans} {
+			if err := w.Put(b, []byte{0}, nil); err != nil {
+				return err
+			}
+			if err := w.Delete(b, []byte{0}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	if err := os.Link(name, path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // created meanwhile by someone else: open theirs
+		}
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// loadSuper reads and checks the superblock and the root inode.
+func (f *FS) loadSuper() error {
+	return f.store.View(func(r kv.Reader) error {
+		if !r.Exists(bSuper) {
+			return fmt.Errorf("%w: no superblock", ErrNotStore)
+		}
+		if string(r.Get(bSuper, keyMagic)) != magic {
+			return fmt.Errorf("%w: bad magic", ErrNotStore)
+		}
+		v := r.Get(bSuper, keyVersion)
+		if len(v) != 4 {
+			return fmt.Errorf("%w: bad format version", ErrCorrupt)
+		}
+		switch ver := binary.BigEndian.Uint32(v); {
+		case ver > formatVersion:
+			return fmt.Errorf("%w: version %d, this program reads up to %d", ErrNewerFormat, ver, formatVersion)
+		case ver == 0:
+			return fmt.Errorf("%w: format version 0", ErrCorrupt)
+		}
+		ps := r.Get(bSuper, keyPageSize)
+		if len(ps) != 4 {
+			return fmt.Errorf("%w: bad page size", ErrCorrupt)
+		}
+		size := int64(binary.BigEndian.Uint32(ps))
+		if size < MinPageSize || size > MaxPageSize || bits.OnesCount64(uint64(size)) != 1 {
+			return fmt.Errorf("%w: bad page size %d", ErrCorrupt, size)
+		}
+		f.ps, f.pshift = size, uint(bits.TrailingZeros64(uint64(size)))
+		hk := r.Get(bSuper, keyHashKey)
+		created := r.Get(bSuper, keyCreated)
+		next := r.Get(bSuper, keyNextIno)
+		nbytes := r.Get(bSuper, keyBytes)
+		ninodes := r.Get(bSuper, keyInodes)
+		if len(hk) != 16 || len(created) != 8 || len(next) != 8 || len(nbytes) != 8 || len(ninodes) != 8 {
+			return fmt.Errorf("%w: incomplete superblock", ErrCorrupt)
+		}
+		f.hashKey = [2]uint64{binary.LittleEndian.Uint64(hk), binary.LittleEndian.Uint64(hk[8:])}
+		f.created = int64(binary.BigEndian.Uint64(created))
+		f.nextIno = binary.BigEndian.Uint64(next)
+		f.bytes = int64(binary.BigEndian.Uint64(nbytes))
+		f.ninodes = int64(binary.BigEndian.Uint64(ninodes))
+		root := &inode{ino: rootIno, stored: true}
+		if !decodeInode(root, r.Get(bInodes, u64key(uint64(rootIno)))) || root.typ != vfs.TypeDir || f.nextIno <= uint64(rootIno) {
+			return fmt.Errorf("%w: no root directory", ErrCorrupt)
+		}
+		root.init(f)
+		f.inodes[rootIno] = root
+		return nil
+	})
+}
+
+// reclaimOrphans frees the inodes a crash left on the orphan list: files that were unlinked
+// while open and whose last close never came.
+func (f *FS) reclaimOrphans() error {
+	var orphans []uint64
+	err := f.store.View(func(r kv.Reader) error {
+		return r.Scan(bOrphans, nil, nil, func(k, _ []byte) bool {
+			if len(k) == 8 {
+				orphans = append(orphans, binary.BigEndian.Uint64(k))
+			}
+			return true
+		})
+	})
+	if err != nil || len(orphans) == 0 {
+		return storeError(err)
+	}
+	err = f.store.Update(func(w kv.Writer) error {
+		for _, ino := range orphans {
+			key := u64key(ino)
+			var n inode
+			if rec := w.Get(bInodes, key); rec != nil && decodeInode(&n, rec) && n.nlink == 0 {
+				if n.typ == vfs.TypeRegular {
+					f.bytes -= n.size
+				}
+				f.ninodes--
+				if _, err := w.DeleteRange(bPages, pairKey(ino, 0), pairKey(ino+1, 0)); err != nil {
+					return err
+				}
+				if err := w.Delete(bInodes, key); err != nil {
+					return err
+				}
+			}
+			if err := w.Delete(bOrphans, key); err != nil {
+				return err
+			}
+		}
+		return f.putCounters(w)
+	})
+	return storeError(err)
+}
+
+func (f *FS) putCounters(w kv.Writer) error {
+	for _, p := range []struct {
+		k []byte
+		v uint64
+	}{{keyNextIno, f.nextIno}, {keyBytes, uint64(f.bytes)}, {keyInodes, uint64(f.ninodes)}} {
+		if err := w.Put(bSuper, p.k, u64key(p.v)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Path returns the path of the store file.
+func (f *FS) Path() string { return f.path }
+
+// PageSize returns the store's file page size.
+func (f *FS) PageSize() int { return int(f.ps) }
+
+// Stats returns the FS's counters.
+func (f *FS) Stats() Stats {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stats
+}
+
+// Usage implements vfs.Usager: Bytes is the sum of the sizes of the regular files (holes
+// included), Inodes the number of inodes, LimitBytes Options.QuotaBytes.
+func (f *FS) Usage() vfs.Usage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return vfs.Usage{Bytes: f.bytes, Inodes: f.ninodes, LimitBytes: f.quota}
+}
+
+// Close commits every change, stops the background committer and closes the store file. Open
+// Files become unusable (EBADF); an unlinked file still open is reclaimed by the next Open.
+// It returns the commit's error, if any (the store is closed anyway, and the changes that
+// could not be committed are lost); a second Close returns nil.
+func (f *FS) Close() error {
+	f.mu.Lock()
+	if f.closed {
+		f.mu.Unlock()
+		return nil
+	}
+	var cerr error
+	if !f.readOnly {
+		if e := f.commitLocked(); e != vfs.ESUCCESS {
+			cerr = fmt.Errorf("stable: close %s: commit: %w", f.path, e)
+		}
+	}
+	for f.committing {
+		f.cond.Wait()
+	}
+	f.closed = true
+	f.mu.Unlock()
+	if f.stop != nil {
+		close(f.stop)
+		<-f.done
+	}
+	if err := f.store.Close(); err != nil && cerr == nil {
+		cerr = err
+	}
+	return cerr
+}
+
+// noTrunc is the "no pending truncation" value of inode.truncDirty and truncFlight.
+const noTrunc = math.MaxUint64
