@@ -395,4 +395,3 @@ func errnoOf(err error) vfs.Errno {
 	}
 	return vfs.EIO
 }
-

@@ -223,15 +223,15 @@ func open(path string, opts Options) (*FS, error) {
 		return nil, storeError(err)
 	}
 	f := &FS{
-		path:     path,
-		store:    store,
-		readOnly: opts.ReadOnly,
-		quota:    opts.QuotaBytes,
-		interval: opts.CommitInterval,
-		inodes:   make(map[vfs.Ino]*inode),
-		chains:   btree.NewBTreeGOptions(chainLess, btree.Options{NoLocks: true}),
+		path:       path,
+		store:      store,
+		readOnly:   opts.ReadOnly,
+		quota:      opts.QuotaBytes,
+		interval:   opts.CommitInterval,
+		inodes:     make(map[vfs.Ino]*inode),
+		chains:     btree.NewBTreeGOptions(chainLess, btree.Options{NoLocks: true}),
 		dirtyPages: btree.NewBTreeGOptions(pageLess, btree.Options{NoLocks: true}),
-		gen:      1,
+		gen:        1,
 	}
 	f.cond.L = &f.mu
 	if err := f.loadSuper(); err != nil {
