@@ -17,6 +17,10 @@ type file struct {
 	flags  vfs.OpenFlag
 	closed atomic.Bool
 
+	// listEnd is the highest entry sequence number a listing reports: the directory's last at
+	// Open or at the last ReadDir from cookie 0. See ReadDir.
+	listEnd atomic.Uint64
+
 	rdMu sync.Mutex // guards rd; a ReadDir that finds it busy uses a scratch of its own
 	rd   *readDirScratch
 }
@@ -128,8 +132,11 @@ func (n *inode) write(fsys *FS, p []byte, off int64) (int, vfs.Errno) {
 
 // ReadDir implements vfs.File.ReadDir. Entries come in creation order (a renamed entry counts
 // as created in its new directory); a cookie is the creation sequence number of the entry
-// reported last, so it stays valid whatever is added or removed (see dirent). fn is called with
-// no lock held.
+// reported last, so it stays valid whatever is added or removed (see dirent). A listing reports
+// no entry created after it started (at Open, or at the last ReadDir from cookie 0), as Linux's
+// tmpfs does, so it comes to an end even while entries keep being added: a guest that creates
+// one file per file it lists in the same directory does not loop forever. fn is called with no
+// lock held, so it may call back into the FS.
 // Errors: EBADF (closed, or not opened for reading), ENOTDIR.
 func (f *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
 	switch {
@@ -171,11 +178,19 @@ func (f *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
 func (f *file) fillReadDir(s *readDirScratch, cookie uint64) int {
 	f.fsys.mu.RLock()
 	defer f.fsys.mu.RUnlock()
+	dir := f.n.dir
+	if cookie == 0 {
+		f.listEnd.Store(dir.lastSeq)
+	}
+	end := f.listEnd.Load()
 	s.names = s.names[:0]
 	k := 0
-	s.it.Init(f.n.dir.bySeq, false)
+	s.it.Init(dir.bySeq, false)
 	for ok := s.it.Seek(dirent{seq: cookie + 1}); ok && k < readDirBatch; ok = s.it.Next() {
 		d := s.it.Item()
+		if d.seq > end {
+			break
+		}
 		s.ents[k] = vfs.DirEntry{Next: d.seq, Ino: d.node.ino, Type: d.node.typ}
 		s.names = append(s.names, d.name...)
 		s.ends[k] = len(s.names)

@@ -54,6 +54,7 @@ type FS struct {
 	nextIno vfs.Ino // the last Ino handed out; never reused
 
 	bytes  atomic.Int64 // charged bytes
+	data   atomic.Int64 // the part of bytes charged for file pages
 	ninode atomic.Int64 // inodes in use
 
 	pages sync.Pool // of *page, reused across files (see newPage)
@@ -175,6 +176,20 @@ func (fsys *FS) charge(n int64) bool {
 
 func (fsys *FS) uncharge(n int64) { fsys.bytes.Add(-n) }
 
+// chargeData is charge for file pages, which Usage also reports as data.
+func (fsys *FS) chargeData(n int64) bool {
+	if !fsys.charge(n) {
+		return false
+	}
+	fsys.data.Add(n)
+	return true
+}
+
+func (fsys *FS) unchargeData(n int64) {
+	fsys.bytes.Add(-n)
+	fsys.data.Add(-n)
+}
+
 // chargeInode reserves one inode and its bytes; mu must be held, which serialises inode counts.
 func (fsys *FS) chargeInode(bytes int64) vfs.Errno {
 	if fsys.opts.MaxInodes > 0 && fsys.ninode.Load() >= fsys.opts.MaxInodes {
@@ -206,7 +221,8 @@ func (fsys *FS) release(n *inode) {
 	n.dead = true
 	freed := n.truncatePages(fsys, 0)
 	n.mu.Unlock()
-	fsys.uncharge(freed + inodeBytes(n.typ, n.target))
+	fsys.unchargeData(freed)
+	fsys.uncharge(inodeBytes(n.typ, n.target))
 	fsys.ninode.Add(-1)
 }
 
@@ -335,7 +351,7 @@ func (fsys *FS) SetAttr(ino vfs.Ino, a *vfs.Attr) vfs.Errno {
 		return vfs.ENOENT
 	}
 	if a.Valid&vfs.AttrSize != 0 {
-		fsys.uncharge(n.truncatePages(fsys, a.Size))
+		fsys.unchargeData(n.truncatePages(fsys, a.Size))
 		n.size = a.Size
 		n.mtime = now
 	}
@@ -610,14 +626,19 @@ func (fsys *FS) Open(ino vfs.Ino, flags vfs.OpenFlag) (vfs.File, vfs.Errno) {
 		return nil, vfs.EISDIR
 	}
 	n.open.Add(1)
-	return &file{fsys: fsys, n: n, flags: flags}, vfs.ESUCCESS
+	f := &file{fsys: fsys, n: n, flags: flags}
+	if n.dir != nil {
+		f.listEnd.Store(n.dir.lastSeq)
+	}
+	return f, vfs.ESUCCESS
 }
 
-// Usage implements vfs.Usager. Bytes is the total charged against Options.MaxBytes (file pages
-// plus the per-inode and per-entry costs), so LimitBytes-Bytes is what remains.
+// Usage implements vfs.Usager. Bytes counts the stored pages of file data, as vfs.Usage says;
+// Options.MaxBytes also covers the per-inode and per-entry costs, so ENOSPC comes when Bytes is
+// a little under LimitBytes.
 func (fsys *FS) Usage() vfs.Usage {
 	return vfs.Usage{
-		Bytes:      fsys.bytes.Load(),
+		Bytes:      fsys.data.Load(),
 		Inodes:     fsys.ninode.Load(),
 		LimitBytes: max(fsys.opts.MaxBytes, 0),
 	}

@@ -15,13 +15,13 @@ import (
 // reads 62 µs against 88, 1 MiB overwrites 66 µs against 100, 1 MiB appends 90 µs against 160;
 // 4 KiB reads, writes and random reads within the noise of each other, 230 to 550 ns). Pages
 // are separate Go allocations, so a bigger page means fewer TLB misses and a longer run for the
-// hardware prefetcher per lookup,
-// besides a quarter of the index work. What a bigger page costs, a small file paying for a whole
-// page, is avoided by letting the first page of a file be short: it is allocated at the next
-// power of two (at least minHeadSize) of the bytes it holds and grows by doubling, so a 100-byte
-// file costs 128 bytes. Every page beyond the first is a full page, so a growing file reallocates
-// only while it is smaller than one page. All sizes are Go size classes, so the allocator wastes
-// nothing.
+// hardware prefetcher per lookup, besides a quarter of the index work.
+//
+// What a bigger page costs, a small file paying for a whole page, is avoided by letting the
+// first page of a file be short: it is allocated at the next power of two (at least minHeadSize)
+// of the bytes it holds and grows by doubling, so a 100-byte file costs 128 bytes. Every page
+// beyond the first is a full page, so a growing file reallocates only while it is smaller than
+// one page. All sizes are Go size classes, so the allocator wastes nothing.
 const PageSize = 1 << pageShift
 
 const (
@@ -149,7 +149,7 @@ func (n *inode) writePages(fsys *FS, p []byte, off int64) int {
 		case c == PageSize && isZero(chunk):
 			// A page overwritten whole with zeros becomes a hole.
 			if pg != nil {
-				fsys.uncharge(n.dropPage(fsys, idx, pg))
+				fsys.unchargeData(n.dropPage(fsys, idx, pg))
 			}
 		case len(pg) < po+c && isZero(chunk[max(len(pg)-po, 0):]):
 			// Zeros past the end of the stored page (or into a hole): they read as zeros
@@ -181,7 +181,7 @@ func (n *inode) growPage(fsys *FS, idx int64, pg []byte, need int) ([]byte, bool
 		size = max(headSize(need), 2*len(pg))
 		size = min(size, PageSize)
 	}
-	if !fsys.charge(int64(size - len(pg))) {
+	if !fsys.chargeData(int64(size - len(pg))) {
 		return nil, true
 	}
 	var np []byte
