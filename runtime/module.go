@@ -1,0 +1,89 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/tetratelabs/wazero"
+)
+
+// ErrNotWasm is returned (wrapped) by Compile for bytes that do not start with the WebAssembly
+// magic number "\x00asm": a text file, a native executable, a .wat source...
+var ErrNotWasm = errors.New("not a WebAssembly binary module")
+
+// ErrClosed is returned by Compile and Run after Close.
+var ErrClosed = errors.New("runtime is closed")
+
+// Module is a compiled WebAssembly module, ready to run any number of times, one after another or
+// concurrently, by the Runtime that compiled it. It stays valid until that Runtime is closed.
+type Module struct {
+	r        *Runtime
+	compiled wazero.CompiledModule
+}
+
+// compileCall is one memoised compilation; done is closed once m or err is set.
+type compileCall struct {
+	done chan struct{}
+	m    *Module
+	err  error
+}
+
+var wasmMagic = []byte("\x00asm")
+
+// Compile validates and compiles wasm to machine code. Compilations are memoised by the SHA-256
+// of wasm: compiling the same bytes again on this Runtime returns the same *Module at once, and
+// concurrent calls with the same bytes compile only once. With the on-disk cache (the default),
+// a module compiled by an earlier process is loaded instead of compiled.
+//
+// A module must be a WASI command: it must export a "_start" function. Errors: ErrNotWasm for
+// bytes that are not a binary module, ErrClosed, a decoding or validation error from wazero, or
+// ctx's error.
+func (r *Runtime) Compile(ctx context.Context, wasm []byte) (*Module, error) {
+	if !bytes.HasPrefix(wasm, wasmMagic) {
+		return nil, fmt.Errorf("%w (it does not start with \\0asm)", ErrNotWasm)
+	}
+	sum := sha256.Sum256(wasm)
+
+	r.mu.Lock()
+	if r.closed {
+		r.mu.Unlock()
+		return nil, ErrClosed
+	}
+	if c, ok := r.modules[sum]; ok {
+		r.mu.Unlock()
+		select {
+		case <-c.done:
+			return c.m, c.err
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	c := &compileCall{done: make(chan struct{})}
+	r.modules[sum] = c
+	r.mu.Unlock()
+
+	c.m, c.err = r.compile(ctx, wasm)
+	if c.err != nil {
+		// Forget failures, so that a compilation cut short by ctx can be tried again.
+		r.mu.Lock()
+		delete(r.modules, sum)
+		r.mu.Unlock()
+	}
+	close(c.done)
+	return c.m, c.err
+}
+
+func (r *Runtime) compile(ctx context.Context, wasm []byte) (*Module, error) {
+	compiled, err := r.wz.CompileModule(ctx, wasm)
+	if err != nil {
+		return nil, err
+	}
+	if _, ok := compiled.ExportedFunctions()["_start"]; !ok {
+		_ = compiled.Close(ctx)
+		return nil, errors.New(`the module exports no "_start" function: it is not a WASI command`)
+	}
+	return &Module{r: r, compiled: compiled}, nil
+}
