@@ -15,6 +15,14 @@ var backends = []struct {
 	new  func(t *testing.T) vfs.FS
 }{
 	{"heap", func(t *testing.T) vfs.FS { return heap.New(heap.Options{}) }},
+	{"hostdir", func(t *testing.T) vfs.FS {
+		fsys, err := vfs.HostDir(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { fsys.(vfs.Closer).Close() })
+		return fsys
+	}},
 }
 
 // forEachBackend runs f as a subtest per backend.
