@@ -16,12 +16,12 @@ import (
 // mapFS is a small read-only tree with a symlink.
 func mapFS() fstest.MapFS {
 	return fstest.MapFS{
-		"hello.txt":     {Data: []byte("hello, world\n"), Mode: 0o644},
-		"dir/a":         {Data: []byte("a"), Mode: 0o600},
-		"dir/sub/b":     {Data: make([]byte, 10000), Mode: 0o644},
-		"dir/empty":     {Mode: fs.ModeDir | 0o755},
-		"link":          {Data: []byte("dir/a"), Mode: fs.ModeSymlink | 0o777},
-		"dir/uplink":    {Data: []byte("../hello.txt"), Mode: fs.ModeSymlink | 0o777},
+		"hello.txt":  {Data: []byte("hello, world\n"), Mode: 0o644},
+		"dir/a":      {Data: []byte("a"), Mode: 0o600},
+		"dir/sub/b":  {Data: make([]byte, 10000), Mode: 0o644},
+		"dir/empty":  {Mode: fs.ModeDir | 0o755},
+		"link":       {Data: []byte("dir/a"), Mode: fs.ModeSymlink | 0o777},
+		"dir/uplink": {Data: []byte("../hello.txt"), Mode: fs.ModeSymlink | 0o777},
 	}
 }
 
