@@ -11,7 +11,8 @@
 // Every inode has a number from a counter that is never reused. A directory keeps its entries in
 // two ordered indexes (tidwall/btree): by name for Lookup, and by a per-directory sequence number
 // stamped when the entry is inserted, for ReadDir. A readdir cookie is such a sequence number, so
-// it stays valid while entries come and go (see vfs.DirEntry). File data is stored in PageSize
+// it stays valid while entries come and go (see vfs.DirEntry); a listing reports only the
+// entries that existed when it started, so it ends even while entries are added. File data is stored in PageSize
 // pages in an ordered index keyed by page index; pages that would be all zeros are not stored, so
 // holes and sparse files cost nothing, and reads and writes work at any offset and length, across
 // pages.
@@ -22,7 +23,8 @@
 // DirCost and EntryCost for the bookkeeping, so that the Go memory an FS holds stays close to
 // its charge and a guest filling /tmp gets ENOSPC before the host runs out of memory.
 // Options.MaxInodes bounds the number of inodes. An unlinked inode keeps its charge until its
-// last File is closed.
+// last File is closed. Usage reports the bytes of stored file data (vfs.Usage.Bytes) and the
+// inodes in use.
 //
 // # Concurrency
 //

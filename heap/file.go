@@ -216,7 +216,7 @@ func (f *file) Close() vfs.Errno {
 		return vfs.EBADF
 	}
 	n := f.n
-	if n.open.Add(-1) == 0 {
+	if n.open.Add(-1) == 0 && n.unlinked.Load() {
 		f.fsys.mu.Lock()
 		f.fsys.maybeRelease(n)
 		f.fsys.mu.Unlock()

@@ -70,7 +70,8 @@ type inode struct {
 	parent *inode    // directories: the directory holding its entry (the root: itself)
 	dir    *dirIndex // directories only
 
-	open atomic.Int32 // open Files; with nlink == 0 and open == 0 the inode is released
+	open     atomic.Int32 // open Files; with nlink == 0 and open == 0 the inode is released
+	unlinked atomic.Bool  // nlink has reached 0 (set under FS.mu), so Close knows to look
 
 	// mu guards the data and attributes below. ReadAt takes it shared, writers exclusive.
 	mu     sync.RWMutex
@@ -116,9 +117,11 @@ func newDirIndex() *dirIndex {
 
 func (d *dirIndex) get(name string) (dirent, bool) { return d.byName.Get(dirent{name: name}) }
 
+// insert adds an entry. It keeps a copy of name: the caller's string may be part of a longer
+// one (a whole path), which the entry would otherwise keep alive uncharged.
 func (d *dirIndex) insert(name string, n *inode) {
 	d.lastSeq++
-	e := dirent{name: name, seq: d.lastSeq, node: n}
+	e := dirent{name: strings.Clone(name), seq: d.lastSeq, node: n}
 	d.byName.Set(e)
 	d.bySeq.Set(e)
 }
@@ -477,7 +480,11 @@ func (fsys *FS) unlinkLocked(d *inode, e dirent, now int64) {
 	}
 	if n.nlink > 0 {
 		n.touchCtime(now)
+		return
 	}
+	// Close reads unlinked after dropping its count, and this reads the count after setting
+	// unlinked, so the last of the two releases n.
+	n.unlinked.Store(true)
 	fsys.maybeRelease(n)
 }
 
