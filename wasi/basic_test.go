@@ -48,7 +48,7 @@ func TestArgsEnviron(t *testing.T) {
 		{"args_sizes_get", 65535, 0},
 		{"args_sizes_get", 0, 65535},
 		{"environ_get", 65534, 200},
-		{"environ_get", 100, 1 << 32 - 1},
+		{"environ_get", 100, 1<<32 - 1},
 		{"environ_sizes_get", 1 << 20, 0},
 	} {
 		e.want(errFault, c.name, c.a, c.b)
