@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -402,26 +403,14 @@ func (fsys *hostFS) Stat(ino Ino) (Stat, Errno) {
 	return hostStat(ino, fi), ESUCCESS
 }
 
-// SetAttr implements FS.SetAttr.
+// SetAttr implements FS.SetAttr. An inode with no entry left (unlinked while open) is changed
+// through one of its open files.
 func (fsys *hostFS) SetAttr(ino Ino, a *Attr) Errno {
 	fsys.mu.Lock()
 	defer fsys.mu.Unlock()
-	n, e := fsys.node(ino)
-	if e != 0 {
-		return e
-	}
-	// r and name reach the inode: its own root and "." for a directory, else its entry.
-	var (
-		r    *os.Root
-		name = "."
-	)
-	if n.typ == TypeDir {
-		r, e = fsys.dirRoot(n)
-	} else {
-		r, name, _, e = fsys.locate(n)
-	}
-	if e != 0 {
-		return e
+	n, ok := fsys.nodes[ino]
+	if !ok || fsys.closed {
+		return ENOENT
 	}
 	if a.Valid&AttrSize != 0 {
 		switch {
@@ -432,6 +421,31 @@ func (fsys *hostFS) SetAttr(ino Ino, a *Attr) Errno {
 		case a.Size < 0:
 			return EINVAL
 		}
+	}
+	if a.Valid&AttrMode != 0 && n.typ == TypeSymlink {
+		return ENOTSUP // Linux cannot chmod a symlink
+	}
+	// Reach the inode: by its own root and "." for a directory, else by an entry, else (an
+	// unlinked inode) by /proc/self/fd of an open file.
+	var (
+		r    *os.Root
+		name = "."
+		e    = ENOENT
+	)
+	if !n.dead {
+		if n.typ == TypeDir {
+			r, e = fsys.dirRoot(n)
+		} else {
+			r, name, _, e = fsys.locate(n)
+		}
+	}
+	if e == ENOENT && len(n.files) > 0 {
+		return setAttrFd(n.files[0], a)
+	}
+	if e != 0 {
+		return e
+	}
+	if a.Valid&AttrSize != 0 {
 		f, err := r.OpenFile(name, os.O_WRONLY|syscall.O_NOFOLLOW, 0)
 		if err != nil {
 			return hostErrno(err)
@@ -443,21 +457,12 @@ func (fsys *hostFS) SetAttr(ino Ino, a *Attr) Errno {
 		}
 	}
 	if a.Valid&AttrMode != 0 {
-		if n.typ == TypeSymlink {
-			return ENOTSUP // Linux cannot chmod a symlink
-		}
 		if err := r.Chmod(name, fileMode(a.Mode)); err != nil {
 			return hostErrno(err)
 		}
 	}
 	if a.Valid&(AttrAtime|AttrMtime) != 0 {
-		ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
-		if a.Valid&AttrAtime != 0 {
-			ts[0] = unix.NsecToTimespec(a.Atime)
-		}
-		if a.Valid&AttrMtime != 0 {
-			ts[1] = unix.NsecToTimespec(a.Mtime)
-		}
+		ts := timespecs(a)
 		if e := withDirFd(r, func(fd int) error {
 			return unix.UtimesNanoAt(fd, name, ts, unix.AT_SYMLINK_NOFOLLOW)
 		}); e != 0 {
@@ -465,6 +470,54 @@ func (fsys *hostFS) SetAttr(ino Ino, a *Attr) Errno {
 		}
 	}
 	return ESUCCESS
+}
+
+// timespecs returns the utimensat times of a, UTIME_OMIT for a time a leaves alone.
+func timespecs(a *Attr) []unix.Timespec {
+	ts := []unix.Timespec{{Nsec: unix.UTIME_OMIT}, {Nsec: unix.UTIME_OMIT}}
+	if a.Valid&AttrAtime != 0 {
+		ts[0] = unix.NsecToTimespec(a.Atime)
+	}
+	if a.Valid&AttrMtime != 0 {
+		ts[1] = unix.NsecToTimespec(a.Mtime)
+	}
+	return ts
+}
+
+// setAttrFd applies a to the inode open as f, which may have no name left.
+func setAttrFd(f *os.File, a *Attr) Errno {
+	sc, err := f.SyscallConn()
+	if err != nil {
+		return hostErrno(err)
+	}
+	var e Errno
+	err = sc.Control(func(fd uintptr) {
+		proc := "/proc/self/fd/" + strconv.Itoa(int(fd))
+		if a.Valid&AttrSize != 0 {
+			w, err := os.OpenFile(proc, os.O_WRONLY, 0)
+			if err != nil {
+				e = hostErrno(err)
+				return
+			}
+			err = w.Truncate(a.Size)
+			w.Close()
+			if e = hostErrno(err); e != 0 {
+				return
+			}
+		}
+		if a.Valid&AttrMode != 0 {
+			if e = hostErrno(unix.Fchmod(int(fd), uint32(a.Mode&0o7777))); e != 0 {
+				return
+			}
+		}
+		if a.Valid&(AttrAtime|AttrMtime) != 0 {
+			e = hostErrno(unix.UtimesNanoAt(unix.AT_FDCWD, proc, timespecs(a), 0))
+		}
+	})
+	if err != nil {
+		return hostErrno(err)
+	}
+	return e
 }
 
 // withDirFd calls f with a file descriptor of the directory r, for the *at system calls
