@@ -549,6 +549,14 @@ func (fsys *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName s
 		return vfs.ENOENT
 	}
 	n := src.node
+	if n.typ == vfs.TypeDir && od != nd {
+		// Into its own subtree: checked first, as Linux does.
+		for p := nd; p != fsys.root; p = p.parent {
+			if p == n {
+				return vfs.EINVAL
+			}
+		}
+	}
 	dst, exists := nd.dir.get(newName)
 	if exists {
 		if dst.node == n {
@@ -566,14 +574,6 @@ func (fsys *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName s
 		}
 	}
 	if n.typ == vfs.TypeDir {
-		for p := nd; ; p = p.parent {
-			if p == n {
-				return vfs.EINVAL
-			}
-			if p == fsys.root {
-				break
-			}
-		}
 		if od != nd && !(exists && dst.node.typ == vfs.TypeDir) && nd.nlink >= maxNlink {
 			return vfs.EMLINK
 		}

@@ -490,6 +490,7 @@ func TestRename(t *testing.T) {
 		{"file over dir", tree{"a": vfs.TypeRegular, "b": vfs.TypeDir}, "", "a", "", "b", vfs.EISDIR, nil, []string{"a", "b"}},
 		{"dir into itself", tree{"a": vfs.TypeDir}, "", "a", "a", "b", vfs.EINVAL, nil, []string{"a"}},
 		{"dir into own subtree", tree{"a": vfs.TypeDir, "a/b": vfs.TypeDir, "a/b/c": vfs.TypeDir}, "", "a", "a/b/c", "a", vfs.EINVAL, nil, []string{"a/b/c"}},
+		{"dir onto a file in its subtree", tree{"a": vfs.TypeDir, "a/f": vfs.TypeRegular}, "", "a", "a", "f", vfs.EINVAL, nil, []string{"a/f"}},
 		{"dir to sibling subtree", tree{"a": vfs.TypeDir, "ab": vfs.TypeDir}, "", "a", "ab", "a", 0, []string{"a"}, []string{"ab/a"}},
 		{"missing source", tree{}, "", "a", "", "b", vfs.ENOENT, nil, nil},
 		{"onto itself", tree{"a": vfs.TypeRegular}, "", "a", "", "a", 0, nil, []string{"a"}},
