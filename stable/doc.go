@@ -39,7 +39,7 @@
 // The store is a bbolt file with five buckets (format version 1):
 //
 //   - super: the superblock. "magic" ("wasmrun stable store\n"), "version" (uint32), "pagesize"
-//     (uint32), "created" (Unix nanoseconds), "hashkey" (16 random bytes), "nextino" (the next
+//     (uint32), "created" (Unix nanoseconds), "hashkey" (16 random bytes), "hashbits" (54), "nextino" (the next
 //     inode number: numbers are never reused), "bytes" and "inodes" (usage counters).
 //   - inodes: inode number (8 bytes big-endian) to the inode record: type, permissions, nlink,
 //     size, atime, mtime, ctime, and for directories the parent and the entry count, for

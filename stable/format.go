@@ -42,6 +42,7 @@ var (
 	keyPageSize = []byte("pagesize") // uint32 BE
 	keyCreated  = []byte("created")  // int64 BE, Unix nanoseconds
 	keyHashKey  = []byte("hashkey")  // 16 random bytes: the SipHash key of directory entries
+	keyHashBits = []byte("hashbits") // uint32 BE: bits of the name hash, posHashBits
 	keyNextIno  = []byte("nextino")  // uint64 BE: the next inode number to hand out
 	keyBytes    = []byte("bytes")    // int64 BE: sum of the sizes of regular files
 	keyInodes   = []byte("inodes")   // int64 BE: number of inode records
@@ -183,9 +184,10 @@ const (
 	slotBits    = 8
 )
 
-// nameHash returns the chain key of name: the hash part of its positions.
-func nameHash(key *[2]uint64, name string) uint64 {
-	return (sipHash(key[0], key[1], name) >> (64 - posHashBits)) << slotBits
+// nameHash returns the chain key of name: the hash part of its positions. The store's hash
+// has f.hashBits bits: posHashBits, unless a test made a store with fewer to force collisions.
+func (f *FS) nameHash(name string) uint64 {
+	return (sipHash(f.hashKey[0], f.hashKey[1], name) >> (64 - f.hashBits)) << slotBits
 }
 
 // sipHash is SipHash-2-4 of s under the key (k0, k1).

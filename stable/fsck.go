@@ -72,9 +72,18 @@ type fsckInode struct {
 // its subdirectories) and entry counts; each directory's parent; the orphan list holding
 // exactly the inodes with no link; no page of a missing inode, of a non-file, past the end of
 // its file, of the wrong size or all zeros; zeros past the end of each file's last page; and
-// bbolt's own check of its pages. It reads one consistent snapshot and may run while the FS is
-// in use. The error is for a store that cannot be read at all.
+// bbolt's own check of its pages. It holds the FS (every other call waits) while it runs, as
+// bbolt's check must not run alongside a commit. The error is for a store that cannot be read
+// at all, or an FS already closed.
 func (f *FS) Fsck() (*FsckReport, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for f.committing {
+		f.cond.Wait()
+	}
+	if f.closed {
+		return nil, fmt.Errorf("fsck %s: closed", f.path)
+	}
 	r := &FsckReport{}
 	inodes := make(map[vfs.Ino]*fsckInode)
 	children := make(map[vfs.Ino][]vfs.Ino)
@@ -142,7 +151,7 @@ func (f *FS) Fsck() (*FsckReport, error) {
 					where = fmt.Sprintf("directory %d, entry %x", parent, e.name)
 					r.problem("%s: invalid name", where)
 				}
-				if nameHash(&f.hashKey, e.name) != h {
+				if f.nameHash(e.name) != h {
 					r.problem("%s: filed under the wrong hash", where)
 				}
 				if i > 0 && e.slot <= ents[i-1].slot {
@@ -296,7 +305,7 @@ func (f *FS) Fsck() (*FsckReport, error) {
 // fsckSuper checks the superblock's counters against the report's totals later; here it
 // checks what can be checked alone.
 func (f *FS) fsckSuper(rd kv.Reader, r *FsckReport) {
-	for _, k := range [][]byte{keyMagic, keyVersion, keyPageSize, keyCreated, keyHashKey, keyNextIno, keyBytes, keyInodes} {
+	for _, k := range [][]byte{keyMagic, keyVersion, keyPageSize, keyCreated, keyHashKey, keyHashBits, keyNextIno, keyBytes, keyInodes} {
 		if rd.Get(bSuper, k) == nil {
 			r.problem("superblock: no %s", k)
 		}

@@ -233,7 +233,7 @@ func (f *FS) dropNegatives() {
 // lookupLocked finds name in directory d. It returns the chain the name belongs in and the
 // entry's index in it (-1 if absent).
 func (f *FS) lookupLocked(d *inode, name string) (*chain, int, vfs.Errno) {
-	c, e := f.chainLocked(d, nameHash(&f.hashKey, name))
+	c, e := f.chainLocked(d, f.nameHash(name))
 	if e != vfs.ESUCCESS {
 		return nil, -1, e
 	}

@@ -1,6 +1,7 @@
 package stable
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
@@ -80,6 +81,10 @@ type Options struct {
 	// ReadOnly opens the store shared and read-only: every change fails with EROFS, orphans
 	// are left for the next writer to reclaim, and Open does not create a missing store.
 	ReadOnly bool
+
+	// hashBits, for tests only, makes a new store hash names to fewer bits than posHashBits,
+	// so that names collide.
+	hashBits int
 }
 
 // Errors of Open. Open wraps them in an *fs.PathError naming the file, so the message reads
@@ -111,6 +116,7 @@ type FS struct {
 	cacheCap int64 // Options.CacheBytes
 	interval time.Duration
 	hashKey  [2]uint64
+	hashBits uint
 	created  int64
 
 	// mu guards everything below. Store reads happen under it; store commits do not.
@@ -202,7 +208,7 @@ func open(path string, opts Options) (*FS, error) {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !opts.ReadOnly:
-		if err := create(path, opts.PageSize); err != nil {
+		if err := create(path, opts.PageSize, cmp.Or(opts.hashBits, posHashBits)); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -275,7 +281,7 @@ func boltPageSize(ps int) int { return 8 * ps }
 // create makes a new, empty store at path. It builds it under a temporary name in the same
 // directory and links it into place only when it is complete and synced, so a crash during
 // creation never leaves a half-made store at path.
-func create(path string, pageSize int) error {
+func create(path string, pageSize, hashBits int) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
 	if err != nil {
@@ -307,6 +313,7 @@ func create(path string, pageSize int) error {
 			{bSuper, keyPageSize, binary.BigEndian.AppendUint32(nil, uint32(pageSize))},
 			{bSuper, keyCreated, u64key(uint64(now))},
 			{bSuper, keyHashKey, hk[:]},
+			{bSuper, keyHashBits, binary.BigEndian.AppendUint32(nil, uint32(hashBits))},
 			{bSuper, keyNextIno, u64key(uint64(rootIno) + 1)},
 			{bSuper, keyBytes, u64key(0)},
 			{bSuper, keyInodes, u64key(1)},
@@ -380,6 +387,11 @@ func (f *FS) loadSuper() error {
 		next := r.Get(bSuper, keyNextIno)
 		nbytes := r.Get(bSuper, keyBytes)
 		ninodes := r.Get(bSuper, keyInodes)
+		hb := r.Get(bSuper, keyHashBits)
+		if len(hb) != 4 || binary.BigEndian.Uint32(hb) == 0 || binary.BigEndian.Uint32(hb) > posHashBits {
+			return fmt.Errorf("%w: bad hash bits", ErrCorrupt)
+		}
+		f.hashBits = uint(binary.BigEndian.Uint32(hb))
 		if len(hk) != 16 || len(created) != 8 || len(next) != 8 || len(nbytes) != 8 || len(ninodes) != 8 {
 			return fmt.Errorf("%w: incomplete superblock", ErrCorrupt)
 		}
