@@ -130,6 +130,13 @@ type envOption func(*Config)
 // namespace whose root is a heap FS with a second heap FS mounted at /tmp. Options adjust cfg.
 func newEnv(t testing.TB, opts ...envOption) *env {
 	t.Helper()
+	return newEnvLog(t, true, opts...)
+}
+
+// newEnvLog is newEnv with the logging listener on or off (benchmarks and allocation tests
+// measure the calls alone).
+func newEnvLog(t testing.TB, withLog bool, opts ...envOption) *env {
+	t.Helper()
 	e := &env{t: t}
 	ns := vfs.NewNamespace(heap.New(heap.Options{}))
 	if err := ns.Mount("/tmp", heap.New(heap.Options{})); err != nil {
@@ -146,7 +153,10 @@ func newEnv(t testing.TB, opts ...envOption) *env {
 	}
 	e.p = p
 	base := context.Background()
-	lctx := experimental.WithFunctionListenerFactory(base, logging.NewHostLoggingListenerFactory(&e.log, logging.LogScopeAll))
+	lctx := base
+	if withLog {
+		lctx = experimental.WithFunctionListenerFactory(base, logging.NewHostLoggingListenerFactory(&e.log, logging.LogScopeAll))
+	}
 	e.r = wazero.NewRuntime(lctx)
 	if _, err := Instantiate(lctx, e.r); err != nil {
 		t.Fatal(err)
