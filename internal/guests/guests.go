@@ -77,6 +77,17 @@ func GOROOT(t testing.TB) string {
 	return tc.goroot
 }
 
+// GoVersion returns the version of the go command that builds guests (go env GOVERSION, such as
+// "go1.26.8"). It fails the test when Go is missing.
+func GoVersion(t testing.TB) string {
+	t.Helper()
+	tc, err := goToolchain()
+	if err != nil {
+		t.Fatalf("guests.GoVersion: %v", err)
+	}
+	return tc.version
+}
+
 // RepoRoot returns the root directory of the wasmrun source tree (the directory holding go.mod),
 // found from this source file's location.
 func RepoRoot() (string, error) {

@@ -315,10 +315,23 @@ static void test_stat_times(void) {
 
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
+#ifdef __wasi__
+	// Debian's wasi-libc (2022) rejects UTIME_OMIT and UTIME_NOW itself (its header and its
+	// implementation disagree on their values), so ask for "atime kept, mtime now" directly.
+	__wasi_errno_t werr = __wasi_fd_filestat_set_times(fd, 0, 0, __WASI_FSTFLAGS_MTIM_NOW);
+	if (werr == 0)
+		pass("fd_filestat_set_times MTIM_NOW, atime omitted");
+	else
+		fail("fd_filestat_set_times MTIM_NOW, atime omitted", "errno=%d", werr);
+#else
 	struct timespec omit_now[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
-	check(futimens(fd, omit_now) == 0, "fd_filestat_set_times UTIME_OMIT/UTIME_NOW");
+	check(futimens(fd, omit_now) == 0, "fd_filestat_set_times MTIM_NOW, atime omitted");
+#endif
 	check(fstat(fd, &st) == 0 && st.st_atim.tv_sec == 1000000000 && llabs((long long)st.st_mtim.tv_sec - now.tv_sec) < 60,
 	      "fd_filestat_set_times: atime kept, mtime now");
+	check(futimens(fd, NULL) == 0 && fstat(fd, &st) == 0 && llabs((long long)st.st_atim.tv_sec - now.tv_sec) < 60 &&
+	          llabs((long long)st.st_mtim.tv_sec - now.tv_sec) < 60,
+	      "fd_filestat_set_times both now");
 	close(fd);
 
 	// Writing moves mtime forward.
@@ -689,8 +702,19 @@ static void test_wasi_only(void) {
 }
 #endif
 
+// mkdir_p creates dir and its missing parents, like mkdir -p.
 static int mkdir_p(const char *dir) {
-	if (mkdir(dir, 0755) == 0 || errno == EEXIST)
+	char buf[1024];
+	snprintf(buf, sizeof buf, "%s", dir);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) == 0 || errno == EEXIST)
 		return 0;
 	return -1;
 }
