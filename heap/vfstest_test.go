@@ -1,0 +1,19 @@
+package heap_test
+
+import (
+	"testing"
+
+	"github.com/wasmrun/wasmrun/heap"
+	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/vfstest"
+)
+
+// TestConformance runs the shared conformance kit: the heap backend supports everything, so
+// no Options field is set, except the size limit the kit exercises through NewLimitedFS.
+func TestConformance(t *testing.T) {
+	vfstest.Run(t, func(t *testing.T) vfs.FS { return heap.New(heap.Options{}) }, vfstest.Options{
+		NewLimitedFS: func(t *testing.T, maxBytes int64) vfs.FS {
+			return heap.New(heap.Options{MaxBytes: maxBytes})
+		},
+	})
+}
