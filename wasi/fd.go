@@ -83,7 +83,7 @@ func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint
 	if err != errSuccess {
 		return err
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	if _, ok := view(m, res, 4); !ok {
 		return errFault
 	}
@@ -168,7 +168,7 @@ func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res ui
 	if err != errSuccess {
 		return err
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	if _, ok := view(m, res, 4); !ok {
 		return errFault
 	}
@@ -260,7 +260,7 @@ func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	default:
 		return errInval
 	}
-	if _, ok := view(mod.Memory(), res, 8); !ok {
+	if _, ok := view(p.memory(mod), res, 8); !ok {
 		return errFault
 	}
 	pos := base + off
@@ -268,7 +268,7 @@ func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 		return errInval
 	}
 	e.offset = pos
-	writeU64(mod.Memory(), res, uint64(pos))
+	writeU64(p.memory(mod), res, uint64(pos))
 	return errSuccess
 }
 
@@ -282,7 +282,7 @@ func fdTell(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	if e.base&(rightFdSeek|rightFdTell) == 0 {
 		return errNotcapable
 	}
-	if !writeU64(mod.Memory(), u32(s[1]), uint64(e.offset)) {
+	if !writeU64(p.memory(mod), u32(s[1]), uint64(e.offset)) {
 		return errFault
 	}
 	return errSuccess
@@ -374,7 +374,7 @@ func fdFdstatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errn
 	if e == nil {
 		return errBadf
 	}
-	b, ok := view(mod.Memory(), u32(s[1]), sizeFdstat)
+	b, ok := view(p.memory(mod), u32(s[1]), sizeFdstat)
 	if !ok {
 		return errFault
 	}
@@ -441,7 +441,7 @@ func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) er
 	if err != errSuccess {
 		return err
 	}
-	b, ok := view(mod.Memory(), u32(s[1]), sizeFilestat)
+	b, ok := view(p.memory(mod), u32(s[1]), sizeFilestat)
 	if !ok {
 		return errFault
 	}
@@ -545,7 +545,7 @@ func fdPrestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) err
 	if e == nil || e.preopen == "" {
 		return errBadf
 	}
-	b, ok := view(mod.Memory(), u32(s[1]), sizePrestat)
+	b, ok := view(p.memory(mod), u32(s[1]), sizePrestat)
 	if !ok {
 		return errFault
 	}
@@ -565,7 +565,7 @@ func fdPrestatDirName(_ context.Context, mod api.Module, p *Process, s []uint64)
 	if u32(s[2]) < uint32(len(e.preopen)) {
 		return errNametoolong
 	}
-	b, ok := view(mod.Memory(), u32(s[1]), uint32(len(e.preopen)))
+	b, ok := view(p.memory(mod), u32(s[1]), uint32(len(e.preopen)))
 	if !ok {
 		return errFault
 	}
@@ -604,7 +604,7 @@ func fdReaddir(_ context.Context, mod api.Module, p *Process, s []uint64) errno 
 	if e.kind != kindDir {
 		return errNotdir
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	b, ok := view(m, u32(s[1]), u32(s[2]))
 	if !ok {
 		return errFault

@@ -57,14 +57,20 @@ func section(b []byte, id byte, body []byte) []byte {
 // (pages pages). Calling an export from Go then reaches the host function with this module as the
 // caller, exactly as a guest's call would, and a function listener sees it (wazero's tests use
 // the same trick, internal/testing/proxy).
-func proxyBinary(pages uint32) []byte {
+func proxyBinary(pages uint32) []byte { return encodeProxy(true, pages) }
+
+func encodeProxy(withMemory bool, pages uint32) []byte {
 	sigs := signatures()
 	n := uint64(len(sigs))
 	var types, imports, funcs, exports, code []byte
 	types = uleb(types, n)
 	imports = uleb(imports, n)
 	funcs = uleb(funcs, n)
-	exports = uleb(exports, n+1)
+	nexports := n
+	if withMemory {
+		nexports++
+	}
+	exports = uleb(exports, nexports)
 	code = uleb(code, n)
 	for i, s := range sigs {
 		types = append(types, 0x60)
@@ -96,15 +102,19 @@ func proxyBinary(pages uint32) []byte {
 		code = uleb(code, uint64(len(body)))
 		code = append(code, body...)
 	}
-	exports = wasmName(exports, "memory")
-	exports = append(exports, 0x02, 0x00)
+	if withMemory {
+		exports = wasmName(exports, "memory")
+		exports = append(exports, 0x02, 0x00)
+	}
 	mem := uleb([]byte{1, 0x00}, uint64(pages)) // one memory, no maximum, pages pages
 
 	b := []byte{0x00, 'a', 's', 'm', 0x01, 0x00, 0x00, 0x00}
 	b = section(b, 1, types)
 	b = section(b, 2, imports)
 	b = section(b, 3, funcs)
-	b = section(b, 5, mem)
+	if withMemory {
+		b = section(b, 5, mem)
+	}
 	b = section(b, 7, exports)
 	b = section(b, 10, code)
 	return b

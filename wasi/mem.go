@@ -88,3 +88,28 @@ func (p *Process) iovecs(m api.Memory, iovs, count uint32) ([][]byte, errno) {
 	}
 	return p.iovs, errSuccess
 }
+
+// memory returns the calling module's memory, or nil if it has none. wazero's Module.Memory
+// returns a nil *MemoryInstance inside a non-nil api.Memory for a module without memory, which
+// no method can be called on; whether the module has memory is found out once per module (by
+// a guarded call) and cached on the Process, so the check costs nothing per call.
+func (p *Process) memory(mod api.Module) api.Memory {
+	if mod != p.memMod {
+		p.memMod = mod
+		p.mem = mod.Memory()
+		if p.mem != nil && !usable(p.mem) {
+			p.mem = nil
+		}
+	}
+	return p.mem
+}
+
+func usable(m api.Memory) (ok bool) {
+	defer func() {
+		if recover() != nil {
+			ok = false
+		}
+	}()
+	m.Size()
+	return true
+}

@@ -57,25 +57,25 @@ func writeSizes(m api.Memory, list []string, countPtr, sizePtr uint32) errno {
 // argsGet implements args_get(argv, argv_buf). Errors: EFAULT.
 func argsGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	return writeList(mod.Memory(), p.args, u32(s[0]), u32(s[1]))
+	return writeList(p.memory(mod), p.args, u32(s[0]), u32(s[1]))
 }
 
 // argsSizesGet implements args_sizes_get() -> (argc, argv_buf_size). Errors: EFAULT.
 func argsSizesGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	return writeSizes(mod.Memory(), p.args, u32(s[0]), u32(s[1]))
+	return writeSizes(p.memory(mod), p.args, u32(s[0]), u32(s[1]))
 }
 
 // environGet implements environ_get(environ, environ_buf). Errors: EFAULT.
 func environGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	return writeList(mod.Memory(), p.env, u32(s[0]), u32(s[1]))
+	return writeList(p.memory(mod), p.env, u32(s[0]), u32(s[1]))
 }
 
 // environSizesGet implements environ_sizes_get() -> (environc, environ_buf_size). Errors: EFAULT.
 func environSizesGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	return writeSizes(mod.Memory(), p.env, u32(s[0]), u32(s[1]))
+	return writeSizes(p.memory(mod), p.env, u32(s[0]), u32(s[1]))
 }
 
 // clockNow reads clock id. The CPU-time clocks are emulated as the monotonic time since the
@@ -106,7 +106,7 @@ func clockResGet(_ context.Context, mod api.Module, p *Process, s []uint64) errn
 	default:
 		return errInval
 	}
-	if !writeU64(mod.Memory(), u32(s[1]), res) {
+	if !writeU64(p.memory(mod), u32(s[1]), res) {
 		return errFault
 	}
 	return errSuccess
@@ -120,7 +120,7 @@ func clockTimeGet(_ context.Context, mod api.Module, p *Process, s []uint64) err
 	if e != errSuccess {
 		return e
 	}
-	if !writeU64(mod.Memory(), u32(s[2]), uint64(t)) {
+	if !writeU64(p.memory(mod), u32(s[2]), uint64(t)) {
 		return errFault
 	}
 	return errSuccess
@@ -148,7 +148,7 @@ func schedYield(context.Context, api.Module, *Process, []uint64) errno {
 // source failed).
 func randomGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	b, ok := view(mod.Memory(), u32(s[0]), u32(s[1]))
+	b, ok := view(p.memory(mod), u32(s[0]), u32(s[1]))
 	if !ok {
 		return errFault
 	}

@@ -83,7 +83,7 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	if e.base&need != need {
 		return errNotcapable
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	path, err := pathArg(m, s[2], s[3])
 	if err != errSuccess {
 		return err
@@ -146,7 +146,7 @@ func pathCreateDirectory(_ context.Context, mod api.Module, p *Process, s []uint
 	if err != errSuccess {
 		return err
 	}
-	path, err := pathArg(mod.Memory(), s[1], s[2])
+	path, err := pathArg(p.memory(mod), s[1], s[2])
 	if err != errSuccess {
 		return err
 	}
@@ -161,7 +161,7 @@ func pathRemoveDirectory(_ context.Context, mod api.Module, p *Process, s []uint
 	if err != errSuccess {
 		return err
 	}
-	path, err := pathArg(mod.Memory(), s[1], s[2])
+	path, err := pathArg(p.memory(mod), s[1], s[2])
 	if err != errSuccess {
 		return err
 	}
@@ -176,7 +176,7 @@ func pathUnlinkFile(_ context.Context, mod api.Module, p *Process, s []uint64) e
 	if err != errSuccess {
 		return err
 	}
-	path, err := pathArg(mod.Memory(), s[1], s[2])
+	path, err := pathArg(p.memory(mod), s[1], s[2])
 	if err != errSuccess {
 		return err
 	}
@@ -195,7 +195,7 @@ func pathFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) 
 	if err != errSuccess {
 		return err
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	path, err := pathArg(m, s[2], s[3])
 	if err != errSuccess {
 		return err
@@ -230,7 +230,7 @@ func pathFilestatSetTimes(_ context.Context, mod api.Module, p *Process, s []uin
 	if err != errSuccess {
 		return err
 	}
-	path, err := pathArg(mod.Memory(), s[2], s[3])
+	path, err := pathArg(p.memory(mod), s[2], s[3])
 	if err != errSuccess {
 		return err
 	}
@@ -259,7 +259,7 @@ func pathLink(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	if err != errSuccess {
 		return err
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	oldPath, err := pathArg(m, s[2], s[3])
 	if err != errSuccess {
 		return err
@@ -284,7 +284,7 @@ func pathRename(_ context.Context, mod api.Module, p *Process, s []uint64) errno
 	if err != errSuccess {
 		return err
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	oldPath, err := pathArg(m, s[1], s[2])
 	if err != errSuccess {
 		return err
@@ -305,7 +305,7 @@ func pathSymlink(_ context.Context, mod api.Module, p *Process, s []uint64) errn
 	if err != errSuccess {
 		return err
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	target, err := pathArg(m, s[0], s[1])
 	if err != errSuccess {
 		return err
@@ -326,7 +326,7 @@ func pathReadlink(_ context.Context, mod api.Module, p *Process, s []uint64) err
 	if err != errSuccess {
 		return err
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	path, err := pathArg(m, s[1], s[2])
 	if err != errSuccess {
 		return err

@@ -47,7 +47,7 @@ func pollOneoff(ctx context.Context, mod api.Module, p *Process, s []uint64) err
 	if count == 0 || count > maxSubscriptions {
 		return errInval
 	}
-	m := mod.Memory()
+	m := p.memory(mod)
 	inV, ok := viewN(m, in, count, sizeSubscription)
 	if !ok {
 		return errFault

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tetratelabs/wazero/api"
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
@@ -72,6 +73,8 @@ type Process struct {
 	subs     []subscription
 	timer    *time.Timer
 	closed   bool
+	memMod   api.Module // the module mem belongs to
+	mem      api.Memory // its memory, nil if it has none
 }
 
 var processStart = time.Now()
