@@ -1,0 +1,478 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wasmrun/wasmrun/heap"
+	wasmrt "github.com/wasmrun/wasmrun/runtime"
+	"github.com/wasmrun/wasmrun/stable"
+	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/wasi"
+)
+
+// Exit statuses of wasmrun itself; otherwise it exits with the guest's code.
+const (
+	exitUsage   = 2   // wasmrun's own errors: a bad flag, a missing module, a locked store...
+	exitTimeout = 124 // --timeout passed, as timeout(1)
+	exitTrap    = 134 // the guest trapped: 128+SIGABRT, as a native program that aborts
+)
+
+func main() {
+	os.Exit(wasmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+}
+
+// config is the parsed command line.
+type config struct {
+	module    string
+	args      []string
+	env       []string
+	mounts    []mountSpec
+	store     string
+	storeOpts stable.Options
+	tmpSize   int64
+	timeout   time.Duration
+	cacheDir  string
+	noCache   bool
+	maxFDs    int
+	maxMemory int64
+	debugInfo bool
+}
+
+// usageError is a command-line mistake: wasmrun prints it with a pointer to --help.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+const usageHead = `wasmrun runs a WebAssembly WASI command, such as CPython's python.wasm, over a virtual
+filesystem: "/" is a store file that keeps what the guest writes from one run to the next, and
+/tmp lives in memory and starts empty every run.
+
+Usage:
+  wasmrun [flags] MODULE.wasm [ARGS...]
+
+The guest's argv is the module's base name followed by ARGS. Flags come before the module;
+everything after it goes to the guest.
+
+Flags:
+`
+
+const usageTail = `
+Exit status: the guest's exit code; 124 when --timeout passed; 130 or 143 when interrupted
+by SIGINT or SIGTERM (the store is committed first); 134 when the guest trapped; 2 when
+wasmrun itself failed (a bad flag, an unreadable or invalid module, a store that is locked by
+another process or damaged, a failed commit).
+`
+
+// action is what the command line asks for.
+type action int
+
+const (
+	actRun action = iota
+	actHelp
+	actVersion
+)
+
+// parseArgs parses wasmrun's command line; errors are *usageError. For actHelp it writes the
+// usage to stdout.
+func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
+	defaultStore, err := wasmrt.DefaultStorePath()
+	if err != nil {
+		defaultStore = "" // reported only if the default is used
+	}
+	defaultCache, err := wasmrt.DefaultCacheDir()
+	if err != nil {
+		defaultCache = ""
+	}
+
+	fs := flag.NewFlagSet("wasmrun", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var (
+		dirs, mounts, envs          listFlag
+		tmpSize                     = sizeFlag(wasmrt.DefaultTmpBytes)
+		cacheSize                   = sizeFlag(stable.DefaultCacheBytes)
+		quota                       sizeFlag
+		maxMemory                   = sizeFlag(4 << 30)
+		c                           = &config{}
+		version                     bool
+		commitInterval, lockTimeout time.Duration
+	)
+	fs.Var(&dirs, "dir", "mount the host directory HOST at GUEST, by default HOST's absolute path;\n"+
+		"repeatable; HOST::GUEST works too; :ro refuses writes")
+	fs.Var(&mounts, "mount", "mount a filesystem at GUEST: heap[:SIZE] (in memory), stable:FILE (a store\n"+
+		"file) or host:DIR; repeatable; :ro refuses writes; a mount at /tmp replaces\n"+
+		"the default /tmp, a mount at / replaces --store")
+	fs.Var(&envs, "env", "set a guest environment variable, or pass the host's KEY; repeatable;\n"+
+		"the guest sees no other variable")
+	fs.StringVar(&c.store, "store", defaultStore, "the store file mounted at /, created if missing ($WASMRUN_STORE\n"+
+		"changes the default)")
+	fs.Var(&tmpSize, "tmp-size", "the size of /tmp, with a K, M or G suffix; 0 means unbounded")
+	fs.DurationVar(&c.timeout, "timeout", 0, "stop the guest after this long (such as 30s or 5m) and exit 124;\n"+
+		"0 means no limit")
+	fs.StringVar(&c.cacheDir, "cache-dir", defaultCache, "keep compiled machine code here, so that the next start is fast\n"+
+		"($WASMRUN_CACHE_DIR changes the default)")
+	fs.BoolVar(&c.noCache, "no-cache", false, "compile the module again instead of using the compilation cache")
+	fs.DurationVar(&commitInterval, "commit-interval", stable.DefaultCommitInterval,
+		"commit the store in the background when its oldest uncommitted change\n"+
+			"is this old; 0 turns it off (commits still happen at exit and on fsync)")
+	fs.Var(&cacheSize, "cache-size", "commit the store in the background when this many bytes of file data\n"+
+		"are uncommitted")
+	fs.Var(&quota, "store-quota", "limit the size of the store's files (ENOSPC beyond); 0 means unlimited")
+	fs.DurationVar(&lockTimeout, "lock-timeout", stable.DefaultLockTimeout,
+		"wait this long for another process to release the store; 0 tries once")
+	fs.IntVar(&c.maxFDs, "max-fds", wasi.DefaultMaxFDs, "the most files the guest may have open at once (EMFILE beyond)")
+	fs.Var(&maxMemory, "max-memory", "the most linear memory the guest may use: a multiple of 64K, at most 4G")
+	fs.BoolVar(&c.debugInfo, "debug-info", false, "parse DWARF debug information, so that a trap's stack trace shows\n"+
+		"source lines (slower start)")
+	fs.BoolVar(&version, "version", false, "print the version of wasmrun and exit")
+	help := false
+	fs.BoolVar(&help, "h", false, "print this help and exit")
+	fs.BoolVar(&help, "help", false, "print this help and exit")
+
+	if err := fs.Parse(args); err != nil {
+		return nil, actRun, &usageError{err.Error()}
+	}
+	if help {
+		printUsage(stdout, fs)
+		return nil, actHelp, nil
+	}
+	if version {
+		return nil, actVersion, nil
+	}
+	if fs.NArg() == 0 {
+		return nil, actRun, &usageError{"no module to run"}
+	}
+	c.module = fs.Arg(0)
+	c.args = append([]string{filepath.Base(c.module)}, fs.Args()[1:]...)
+	if c.env, err = parseEnv(envs); err != nil {
+		return nil, actRun, &usageError{err.Error()}
+	}
+	for _, d := range dirs {
+		m, err := parseDir(d)
+		if err != nil {
+			return nil, actRun, &usageError{err.Error()}
+		}
+		c.mounts = append(c.mounts, m)
+	}
+	for _, v := range mounts {
+		m, err := parseMount(v)
+		if err != nil {
+			return nil, actRun, &usageError{err.Error()}
+		}
+		c.mounts = append(c.mounts, m)
+	}
+	c.tmpSize = int64(tmpSize)
+	c.maxMemory = int64(maxMemory)
+	if c.maxMemory < 64<<10 || c.maxMemory > 4<<30 || c.maxMemory%(64<<10) != 0 {
+		return nil, actRun, &usageError{fmt.Sprintf("--max-memory %s: want a multiple of 64K between 64K and 4G", formatSize(c.maxMemory))}
+	}
+	if c.maxFDs < 4 {
+		return nil, actRun, &usageError{"--max-fds must be at least 4 (stdin, stdout, stderr and /)"}
+	}
+	if cacheSize <= 0 {
+		return nil, actRun, &usageError{"--cache-size must be positive"}
+	}
+	// stable.Options: zero means the default, negative means none (no age-based commit, a
+	// single try for the lock).
+	if commitInterval <= 0 {
+		commitInterval = -1
+	}
+	if lockTimeout <= 0 {
+		lockTimeout = -1
+	}
+	c.storeOpts = stable.Options{
+		CacheBytes:     int64(cacheSize),
+		CommitInterval: commitInterval,
+		LockTimeout:    lockTimeout,
+		QuotaBytes:     int64(quota),
+	}
+	return c, actRun, nil
+}
+
+// argNames names the argument of each flag that takes one, in the help text.
+var argNames = map[string]string{
+	"dir":             "HOST[:GUEST][:ro]",
+	"mount":           "GUEST=KIND[:ARG][:ro]",
+	"env":             "KEY[=VALUE]",
+	"store":           "FILE",
+	"tmp-size":        "BYTES",
+	"timeout":         "DURATION",
+	"cache-dir":       "DIR",
+	"commit-interval": "DURATION",
+	"cache-size":      "BYTES",
+	"store-quota":     "BYTES",
+	"lock-timeout":    "DURATION",
+	"max-fds":         "N",
+	"max-memory":      "BYTES",
+}
+
+// printUsage writes the help text: every flag with its argument and default, "--" style.
+func printUsage(w io.Writer, fs *flag.FlagSet) {
+	var b strings.Builder
+	b.WriteString(usageHead)
+	fs.VisitAll(func(f *flag.Flag) {
+		if f.Name == "h" {
+			return // listed with --help
+		}
+		arg, usage := argNames[f.Name], f.Usage
+		name := "--" + f.Name
+		if f.Name == "help" {
+			name = "-h, --help"
+		}
+		fmt.Fprintf(&b, "  %s", name)
+		if arg != "" {
+			fmt.Fprintf(&b, " %s", arg)
+		}
+		b.WriteString("\n")
+		for _, line := range strings.Split(usage, "\n") {
+			fmt.Fprintf(&b, "        %s\n", line)
+		}
+		if d := f.DefValue; d != "" && d != "0" && d != "0s" && d != "false" {
+			fmt.Fprintf(&b, "        (default %s)\n", d)
+		}
+	})
+	b.WriteString(usageTail)
+	io.WriteString(w, b.String())
+}
+
+// versionText is what --version prints: wasmrun's module version (a pseudo-version with the
+// commit for a build from a checkout), wazero's version and the Go version.
+func versionText() string {
+	v, wazero, goVersion := "(unknown)", "(unknown)", "(unknown)"
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		v = bi.Main.Version
+		goVersion = bi.GoVersion
+		for _, d := range bi.Deps {
+			if d.Path == "github.com/tetratelabs/wazero" {
+				wazero = d.Version
+			}
+		}
+		var rev, dirty string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if (v == "" || v == "(devel)") && rev != "" {
+			v = "(devel) " + rev + dirty
+		}
+	}
+	return fmt.Sprintf("wasmrun %s (wazero %s, %s)\n", v, wazero, goVersion)
+}
+
+// wasmrun is the whole command: it returns the exit status.
+func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	c, act, err := parseArgs(args, stdout)
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "wasmrun: %v\nRun 'wasmrun --help' for usage.\n", err)
+		return exitUsage
+	case act == actHelp:
+		return 0
+	case act == actVersion:
+		io.WriteString(stdout, versionText())
+		return 0
+	}
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(stderr, "wasmrun: "+format+"\n", a...)
+		return exitUsage
+	}
+
+	wasm, err := os.ReadFile(c.module)
+	if err != nil {
+		return fail("%v", err)
+	}
+	if !bytes.HasPrefix(wasm, []byte("\x00asm")) {
+		return fail("%s: not a WebAssembly module (it does not start with \\0asm); wasmrun runs binary .wasm files", c.module)
+	}
+
+	// The first SIGINT or SIGTERM cancels the run: the guest stops at its next call, the store
+	// is committed and closed, and wasmrun exits 128+signal. A second one exits at once: the
+	// store then keeps its last commit, which is consistent (each commit is atomic).
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	go func() {
+		sig, ok := <-sigs
+		if !ok {
+			return
+		}
+		cancel(signalError{sig})
+		if sig, ok = <-sigs; ok {
+			fmt.Fprintf(stderr, "wasmrun: %v again: exiting without the final commit\n", sig)
+			os.Exit(signalStatus(sig))
+		}
+	}()
+
+	opts := wasmrt.Options{
+		Store:            c.store,
+		StoreOptions:     c.storeOpts,
+		TmpBytes:         c.tmpSize,
+		CacheDir:         c.cacheDir,
+		NoCache:          c.noCache,
+		DebugInfo:        c.debugInfo,
+		MemoryLimitPages: uint32(c.maxMemory >> 16),
+		MaxFDs:           c.maxFDs,
+	}
+	if c.tmpSize == 0 {
+		opts.TmpBytes = -1
+	}
+	var later []mountSpec // mounts below "/"
+	for _, m := range c.mounts {
+		switch m.guest {
+		case "/":
+			if opts.Root != nil {
+				return fail("two mounts at /")
+			}
+			if opts.Root, err = openMount(m, c.storeOpts); err != nil {
+				return fail("%v", err)
+			}
+			continue
+		case "/tmp":
+			opts.NoTmp = true
+		}
+		later = append(later, m)
+	}
+	if opts.Root == nil && c.store == "" {
+		_, err := wasmrt.DefaultStorePath()
+		return fail("%v", err)
+	}
+	r, err := wasmrt.New(ctx, opts)
+	if errors.Is(err, stable.ErrLocked) {
+		return fail("%v (wait for it to exit, or give --lock-timeout or another --store)", err)
+	} else if err != nil {
+		return fail("%v", err)
+	}
+	code := run(ctx, r, c, wasm, later, stdin, stdout, stderr)
+	if err := r.Close(context.Background()); err != nil {
+		fmt.Fprintf(stderr, "wasmrun: closing the store: %v\n", err)
+		if code == 0 {
+			code = exitUsage
+		}
+	}
+	return code
+}
+
+// run mounts, compiles and runs the module on r, and returns the exit status.
+func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts []mountSpec,
+	stdin *os.File, stdout, stderr io.Writer) int {
+	for _, m := range mounts {
+		fsys, err := openMount(m, c.storeOpts)
+		if err == nil {
+			err = r.Mount(m.guest, fsys)
+			if err != nil {
+				if cl, ok := fsys.(vfs.Closer); ok {
+					cl.Close()
+				}
+				err = fmt.Errorf("mount %s: %w", m.guest, err)
+			}
+		}
+		if err != nil {
+			fmt.Fprintf(stderr, "wasmrun: %v\n", err)
+			return exitUsage
+		}
+	}
+	mod, err := r.Compile(ctx, wasm)
+	if err != nil {
+		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
+		return exitUsage
+	}
+	runCtx := ctx
+	if c.timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, c.timeout)
+		defer cancel()
+	}
+	var in io.Reader
+	if stdin != nil {
+		in = stdin
+	}
+	code, err := r.Run(runCtx, mod, wasmrt.RunConfig{
+		Args:   c.args,
+		Env:    c.env,
+		Stdin:  in,
+		Stdout: stdout,
+		Stderr: stderr,
+	})
+	var sig signalError
+	switch {
+	case err == nil:
+		return code & 0xff // as a native exit(): only the low 8 bits reach the parent
+	case errors.As(context.Cause(ctx), &sig):
+		fmt.Fprintf(stderr, "wasmrun: %s: stopped by %v\n", c.module, sig.sig)
+		return signalStatus(sig.sig)
+	case errors.Is(err, context.DeadlineExceeded):
+		fmt.Fprintf(stderr, "wasmrun: %s: timed out after %v\n", c.module, c.timeout)
+		return exitTimeout
+	case errors.Is(err, wasmrt.ErrTrap):
+		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
+		return exitTrap
+	default:
+		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
+		return exitUsage
+	}
+}
+
+// openMount makes the filesystem of one --dir or --mount.
+func openMount(m mountSpec, storeOpts stable.Options) (vfs.FS, error) {
+	var fsys vfs.FS
+	switch m.kind {
+	case "heap":
+		var size int64
+		if m.arg != "" {
+			size, _ = parseSize(m.arg) // checked by parseMount
+		}
+		fsys = heap.New(heap.Options{MaxBytes: size})
+	case "host":
+		host, err := vfs.HostDir(m.arg)
+		if err != nil {
+			return nil, fmt.Errorf("--dir %s: %w", m.arg, err)
+		}
+		fsys = host
+	case "stable":
+		opts := storeOpts
+		opts.ReadOnly = m.ro
+		st, err := stable.Open(m.arg, opts)
+		if err != nil {
+			return nil, err
+		}
+		return st, nil // a read-only store refuses writes itself
+	default:
+		return nil, fmt.Errorf("unknown mount kind %q", m.kind)
+	}
+	if m.ro {
+		fsys = vfs.ReadOnly(fsys)
+	}
+	return fsys, nil
+}
+
+// signalError is the cause of a run cancelled by a signal.
+type signalError struct{ sig os.Signal }
+
+func (e signalError) Error() string { return "interrupted by " + e.sig.String() }
+
+// signalStatus is the shell's exit status for a process killed by sig: 128 + its number.
+func signalStatus(sig os.Signal) int {
+	if s, ok := sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 128 + 2
+}
