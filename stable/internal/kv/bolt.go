@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"runtime/debug"
+	"syscall"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -81,7 +83,13 @@ func OpenBolt(path string, opts BoltOptions) (_ Store, err error) {
 		case errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
 			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
-		return nil, err
+		var pe *fs.PathError
+		var errno syscall.Errno
+		if errors.As(err, &pe) || errors.As(err, &errno) {
+			return nil, err // the operating system's error
+		}
+		// bbolt's other complaints about an existing file ("file size too small", ...).
+		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	s := &boltStore{db: db, buckets: opts.Buckets}
 	for _, b := range opts.Buckets {

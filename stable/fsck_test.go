@@ -1,0 +1,142 @@
+package stable
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wasmrun/wasmrun/vfs"
+)
+
+// TestFsckFindsDamage damages a store one invariant at a time, with raw writes to its buckets,
+// and checks that Fsck names the damage.
+func TestFsckFindsDamage(t *testing.T) {
+	dir := t.TempDir()
+	base := filepath.Join(dir, "base.store")
+	f := openT(t, base, Options{})
+	mkdirT(t, f, "/d")
+	mkdirT(t, f, "/d/sub")
+	fileIno := writeFileT(t, f, "/d/f", []byte(strings.Repeat("x", 10000)))
+	gIno := writeFileT(t, f, "/g", []byte("gg"))
+	must(t, f.Link(gIno, f.Root(), "h"), "link")
+	dIno := mustIno(t, f, "/d")
+	subIno := mustIno(t, f, "/d/sub")
+	hk := f.hashKey
+	hb := f.hashBits
+	ps := int(f.ps)
+	closeChecked(t, f)
+	baseBytes, err := os.ReadFile(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := func(name string) uint64 {
+		return (sipHash(hk[0], hk[1], name) >> (64 - hb)) << slotBits
+	}
+	getInode := func(w rawWriter, ino vfs.Ino) *inode {
+		n := &inode{}
+		if !decodeInode(n, w.get(bInodes, u64key(uint64(ino)))) {
+			t.Fatalf("inode %d unreadable", ino)
+		}
+		n.ino = ino
+		return n
+	}
+	putInode := func(w rawWriter, n *inode) { w.put(bInodes, u64key(uint64(n.ino)), encodeInode(n)) }
+	page := make([]byte, ps)
+	page[0] = 1
+
+	for _, tc := range []struct {
+		name   string
+		damage func(w rawWriter)
+		want   string
+	}{
+		{"entry removed", func(w rawWriter) { w.del(bDirents, pairKey(uint64(dIno), hash("f"))) },
+			"not reachable from the root"},
+		{"nlink too high", func(w rawWriter) { n := getInode(w, gIno); n.nlink = 3; putInode(w, n) },
+			"nlink 3, want 2"},
+		{"directory nlink", func(w rawWriter) { n := getInode(w, dIno); n.nlink = 2; putInode(w, n) },
+			"nlink 2, want 3"},
+		{"entry count", func(w rawWriter) { n := getInode(w, dIno); n.nent = 5; putInode(w, n) },
+			"2 entries, record says 5"},
+		{"page past the end", func(w rawWriter) { w.put(bPages, pairKey(uint64(gIno), 3), page) },
+			"past its end"},
+		{"page of a missing inode", func(w rawWriter) { w.put(bPages, pairKey(999, 0), page) },
+			"of missing inode 999"},
+		{"page of a directory", func(w rawWriter) { w.put(bPages, pairKey(uint64(dIno), 0), page) },
+			"a dir"},
+		{"zero page stored", func(w rawWriter) { w.put(bPages, pairKey(uint64(fileIno), 0), make([]byte, ps)) },
+			"all zeros"},
+		{"short page", func(w rawWriter) { w.put(bPages, pairKey(uint64(fileIno), 0), []byte("short")) },
+			"5 bytes"},
+		{"data past the end of the file", func(w rawWriter) {
+			p := make([]byte, ps)
+			p[ps-1] = 'z'
+			w.put(bPages, pairKey(uint64(gIno), 0), p)
+		}, "data past the end"},
+		{"orphan with links", func(w rawWriter) { w.put(bOrphans, u64key(uint64(gIno)), nil) },
+			"has nlink 2"},
+		{"orphan of nothing", func(w rawWriter) { w.put(bOrphans, u64key(777), nil) },
+			"orphan 777: no such inode"},
+		{"unlinked, not an orphan", func(w rawWriter) {
+			n := getInode(w, gIno)
+			n.nlink = 0
+			putInode(w, n)
+			w.del(bDirents, pairKey(uint64(rootIno), hash("g")))
+			w.del(bDirents, pairKey(uint64(rootIno), hash("h")))
+		}, "no links and not an orphan"},
+		{"entry of a missing inode", func(w rawWriter) {
+			w.put(bDirents, pairKey(uint64(rootIno), hash("ghost")), encodeChain([]dent{{typ: vfs.TypeRegular, ino: 555, name: "ghost"}}))
+		}, "names missing inode 555"},
+		{"entry under the wrong hash", func(w rawWriter) {
+			w.put(bDirents, pairKey(uint64(rootIno), hash("other")), encodeChain([]dent{{typ: vfs.TypeRegular, ino: gIno, name: "moved"}}))
+		}, "filed under the wrong hash"},
+		{"entry type", func(w rawWriter) {
+			w.put(bDirents, pairKey(uint64(rootIno), hash("g")), encodeChain([]dent{{typ: vfs.TypeDir, ino: gIno, name: "g"}}))
+		}, "but inode"},
+		{"malformed chain", func(w rawWriter) { w.put(bDirents, pairKey(uint64(rootIno), hash("g")), []byte{1, 2, 3}) },
+			"malformed entry chain"},
+		{"malformed inode", func(w rawWriter) { w.put(bInodes, u64key(uint64(gIno)), []byte{1}) },
+			"malformed record"},
+		{"wrong parent", func(w rawWriter) { n := getInode(w, subIno); n.parent = rootIno; putInode(w, n) },
+			"says its parent is 1"},
+		{"directory linked twice", func(w rawWriter) {
+			w.put(bDirents, pairKey(uint64(rootIno), hash("sub2")), encodeChain([]dent{{typ: vfs.TypeDir, ino: subIno, name: "sub2"}}))
+		}, "named by 2 entries"},
+		{"inode past nextino", func(w rawWriter) { w.put(bSuper, keyNextIno, u64key(uint64(gIno))) },
+			"not below the next inode number"},
+		{"byte counter", func(w rawWriter) { w.put(bSuper, keyBytes, u64key(1)) }, "superblock: 10002 bytes"},
+		{"inode counter", func(w rawWriter) { w.put(bSuper, keyInodes, u64key(1)) }, "superblock: 5 inodes"},
+		{"missing hash key", func(w rawWriter) { w.del(bSuper, keyCreated) }, ""}, // Open refuses
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(t.TempDir(), "damaged.store")
+			if err := os.WriteFile(p, baseBytes, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := openRaw(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rawUpdate(t, s, tc.damage)
+			f, err := Open(p, Options{ReadOnly: true})
+			if tc.want == "" {
+				if err == nil {
+					f.Close()
+					t.Fatal("Open succeeded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			r, err := f.Fsck()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.OK() || !strings.Contains(r.String(), tc.want) {
+				t.Errorf("fsck report does not mention %q:\n%v", tc.want, r)
+			}
+		})
+	}
+}
