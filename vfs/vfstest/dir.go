@@ -252,7 +252,7 @@ func (k *kit) testReadDir(t *testing.T) {
 	})
 	k.sub(t, "StopAndResume", func(t *testing.T, h *harness) {
 		// fn returning false stops the listing, and its entry's cookie resumes after it.
-		const n = 300
+		const n = 150
 		for i := range n {
 			h.mkfile(fmt.Sprintf("/f%03d", i))
 		}

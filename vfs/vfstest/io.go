@@ -3,6 +3,7 @@ package vfstest
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -466,11 +467,10 @@ func (k *kit) testBigFile(t *testing.T) {
 	k.sub(t, "8MiB", func(t *testing.T, h *harness) {
 		// Written in one chunking, read back in another, compared by hash.
 		const size = 8 << 20
-		r := rand.New(rand.NewPCG(seed(t), 2))
+		var key [32]byte
+		binary.LittleEndian.PutUint64(key[:], seed(t))
 		data := make([]byte, size)
-		for i := range data {
-			data[i] = byte(r.Uint32())
-		}
+		rand.NewChaCha8(key).Read(data)
 		ino := h.mkfile("/big")
 		f := h.open(ino, "/big", vfs.OpenRead|vfs.OpenWrite)
 		defer h.close(f, "/big")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -42,7 +43,8 @@ type model struct {
 	r       *rand.Rand
 	root    *mnode
 	handles []mhandle
-	gone    []*mnode // inodes that must now be ENOENT
+	gone    []*mnode        // inodes that must now be ENOENT
+	dirty   map[*mnode]bool // files whose content changed since the last compare
 	log     []string
 	step    int
 }
@@ -57,7 +59,7 @@ var modelNames = []string{"a", "b", "c", "d"}
 
 func (k *kit) testModel(t *testing.T) {
 	k.sub(t, "Random", func(t *testing.T, h *harness) {
-		m := &model{t: t, h: h, opts: k.opts, r: rand.New(rand.NewPCG(seed(t), 4))}
+		m := &model{t: t, h: h, opts: k.opts, r: rand.New(rand.NewPCG(seed(t), 4)), dirty: map[*mnode]bool{}}
 		m.root = &mnode{ino: h.fs.Root(), typ: vfs.TypeDir, kids: map[string]*mnode{}, nlink: 1}
 		m.root.parent = m.root
 		defer func() {
@@ -67,16 +69,17 @@ func (k *kit) testModel(t *testing.T) {
 		}()
 		for m.step = 0; m.step < modelOps; m.step++ {
 			m.randomOp()
-			m.compare()
+			m.compare(m.step%100 == 99)
 			if t.Failed() {
-				t.Fatalf("model and backend differ after step %d; the last steps were:\n%s", m.step, strings.Join(m.log[max(0, len(m.log)-25):], "\n"))
+				t.Fatalf("model and backend differ after step %d; the last steps were:\n%s%s", m.step,
+					strings.Join(m.log[max(0, len(m.log)-25):], "\n"), m.saveLog())
 			}
 		}
 		for _, hd := range m.handles {
 			m.closeHandle(hd)
 		}
 		m.handles = nil
-		m.compare()
+		m.compare(true)
 	})
 }
 
@@ -168,7 +171,7 @@ func (m *model) randomOp() {
 		if existing != nil {
 			want = []vfs.Errno{vfs.EEXIST}
 		}
-		if m.check(e, want, fmt.Sprintf("Create(%s, file)", p)) && existing == nil {
+		if m.check(e, want, fmt.Sprintf("Create(%s, file) -> ino %d", p, ino)) && existing == nil {
 			dir.n.kids[name] = &mnode{ino: ino, typ: vfs.TypeRegular, nlink: 1}
 		}
 	case op < 22: // mkdir, at most three levels deep
@@ -180,7 +183,7 @@ func (m *model) randomOp() {
 		if existing != nil {
 			want = []vfs.Errno{vfs.EEXIST}
 		}
-		if m.check(e, want, fmt.Sprintf("Create(%s, dir)", p)) && existing == nil {
+		if m.check(e, want, fmt.Sprintf("Create(%s, dir) -> ino %d", p, ino)) && existing == nil {
 			dir.n.kids[name] = &mnode{ino: ino, typ: vfs.TypeDir, kids: map[string]*mnode{}, parent: dir.n, nlink: 1}
 		}
 	case op < 27: // symlink
@@ -193,7 +196,7 @@ func (m *model) randomOp() {
 		if existing != nil {
 			want = []vfs.Errno{vfs.EEXIST}
 		}
-		if m.check(e, want, fmt.Sprintf("Create(%s, symlink %q)", p, clipStr(target))) && existing == nil {
+		if m.check(e, want, fmt.Sprintf("Create(%s, symlink %q) -> ino %d", p, clipStr(target), ino)) && existing == nil {
 			dir.n.kids[name] = &mnode{ino: ino, typ: vfs.TypeSymlink, target: target, nlink: 1}
 		}
 	case op < 42: // write through a fresh handle
@@ -215,10 +218,11 @@ func (m *model) randomOp() {
 		size := m.randSize()
 		want := ok()
 		if n.nlink == 0 && m.opts.NoSetAttrUnlinked {
-			want = []vfs.Errno{vfs.ENOENT}
+			want = append(want, vfs.ENOENT)
 		}
 		if m.check(fsys.SetAttr(n.ino, &vfs.Attr{Valid: vfs.AttrSize, Size: size}), want, fmt.Sprintf("SetAttr(%s, size=%d)", what, size)) {
 			n.data = resize(n.data, int(size))
+			m.dirty[n] = true
 		}
 	case op < 49: // truncate a directory
 		e := fsys.SetAttr(dir.n.ino, &vfs.Attr{Valid: vfs.AttrSize, Size: 0})
@@ -273,7 +277,7 @@ func (m *model) randomOp() {
 		}
 		fp := m.pick(files)
 		f, e := fsys.Open(fp.n.ino, vfs.OpenRead|vfs.OpenWrite)
-		if m.check(e, ok(), fmt.Sprintf("Open(%s, Read|Write) kept as handle", fp.p)) {
+		if m.check(e, ok(), fmt.Sprintf("Open(%s, Read|Write) kept as handle on ino %d", fp.p, fp.n.ino)) {
 			fp.n.open++
 			m.handles = append(m.handles, mhandle{f, fp.n})
 		}
@@ -298,6 +302,7 @@ func (m *model) randomOp() {
 		n, size, e := hd.f.Append(data)
 		if m.check(e, ok(), fmt.Sprintf("Append(%s, len=%d)", what, len(data))) {
 			hd.n.data = append(hd.n.data, data...)
+			m.dirty[hd.n] = true
 			if n != len(data) || size != int64(len(hd.n.data)) {
 				m.t.Errorf("step %d: Append(%s, len=%d) = (%d, %d), want (%d, %d)", m.step, what, len(data), n, size, len(data), len(hd.n.data))
 			}
@@ -368,6 +373,7 @@ func (m *model) write(f vfs.File, n *mnode, what string) {
 			n.data = resize(n.data, end)
 		}
 		copy(n.data[off:], data)
+		m.dirty[n] = true
 	}
 }
 
@@ -423,8 +429,9 @@ func (m *model) rename(from mpath, name string, to mpath, toName string) {
 	}
 }
 
-// compare checks the whole backend against the model.
-func (m *model) compare() {
+// compare checks the backend against the model: the whole tree, and the content of the files
+// written since the last compare or, if full, of every file.
+func (m *model) compare(full bool) {
 	m.t.Helper()
 	h := m.h
 	dirs, others := m.walk()
@@ -452,7 +459,9 @@ func (m *model) compare() {
 		switch o.n.typ {
 		case vfs.TypeRegular:
 			m.statCheck(o.p, o.n, uint64(o.n.nlink), int64(len(o.n.data)))
-			h.checkContent(o.n.ino, o.p, o.n.data)
+			if full || m.dirty[o.n] {
+				h.checkContent(o.n.ino, o.p, o.n.data)
+			}
 		case vfs.TypeSymlink:
 			m.statCheck(o.p, o.n, uint64(o.n.nlink), int64(len(o.n.target)))
 		}
@@ -460,10 +469,13 @@ func (m *model) compare() {
 	for _, hd := range m.handles {
 		what := fmt.Sprintf("handle on ino %d", hd.n.ino)
 		m.statCheck(what, hd.n, uint64(hd.n.nlink), int64(len(hd.n.data)))
-		if d := diff(h.readAllFile(hd.f, hd.n.ino, what), hd.n.data); d != "" {
-			m.t.Errorf("content through %s: %s", what, d)
+		if full || m.dirty[hd.n] {
+			if d := diff(h.readAllFile(hd.f, hd.n.ino, what), hd.n.data); d != "" {
+				m.t.Errorf("content through %s: %s", what, d)
+			}
 		}
 	}
+	clear(m.dirty)
 	for _, g := range m.gone {
 		if _, e := h.fs.Stat(g.ino); e != vfs.ENOENT {
 			m.t.Errorf("Stat(removed ino %d, a %s) = %s, want ENOENT", g.ino, g.typ, e.Name())
@@ -481,4 +493,15 @@ func (m *model) statCheck(what string, n *mnode, nlink uint64, size int64) {
 	if st.Type != n.typ || st.Nlink != nlink || (n.typ != vfs.TypeDir && st.Size != size) {
 		m.t.Errorf("Stat(%s) = (%s, nlink %d, size %d), want (%s, nlink %d, size %d)", what, st.Type, st.Nlink, st.Size, n.typ, nlink, size)
 	}
+}
+
+// saveLog writes the whole operation log to a file that outlives the test and says where.
+func (m *model) saveLog() string {
+	f, err := os.CreateTemp("", "vfstest-model-*.log")
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	f.WriteString(strings.Join(m.log, "\n") + "\n")
+	return "\nthe whole log is in " + f.Name()
 }

@@ -41,8 +41,9 @@ type Options struct {
 	// have distinct numbers.
 	NoStableIno bool
 
-	// NoSetAttrUnlinked says SetAttr fails with ENOENT on an inode that is unlinked but still
-	// open (so ftruncate and futimens on such an fd fail), instead of applying the change.
+	// NoSetAttrUnlinked says SetAttr may fail with ENOENT on an inode that is unlinked but
+	// still open (so ftruncate and futimens on such an fd may fail) instead of applying the
+	// change. When it succeeds, the change must be there.
 	NoSetAttrUnlinked bool
 
 	// NewLimitedFS, if set, makes a fresh empty backend that holds at most maxBytes bytes of
