@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"os"
 	"path/filepath"
 	"sync"
@@ -88,7 +89,8 @@ type Runtime struct {
 	maxFDs int
 
 	mu       sync.Mutex
-	modules  map[[32]byte]*compileCall // memoised compilations, by sha256 of the bytes
+	seed     maphash.Seed
+	modules  map[moduleKey]*compileCall // memoised compilations
 	closed   bool
 	closeErr error
 }
@@ -168,7 +170,8 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 		cache:   cache,
 		ns:      ns,
 		maxFDs:  opts.MaxFDs,
-		modules: make(map[[32]byte]*compileCall),
+		seed:    maphash.MakeSeed(),
+		modules: make(map[moduleKey]*compileCall),
 	}, nil
 }
 

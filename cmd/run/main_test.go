@@ -384,6 +384,39 @@ func TestInterrupt(t *testing.T) {
 			}
 		})
 	}
+
+	// A guest blocked reading stdin is stopped too.
+	cmd := exec.Command(wasmrunBin, g("cat"))
+	cmd.Env = testEnv(newStore(t))
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(in, "ping\n")
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ping\n" {
+		t.Fatalf("guest output %q, %v", buf, err)
+	}
+	cmd.Process.Signal(syscall.SIGINT)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Errorf("wasmrun blocked on stdin, then SIGINT: %v, want exit status 130", err)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Error("wasmrun blocked on stdin did not stop on SIGINT")
+	}
 }
 
 // python returns the path of python.wasm. It is fetched by testdata/fetch-python.sh: CI
