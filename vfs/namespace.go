@@ -153,6 +153,7 @@ func (ns *Namespace) mount(guestPath string, fsys FS) Errno {
 	if n.Ino == n.m.root {
 		return EBUSY // the root of a mount (or "/"): no stacking
 	}
+	ns.record(&w, n)
 	// The path shown by Mounts is guestPath cleaned lexically.
 	m := &mount{
 		fs:     fsys,
@@ -216,8 +217,13 @@ func (ns *Namespace) Mounts() []MountInfo {
 // Root returns the Node of "/".
 func (ns *Namespace) Root() Node { return ns.tab.Load().rootNode }
 
-// FS returns the backend n lives in.
-func (n Node) FS() FS { return n.m.fs }
+// FS returns the backend n lives in, or nil for the zero Node.
+func (n Node) FS() FS {
+	if n.m == nil {
+		return nil
+	}
+	return n.m.fs
+}
 
 // parentOf returns the parent directory of the directory n, if known.
 func (ns *Namespace) parentOf(tab *mountTable, n Node) (Node, bool) {
@@ -284,7 +290,10 @@ func (ns *Namespace) Resolve(at Node, path string, follow bool) (Node, Errno) {
 	if e := w.start(ns, at, path); e != 0 {
 		return Node{}, e
 	}
-	n, _, e := w.resolve(follow)
+	n, st, e := w.resolve(follow)
+	if e == 0 && st.Type == TypeDir {
+		ns.record(&w, n)
+	}
 	return n, e
 }
 
@@ -341,13 +350,18 @@ func (ns *Namespace) SetAttrAt(at Node, path string, follow bool, a *Attr) Errno
 }
 
 // Open opens path relative to at with open(2)'s semantics for flags (see OFlag); perm is used
-// when a file is created. Opening a directory with OWrite, OTrunc or OCreate is EISDIR; OCreate on a
-// path with a trailing slash, or whose last component is "." or "..", is EISDIR; OCreate|OExcl
-// on an existing name (a dangling symlink included) is EEXIST; OCreate|ODirectory is EINVAL (as
-// Linux 6.4+); ODirectory on a non-directory is ENOTDIR; ONoFollow on a final symlink is ELOOP
-// (a trailing slash still follows it, as Linux). A symlink in the final component with OCreate
-// (and not OExcl) is followed, and a dangling one creates its target, as Linux does. OTrunc
-// truncates an existing regular file through FS.SetAttr, after it is opened.
+// when a file is created. In Linux's order of checks:
+//   - OCreate|ODirectory is EINVAL (as Linux 6.4+);
+//   - OCreate on a path with a trailing slash, or whose last component is "/", "." or "..", is
+//     EISDIR;
+//   - OCreate|OExcl on an existing name (a dangling symlink included) is EEXIST;
+//   - a symlink in the final component is followed unless ONoFollow (a trailing slash still
+//     follows it); with OCreate a dangling one creates its target, as Linux does;
+//   - ODirectory (or a trailing slash) on a non-directory, a symlink not followed included, is
+//     ENOTDIR; then ONoFollow on a final symlink is ELOOP;
+//   - a directory with OWrite, OTrunc or OCreate is EISDIR.
+//
+// OTrunc truncates an existing regular file through FS.SetAttr once it is opened.
 // Errors: as Resolve, plus EEXIST, EISDIR, EINVAL, ENOSPC, EROFS, EMFILE, ENFILE.
 func (ns *Namespace) Open(at Node, path string, flags OFlag, perm uint32) (*Handle, Errno) {
 	if flags&OCreate != 0 && flags&ODirectory != 0 {
@@ -416,10 +430,10 @@ func (ns *Namespace) Open(at Node, path string, flags OFlag, perm uint32) (*Hand
 		break
 	}
 	switch {
-	case st.Type == TypeSymlink:
-		return nil, ELOOP
 	case st.Type != TypeDir && (mustDir || flags&ODirectory != 0):
 		return nil, ENOTDIR
+	case st.Type == TypeSymlink:
+		return nil, ELOOP
 	case st.Type == TypeDir && flags&(OWrite|OCreate) != 0:
 		return nil, EISDIR
 	}

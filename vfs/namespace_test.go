@@ -340,6 +340,7 @@ func TestMutations(t *testing.T) {
 		{name: "open directory link", op: open("/lnk", vfs.ORead|vfs.ODirectory)},
 		{name: "open nofollow", op: open("/lnk", vfs.ORead|vfs.ONoFollow), err: vfs.ELOOP},
 		{name: "open nofollow slash", op: open("/lnk/", vfs.ORead|vfs.ONoFollow)},
+		{name: "open nofollow directory", op: open("/lnk", vfs.ORead|vfs.ONoFollow|vfs.ODirectory), err: vfs.ENOTDIR},
 		{name: "open loop", op: open("/loop1", vfs.ORead), err: vfs.ELOOP},
 		{name: "open missing", op: open("/nope", vfs.ORead), err: vfs.ENOENT},
 		{name: "open trunc", op: open("/flink", vfs.OTrunc), after: func(t *testing.T, n *ns) {

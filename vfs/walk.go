@@ -331,7 +331,8 @@ func (w *walker) goUp() Errno {
 }
 
 // resolve walks the whole path and returns the node it names and its metadata (Dev not set).
-// With follow (or a trailing slash), a final symlink is followed.
+// With follow (or a trailing slash), a final symlink is followed. A caller that hands the node
+// out records its parents (Namespace.record).
 func (w *walker) resolve(follow bool) (Node, Stat, Errno) {
 	mustDir := false
 	for {
@@ -368,9 +369,6 @@ func (w *walker) resolve(follow bool) (Node, Stat, Errno) {
 		}
 		if mustDir && st.Type != TypeDir {
 			return Node{}, Stat{}, ENOTDIR
-		}
-		if st.Type == TypeDir {
-			w.ns.record(w, n)
 		}
 		return n, st, ESUCCESS
 	}
