@@ -111,7 +111,9 @@ var mutants = map[string]mutant{
 			}}
 		}},
 	"ReadlinkTrims": {"trims trailing slashes from symlink targets", "Symlinks/Readlink",
-		func(f vfs.FS) vfs.FS { return &mutFS{FS: f, readlink: func(s string) string { return strings.TrimRight(s, "/") }} }},
+		func(f vfs.FS) vfs.FS {
+			return &mutFS{FS: f, readlink: func(s string) string { return strings.TrimRight(s, "/") }}
+		}},
 	"DropsFarWrites": {"silently drops writes past 64 KiB", "Model/Random",
 		func(f vfs.FS) vfs.FS {
 			return &mutFS{FS: f, writeAt: func(inner vfs.File, p []byte, off int64) (int, vfs.Errno) {
