@@ -249,6 +249,19 @@ func (k *kit) testHoles(t *testing.T) {
 		h.checkContent(ino, "/f", want)
 		h.readAt(f, "/f", 4000, 3*65536, want[4000:4000+3*65536])
 	})
+	k.sub(t, "Sparse1GiB", func(t *testing.T, h *harness) {
+		// A 1 GiB file holding one byte in its middle: holes must not cost their size.
+		ino := h.mkfile("/f")
+		h.must(h.fs.SetAttr(ino, &vfs.Attr{Valid: vfs.AttrSize, Size: 1 << 30}), "SetAttr(/f, size=1GiB)")
+		f := h.open(ino, "/f", vfs.OpenRead|vfs.OpenWrite)
+		defer h.close(f, "/f")
+		h.writeAt(f, "/f", []byte("x"), 1<<29)
+		h.readAt(f, "/f", 1<<29-4095, 8192, append(append(make([]byte, 4095), 'x'), make([]byte, 4096)...))
+		h.readAt(f, "/f", 1<<30-10, 100, make([]byte, 10))
+		if st := h.stat(ino, "/f"); st.Size != 1<<30 {
+			t.Errorf("Stat(/f).Size = %d, want 1 GiB", st.Size)
+		}
+	})
 	k.sub(t, "OverwriteHole", func(t *testing.T, h *harness) {
 		// Writing into the middle of a hole leaves the rest of the hole zero.
 		ino := h.mkfile("/f")
