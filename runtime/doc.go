@@ -55,8 +55,7 @@
 // shared by every process of the same wazero version, and keyed by the module's hash, so it can
 // never be stale. Options.CacheDir moves it and Options.NoCache turns it off.
 //
-// DWARF debug information is not parsed unless Options.DebugInfo is set. wazero parses it on
-// every compilation, even one answered from the cache, and for python.wasm that triples the
-// warm start time (about 0.55 s against 0.19 s) to improve only trap stack traces (file:line
-// next to each function name).
+// DWARF debug information is not parsed unless Options.DebugInfo is set: it only adds source
+// lines to the stack trace of a trap, and costs memory in every process (17 MB more resident
+// memory for python.wasm); see Options.DebugInfo for the measurements.
 package runtime

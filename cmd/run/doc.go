@@ -62,6 +62,7 @@
 //
 // Compiled machine code is cached in --cache-dir (default $WASMRUN_CACHE_DIR, else
 // $XDG_CACHE_HOME/wasmrun or ~/.cache/wasmrun), so only the first run of a module pays for
-// compilation. DWARF debug information is ignored unless --debug-info is given, because parsing
-// it is paid on every start.
+// compilation: python.wasm takes seconds to compile and about 0.3 s to start warm. DWARF debug
+// information is dropped unless --debug-info is given: it only adds source lines to trap stack
+// traces, and keeping it costs memory (17 MB more for python.wasm).
 package main

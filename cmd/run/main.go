@@ -134,7 +134,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.IntVar(&c.maxFDs, "max-fds", wasi.DefaultMaxFDs, "the most files the guest may have open at once (EMFILE beyond)")
 	fs.Var(&maxMemory, "max-memory", "the most linear memory the guest may use: a multiple of 64K, at most 4G")
 	fs.BoolVar(&c.debugInfo, "debug-info", false, "parse DWARF debug information, so that a trap's stack trace shows\n"+
-		"source lines (slower start)")
+		"source lines (uses more memory)")
 	fs.BoolVar(&version, "version", false, "print the version of wasmrun and exit")
 	help := false
 	fs.BoolVar(&help, "h", false, "print this help and exit")
