@@ -24,7 +24,9 @@
 // hard links; symlinks and Readlink; atime, mtime and ctime; the 255-byte name limit; inode
 // numbers that are never reused; removed directories; concurrent creators, renamers and
 // removers racing a lister (run the kit under -race); an 8 MiB file written and read in odd
-// chunk sizes; and a seeded random sequence of operations compared step by step with a model.
+// chunk sizes; a seeded random sequence of operations compared step by step with a model;
+// usage accounting for a backend that implements vfs.Usager; and, when the Options provide the
+// constructors, ENOSPC on a size-limited backend and EROFS on a read-only one.
 //
 // Namespace (the same backend mounted by vfs.NewNamespace): open flags (O_CREAT, O_EXCL,
 // O_TRUNC, O_DIRECTORY, O_NOFOLLOW), trailing slashes, the 4096-byte path limit, "." and ".."

@@ -46,6 +46,12 @@ type Options struct {
 	// change. When it succeeds, the change must be there.
 	NoSetAttrUnlinked bool
 
+	// NewReadOnlyFS, if set, makes a fresh backend, calls fill to build a tree in it while it
+	// is writable, and returns the same data as a read-only backend (a store reopened
+	// read-only, or vfs.ReadOnly over it); the kit then checks EROFS. Leave it nil for a
+	// backend with no read-only mode.
+	NewReadOnlyFS func(t *testing.T, fill func(w vfs.FS)) vfs.FS
+
 	// NewLimitedFS, if set, makes a fresh empty backend that holds at most maxBytes bytes of
 	// file data; the kit then checks ENOSPC and the short count that comes with it. Leave it
 	// nil for a backend without a size limit.
@@ -89,6 +95,7 @@ func RunBackend(t *testing.T, newFS NewFunc, opts Options) {
 	k.group(t, "NotDir", k.testNotDir)
 	k.group(t, "Usage", k.testUsage)
 	k.group(t, "Space", k.testSpace)
+	k.group(t, "ReadOnly", k.testReadOnly)
 	k.group(t, "Concurrent", k.testConcurrent)
 	k.group(t, "BigFile", k.testBigFile)
 	k.group(t, "Model", k.testModel)

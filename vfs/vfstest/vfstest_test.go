@@ -17,18 +17,29 @@ func TestHeap(t *testing.T) {
 		NewLimitedFS: func(t *testing.T, maxBytes int64) vfs.FS {
 			return heap.New(heap.Options{MaxBytes: maxBytes})
 		},
+		NewReadOnlyFS: func(t *testing.T, fill func(vfs.FS)) vfs.FS {
+			fsys := heap.New(heap.Options{})
+			fill(fsys)
+			return vfs.ReadOnly(fsys)
+		},
 	})
 }
 
 func TestHostDir(t *testing.T) {
-	vfstest.Run(t, func(t *testing.T) vfs.FS {
+	newFS := func(t *testing.T) vfs.FS {
 		fsys, err := vfs.HostDir(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { fsys.(vfs.Closer).Close() })
 		return fsys
-	}, vfstest.Options{
+	}
+	vfstest.Run(t, newFS, vfstest.Options{
+		NewReadOnlyFS: func(t *testing.T, fill func(vfs.FS)) vfs.FS {
+			fsys := newFS(t)
+			fill(fsys)
+			return vfs.ReadOnly(fsys)
+		},
 		// The host kernel stamps times from its coarse clock, which lags time.Now by up to a
 		// scheduler tick (4 ms at HZ=250, 10 ms at HZ=100).
 		TimeGranularity: 10 * time.Millisecond,
