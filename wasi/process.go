@@ -33,8 +33,8 @@ type Config struct {
 	// Stdout is fd 1 and Stderr fd 2; nil discards what the guest writes.
 	Stdout io.Writer
 	Stderr io.Writer
-	// NS is the filesystem. It is preopened as "/" at fd 3. A nil NS gives a process with no
-	// preopen (fd 3 is then the first fd path_open... cannot be reached: no directory fd exists).
+	// NS is the filesystem. It is preopened as "/" at fd 3. With a nil NS the process has no
+	// preopen and no filesystem: every path_* call is EBADF or ENOTDIR, as no directory fd exists.
 	NS *vfs.Namespace
 	// MaxFDs bounds the number of open fds, stdio and the preopen included; 0 means
 	// DefaultMaxFDs. Opening one more is EMFILE.

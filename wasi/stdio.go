@@ -112,10 +112,14 @@ func (s *inStream) availCh() <-chan struct{} {
 }
 
 // read fills views from the stream. It blocks until at least one byte or the end of the
-// stream is there, unless nonblock (EAGAIN). It returns errIntr... never: when ctx is done it
-// reports done=true and the caller ends the guest.
+// stream is there, unless nonblock (EAGAIN); a read of 0 bytes returns at once, as read(2).
+// When ctx is done while it waits, it reports done and the caller ends the guest.
 func (s *inStream) read(ctx context.Context, views [][]byte, nonblock bool) (n uint32, e errno, done bool) {
-	if s.r == nil {
+	total := 0
+	for _, v := range views {
+		total += len(v)
+	}
+	if s.r == nil || total == 0 {
 		return 0, errSuccess, false
 	}
 	for {

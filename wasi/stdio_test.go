@@ -182,6 +182,9 @@ func TestPollOneoff(t *testing.T) {
 	if s := e.readString(0, 100); s != "abc" {
 		t.Fatalf("read %q", s)
 	}
+	// A read of 0 bytes does not wait for data.
+	e.iov(4000, 5000, 0)
+	e.want(errSuccess, "fd_read", 0, 4000, 1, 4008)
 	// NONBLOCK: no data is EAGAIN.
 	e.want(errSuccess, "fd_fdstat_set_flags", 0, uint64(fdflagNonblock))
 	e.iov(4000, 5000, 10)
