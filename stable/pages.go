@@ -116,7 +116,7 @@ func (f *FS) readPageLocked(n *inode, idx uint64, ahead uint64) ([]byte, vfs.Err
 // keeping the cached ones (they are newer), and returns the page at from: nil if it is a hole.
 // Errors: EIO.
 func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
-	to = min(to, f.pageCount(n.size), n.deadFrom())
+	to = min(to, from+1+maxReadAhead, f.pageCount(n.size), n.deadFrom())
 	if from >= to || (from >= n.holeLo && from < n.holeHi) {
 		return nil, vfs.ESUCCESS
 	}
@@ -151,6 +151,9 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 		n.holeLo, n.holeHi = from, next
 	}
 	p := n.pages[from]
+	if p != nil && p.state == pageClean {
+		f.lru.touch(p) // the caller is about to use it: do not evict it now
+	}
 	f.evictLocked()
 	if p == nil && next == from {
 		return nil, vfs.EIO // a stored page of the wrong size
