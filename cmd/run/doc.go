@@ -27,7 +27,8 @@
 //	--mount GUEST=stable:FILE    another store file.
 //	--mount GUEST=host:DIR       the same as --dir DIR:GUEST.
 //
-// Any of them may end in ":ro" to refuse writes (EROFS). A mount at /tmp replaces the default
+// A mount point missing from the filesystem below is created there, like mkdir -p (so it stays
+// in the store as an empty directory). Any of them may end in ":ro" to refuse writes (EROFS). A mount at /tmp replaces the default
 // one, and a mount at / replaces the store (--mount /=heap runs with nothing persisted).
 //
 // Only one wasmrun may use a store at a time; another waits up to --lock-timeout (1s) and

@@ -105,7 +105,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		quota                       sizeFlag
 		maxMemory                   = sizeFlag(4 << 30)
 		c                           = &config{}
-		version                     bool
+		showVersion                 bool
 		commitInterval, lockTimeout time.Duration
 	)
 	fs.Var(&dirs, "dir", "mount the host directory HOST at GUEST, by default HOST's absolute path;\n"+
@@ -135,7 +135,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.Var(&maxMemory, "max-memory", "the most linear memory the guest may use: a multiple of 64K, at most 4G")
 	fs.BoolVar(&c.debugInfo, "debug-info", false, "parse DWARF debug information, so that a trap's stack trace shows\n"+
 		"source lines (uses more memory)")
-	fs.BoolVar(&version, "version", false, "print the version of wasmrun and exit")
+	fs.BoolVar(&showVersion, "version", false, "print the version of wasmrun and exit")
 	help := false
 	fs.BoolVar(&help, "h", false, "print this help and exit")
 	fs.BoolVar(&help, "help", false, "print this help and exit")
@@ -147,7 +147,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		printUsage(stdout, fs)
 		return nil, actHelp, nil
 	}
-	if version {
+	if showVersion {
 		return nil, actVersion, nil
 	}
 	if fs.NArg() == 0 {
@@ -246,8 +246,12 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 	io.WriteString(w, b.String())
 }
 
-// versionText is what --version prints: wasmrun's module version (a pseudo-version with the
-// commit for a build from a checkout), wazero's version and the Go version.
+// version is wasmrun's version. A release build sets it with
+// -ldflags "-X main.version=v1.2.3"; otherwise --version shows the module version Go stamped
+// (a pseudo-version, or "(devel)" plus the commit for a build from a checkout).
+var version string
+
+// versionText is what --version prints: wasmrun's version, wazero's and Go's.
 func versionText() string {
 	v, wazero, goVersion := "(unknown)", "(unknown)", "(unknown)"
 	if bi, ok := debug.ReadBuildInfo(); ok {
@@ -272,6 +276,9 @@ func versionText() string {
 		if (v == "" || v == "(devel)") && rev != "" {
 			v = "(devel) " + rev + dirty
 		}
+	}
+	if version != "" {
+		v = version
 	}
 	return fmt.Sprintf("wasmrun %s (wazero %s, %s)\n", v, wazero, goVersion)
 }
