@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -125,5 +126,80 @@ libc isatty 0
 	}
 	if code != 7 {
 		t.Fatalf("exit code %d", code)
+	}
+}
+
+// buildGo builds testdata/<name> with GOOS=wasip1 GOARCH=wasm into t.TempDir().
+func buildGo(t *testing.T, name string) []byte {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), name+".wasm")
+	cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", out, "./testdata/"+name)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%v: %v\n%s", cmd, err, b)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestGoGuest runs a Go wasip1 program over a namespace with a read-write mount and a
+// read-only one: Go's path_open rights must open files on a read-only mount for reading, and
+// directories without oflags DIRECTORY.
+func TestGoGuest(t *testing.T) {
+	bin := buildGo(t, "goguest")
+	ro := heap.New(heap.Options{})
+	rons := vfs.NewNamespace(ro)
+	h, errno := rons.Open(rons.Root(), "/hello.txt", vfs.OWrite|vfs.OCreate, 0o644)
+	if errno != vfs.ESUCCESS {
+		t.Fatal(errno)
+	}
+	h.File.WriteAt([]byte("hi"), 0)
+	h.File.Close()
+	ns := vfs.NewNamespace(heap.New(heap.Options{}))
+	if err := ns.Mount("/rw", heap.New(heap.Options{})); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Mount("/ro", vfs.ReadOnly(ro)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := wazero.NewRuntime(ctx)
+	defer r.Close(ctx)
+	if _, err := Instantiate(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var stdout, stderr bytes.Buffer
+	p, err := NewProcess(Config{Args: []string{"goguest"}, Stdin: strings.NewReader("typed line\nmore\n"), Stdout: &stdout, Stderr: &stderr, NS: ns})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	_, err = r.InstantiateWithConfig(WithProcess(ctx, p), bin, wazero.NewModuleConfig())
+	var exit *sys.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+		t.Fatalf("%v\nstdout: %s\nstderr: %s", err, stdout.String(), stderr.String())
+	}
+	want := `
+mkdir: ok
+write: ok
+read payload: ok
+readdir b/: ok
+open dir: ok
+readdirnames hello.txt: ok
+read ro hi: ok
+open ro file: ok
+write ro: open /ro/new.txt: Read-only file system
+rename: ok
+stat size=7: ok
+stat gone true: ok
+removeall: ok
+sleep true: ok
+stdin typed line: ok
+`
+	if strings.TrimSpace(stdout.String()) != strings.TrimSpace(want) {
+		t.Fatalf("output:\n%s\nwant:\n%s\nstderr: %s", stdout.String(), want, stderr.String())
 	}
 }
