@@ -50,8 +50,9 @@ type Options struct {
 
 	// CacheDir is the directory where compiled machine code is kept across processes, so
 	// that a second run of the same module skips compilation (python.wasm: seconds down to a
-	// fraction of a second). Empty means DefaultCacheDir(). The directory is created if
-	// missing.
+	// fraction of a second). The directory is created if missing, and New fails if it cannot
+	// be. Empty means DefaultCacheDir(), and if that cannot be created either (no home
+	// directory, a read-only one), New goes on without an on-disk cache.
 	CacheDir string
 
 	// NoCache disables the on-disk compilation cache: every New compiles again. Compiled
@@ -149,16 +150,20 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 	}
 	var cache wazero.CompilationCache
 	if !opts.NoCache {
-		dir := opts.CacheDir
-		if dir == "" {
-			if dir, err = DefaultCacheDir(); err != nil {
-				return nil, err
+		if dir := opts.CacheDir; dir != "" {
+			if cache, err = wazero.NewCompilationCacheWithDir(dir); err != nil {
+				return nil, fmt.Errorf("compilation cache %s: %w", dir, err)
+			}
+		} else if dir, derr := DefaultCacheDir(); derr == nil {
+			// The default cache is an optimisation: if it cannot be used (a read-only home,
+			// no home at all), run without it rather than fail.
+			if c, cerr := wazero.NewCompilationCacheWithDir(dir); cerr == nil {
+				cache = c
 			}
 		}
-		if cache, err = wazero.NewCompilationCacheWithDir(dir); err != nil {
-			return nil, fmt.Errorf("compilation cache %s: %w", dir, err)
+		if cache != nil {
+			cfg = cfg.WithCompilationCache(cache)
 		}
-		cfg = cfg.WithCompilationCache(cache)
 	}
 	wz := wazero.NewRuntimeWithConfig(ctx, cfg)
 	if _, err = wasi.Instantiate(ctx, wz); err != nil {

@@ -498,3 +498,41 @@ func TestDefaultPaths(t *testing.T) {
 		t.Errorf("DefaultCacheDir() = %q, %v; want /c/wasmrun", got, err)
 	}
 }
+
+func TestCacheDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	unusable := filepath.Join(file, "cache") // below a regular file: cannot be created
+
+	// An explicit directory that cannot be used is an error.
+	if _, err := wasmrt.New(context.Background(), wasmrt.Options{Store: filepath.Join(dir, "a.store"), CacheDir: unusable}); err == nil {
+		t.Errorf("New with CacheDir %s succeeded", unusable)
+	}
+
+	// An unusable default is not: the runtime works without an on-disk cache.
+	t.Setenv(wasmrt.EnvCacheDir, unusable)
+	r := newRuntime(t, wasmrt.Options{})
+	if got := run(t, context.Background(), r, guest(t, "exit"), args("exit")); got.code != 3 {
+		t.Errorf("without a cache: exit %d, %v", got.code, got.err)
+	}
+
+	// A usable directory receives the compiled code.
+	cache := filepath.Join(dir, "cache")
+	r = newRuntime(t, wasmrt.Options{CacheDir: cache})
+	if _, err := r.Compile(context.Background(), guest(t, "echo")); err != nil {
+		t.Fatal(err)
+	}
+	var files int
+	filepath.WalkDir(cache, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			files++
+		}
+		return nil
+	})
+	if files == 0 {
+		t.Errorf("no compiled code in %s after Compile", cache)
+	}
+}

@@ -153,6 +153,13 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	if fs.NArg() == 0 {
 		return nil, actRun, &usageError{"no module to run"}
 	}
+	// Without an explicit --cache-dir the runtime uses the default, and goes on without a
+	// cache if it cannot create it (a read-only home), instead of failing.
+	explicit := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { explicit[f.Name] = true })
+	if !explicit["cache-dir"] {
+		c.cacheDir = ""
+	}
 	c.module = fs.Arg(0)
 	c.args = append([]string{filepath.Base(c.module)}, fs.Args()[1:]...)
 	if c.env, err = parseEnv(envs); err != nil {

@@ -169,6 +169,9 @@ func TestCommandLine(t *testing.T) {
 			"--debug-info", "--version", "-h, --help", "Exit status",
 		}},
 		{name: "h", args: []string{"-h"}, wantStdout: []string{"Usage:"}},
+		{name: "unusable cache dir", args: []string{"--cache-dir", text + "/cache", g("echo")}, wantCode: 2,
+			wantStderr: []string{"wasmrun: compilation cache " + text + "/cache"}},
+		{name: "no cache", args: []string{"--no-cache", g("exit")}, wantCode: 3},
 		{name: "exit 0", args: []string{g("echo")}, wantStdout: []string{"arg: echo.wasm\n"}},
 		{name: "proc_exit", args: []string{g("exit")}, wantCode: 3},
 		{name: "trap", args: []string{g("trap")}, wantCode: 134,
@@ -468,5 +471,20 @@ print(os.listdir('/tmp'))
 			t.Errorf("%s: got %d, %q, stderr %q; want %d, %q, stderr with %q",
 				s.name, got.code, got.stdout, got.stderr, s.wantCode, s.wantOut, s.wantErr)
 		}
+	}
+}
+
+// TestUnusableDefaultCache checks that wasmrun runs without a compilation cache when the
+// default cache directory cannot be created (a read-only or missing home).
+func TestUnusableDefaultCache(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(wasmrunBin, g("exit"))
+	cmd.Env = append(testEnv(newStore(t)), "WASMRUN_CACHE_DIR="+filepath.Join(file, "cache"))
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 || len(out) != 0 {
+		t.Errorf("got %v, output %q; want exit status 3 and no output", err, out)
 	}
 }
