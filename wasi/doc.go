@@ -30,10 +30,11 @@
 // (ENOTCAPABLE when it is missing); fd_fdstat_set_rights can only drop rights. path_open gives
 // the new fd the requested rights within its directory's inheriting rights, cut to those that
 // apply to the opened type, so asking for every right (as wasi-libc does) is not an error. The
-// access mode follows the rights: written iff fd_write is asked for (see pathOpen). The order of
-// checks is: the fd (EBADF), its type where the call needs one (ESPIPE for seek, tell, pread,
-// pwrite, advise and allocate on a standard stream; ENOTDIR for a path_* on a non-directory),
-// the rights (ENOTCAPABLE), the flags (EINVAL), then guest memory (EFAULT).
+// access mode follows the rights: written iff fd_write is asked for (see pathOpen). Checks come in
+// this order: the fd (EBADF); its type where the call needs one (ESPIPE for seek, tell, pread,
+// pwrite, advise and allocate on a standard stream; ENOTDIR for a path_* call on a
+// non-directory); the rights (ENOTCAPABLE; rights that depend on flags, after the flags are
+// validated); argument values (EINVAL); guest memory (EFAULT); then the operation itself.
 //
 // # Errors
 //
