@@ -16,7 +16,11 @@ import (
 // the guest under wazero's WASI.
 func TestRun(t *testing.T) {
 	ctx := context.Background()
-	p, err := peer.New(ctx, peer.Options{CacheDir: t.TempDir()})
+	cache, err := guests.CacheDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := peer.New(ctx, peer.Options{CacheDir: filepath.Join(cache, "wazero")})
 	if err != nil {
 		t.Fatal(err)
 	}
