@@ -62,32 +62,6 @@ func counts(res map[string]testResult) (pass, fail, skip int) {
 	return
 }
 
-// readOnlyFS makes a backend read-only (EROFS), so that a bug can never damage the host's
-// GOROOT that the test binaries read their test data from.
-type readOnlyFS struct{ vfs.FS }
-
-func (f readOnlyFS) SetAttr(vfs.Ino, *vfs.Attr) vfs.Errno { return vfs.EROFS }
-func (f readOnlyFS) Create(vfs.Ino, string, vfs.FileType, uint32, string) (vfs.Ino, vfs.Errno) {
-	return 0, vfs.EROFS
-}
-func (f readOnlyFS) Link(vfs.Ino, vfs.Ino, string) vfs.Errno           { return vfs.EROFS }
-func (f readOnlyFS) Remove(vfs.Ino, string, bool) vfs.Errno            { return vfs.EROFS }
-func (f readOnlyFS) Rename(vfs.Ino, string, vfs.Ino, string) vfs.Errno { return vfs.EROFS }
-func (f readOnlyFS) Open(ino vfs.Ino, flags vfs.OpenFlag) (vfs.File, vfs.Errno) {
-	if flags&vfs.OpenWrite != 0 {
-		return nil, vfs.EROFS
-	}
-	return f.FS.Open(ino, flags)
-}
-
-// Close closes the wrapped backend (implements vfs.Closer).
-func (f readOnlyFS) Close() error {
-	if c, ok := f.FS.(vfs.Closer); ok {
-		return c.Close()
-	}
-	return nil
-}
-
 // stdlibRun is one run of a test binary.
 type stdlibRun struct {
 	code    int
@@ -119,7 +93,8 @@ func stdlibEnv(goroot, pkg string) []string {
 }
 
 // runStdlibWasmrun runs the test binary under wasmrun: "/" a fresh stable store, /tmp the heap,
-// GOROOT mounted read-only from the host at its own path.
+// GOROOT mounted read-only from the host at its own path (read-only so that a bug can never
+// damage the host GOROOT the test binaries read their test data from).
 func runStdlibWasmrun(t *testing.T, wasm []byte, goroot, pkg string) stdlibRun {
 	ctx := context.Background()
 	r, err := wasmrt.New(ctx, wasmrt.Options{
@@ -138,7 +113,7 @@ func runStdlibWasmrun(t *testing.T, wasm []byte, goroot, pkg string) stdlibRun {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Mount(filepath.ToSlash(goroot), readOnlyFS{host}); err != nil {
+	if err := r.Mount(filepath.ToSlash(goroot), vfs.ReadOnly(host)); err != nil {
 		t.Fatal(err)
 	}
 	m, err := r.Compile(ctx, wasm)
