@@ -548,16 +548,10 @@ func (k *kit) testNSSymlinks(t *testing.T) {
 }
 
 func (k *kit) testNSReadDir(t *testing.T) {
-	// list reads a whole directory through the Namespace and checks "." and ".." come first.
-	list := func(n *nsHarness, p string) []entry {
+	// listDots lists a directory through the Namespace and checks "." and ".." come first.
+	listDots := func(n *nsHarness, p string) []entry {
 		n.t.Helper()
-		hd := n.mustOpen(p, vfs.ORead|vfs.ODirectory)
-		defer hd.File.Close()
-		var out []entry
-		n.must(n.ns.ReadDir(hd, 0, func(e *vfs.DirEntry) bool {
-			out = append(out, entry{Name: string(e.Name), Ino: e.Ino, Type: e.Type, Next: e.Next})
-			return true
-		}), "ReadDir(%s)", p)
+		out := list(n, p)
 		if len(out) < 2 || out[0].Name != "." || out[1].Name != ".." {
 			n.t.Fatalf("ReadDir(%s) starts with %q, want \".\" and \"..\" first", p, names(out[:min(2, len(out))]))
 		}
@@ -566,7 +560,7 @@ func (k *kit) testNSReadDir(t *testing.T) {
 	k.nsSub(t, "Dots", func(t *testing.T, n *nsHarness) {
 		n.setupNS([]string{"d /d", "d /d/e", "f /d/f A"})
 		for _, c := range []struct{ dir, parent string }{{"/", "/"}, {"/d", "/"}, {"/d/e", "/d"}} {
-			es := list(n, c.dir)
+			es := listDots(n, c.dir)
 			want := map[string]string{".": c.dir, "..": c.parent}
 			for _, e := range es {
 				p := want[e.Name]
@@ -579,7 +573,7 @@ func (k *kit) testNSReadDir(t *testing.T) {
 				}
 			}
 		}
-		if got := names(list(n, "/d")); !slices.Equal(got, []string{".", "..", "e", "f"}) {
+		if got := names(listDots(n, "/d")); !slices.Equal(got, []string{".", "..", "e", "f"}) {
 			t.Errorf("ReadDir(/d) = %q, want [. .. e f]", got)
 		}
 	})
@@ -589,7 +583,7 @@ func (k *kit) testNSReadDir(t *testing.T) {
 		for i := range 20 {
 			n.writeNS(fmt.Sprintf("/d/f%02d", i), "x")
 		}
-		all := list(n, "/d")
+		all := listDots(n, "/d")
 		hd := n.mustOpen("/d", vfs.ORead)
 		defer hd.File.Close()
 		var got []entry
@@ -613,7 +607,7 @@ func (k *kit) testNSReadDir(t *testing.T) {
 	k.nsSub(t, "DotDotAfterRename", func(t *testing.T, n *nsHarness) {
 		n.setupNS([]string{"d /a", "d /b", "d /a/d"})
 		n.must(n.ns.Rename(n.root, "/a/d", n.root, "/b/d"), "Rename(/a/d, /b/d)")
-		es := list(n, "/b/d")
+		es := listDots(n, "/b/d")
 		if b := n.statNS("/b", false); es[1].Ino != b.Ino {
 			t.Errorf("ReadDir(/b/d) reports \"..\" with ino %d, want /b's %d after the move", es[1].Ino, b.Ino)
 		}
