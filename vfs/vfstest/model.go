@@ -495,13 +495,15 @@ func (m *model) statCheck(what string, n *mnode, nlink uint64, size int64) {
 	}
 }
 
-// saveLog writes the whole operation log to a file that outlives the test and says where.
+// saveLog writes the whole operation log to the file VFSTEST_MODEL_LOG names, if set, and
+// says where it is or how to get it.
 func (m *model) saveLog() string {
-	f, err := os.CreateTemp("", "vfstest-model-*.log")
-	if err != nil {
-		return ""
+	name := os.Getenv("VFSTEST_MODEL_LOG")
+	if name == "" {
+		return "\n(replay with VFSTEST_MODEL_LOG=<file> to save every step)"
 	}
-	defer f.Close()
-	f.WriteString(strings.Join(m.log, "\n") + "\n")
-	return "\nthe whole log is in " + f.Name()
+	if err := os.WriteFile(name, []byte(strings.Join(m.log, "\n")+"\n"), 0o644); err != nil {
+		return "\n" + err.Error()
+	}
+	return "\nevery step is in " + name
 }
