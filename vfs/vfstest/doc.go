@@ -37,7 +37,8 @@
 // # Randomised checks
 //
 // The random checks log their seed ("seed 12345 (replay with VFSTEST_SEED=12345)"); set the
-// environment variable VFSTEST_SEED to replay a failing run.
+// environment variable VFSTEST_SEED to replay a failing run. The model check prints its last
+// steps when it fails; set VFSTEST_MODEL_LOG to a file name to save all of them.
 //
 // # Panics
 //
