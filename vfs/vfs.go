@@ -133,19 +133,23 @@ type FS interface {
 	Stat(ino Ino) (Stat, Errno)
 
 	// SetAttr changes the fields of ino that a.Valid names (truncate, futimens, chmod). Growing
-	// the size adds a hole that reads as zeros. Any change also sets ctime to now. Errors:
-	// ENOENT, EISDIR (size of a directory), EINVAL (negative size), EFBIG, ENOSPC, EROFS.
+	// the size adds a hole that reads as zeros. Any change also sets ctime to now. It works on an
+	// unlinked inode that is still open (ftruncate on such an fd). Errors: ENOENT, EISDIR (size
+	// of a directory), EINVAL (negative size), EFBIG, ENOSPC, EROFS.
 	SetAttr(ino Ino, a *Attr) Errno
 
 	// Create makes a new entry name in dir of type typ (TypeRegular, TypeDir or TypeSymlink)
 	// with permission bits perm, and returns its Ino. For a symlink, target is its content
-	// (any bytes but NUL, at most PathMax); otherwise target is ignored. A new directory has
-	// nlink 2 and adds one to dir's nlink. Errors: EEXIST (name exists, whatever its type),
-	// ENOENT, ENOTDIR, ENOSPC, EMLINK, EROFS, EINVAL (unsupported type).
+	// (any bytes but NUL, fewer than PathMax); otherwise target is ignored. A new directory has
+	// nlink 2 and adds one to dir's nlink. Adding or removing an entry (here and in Link,
+	// Remove, Rename) sets the directory's mtime and ctime. Errors: EEXIST (name exists,
+	// whatever its type), ENOENT, ENOTDIR, ENOSPC, EMLINK, EROFS, ENAMETOOLONG (name longer than
+	// NameMax or target not shorter than PathMax), EINVAL (unsupported type).
 	Create(dir Ino, name string, typ FileType, perm uint32, target string) (Ino, Errno)
 
 	// Link adds a new entry name in dir for the existing non-directory ino (link(2)).
-	// Errors: EEXIST, ENOENT, ENOTDIR, EPERM (ino is a directory), EMLINK, ENOSPC, EROFS.
+	// Errors: EEXIST, ENOENT, ENOTDIR, EPERM (ino is a directory), EMLINK, ENOSPC, EROFS,
+	// ENAMETOOLONG.
 	Link(ino Ino, dir Ino, name string) Errno
 
 	// Remove removes the entry name from dir. With dirOnly it is rmdir(2): the entry must be an
@@ -159,7 +163,8 @@ type FS interface {
 	// target is replaced: a file by a file, a directory by a directory if the target is empty.
 	// Renaming an entry onto another name for the same inode does nothing. Errors: ENOENT,
 	// ENOTDIR (source is a directory, target is not), EISDIR (source is not a directory, target
-	// is), ENOTEMPTY, EINVAL (a directory into its own subtree), EMLINK, ENOSPC, EROFS.
+	// is), ENOTEMPTY, EINVAL (a directory into its own subtree), EMLINK, ENOSPC, EROFS,
+	// ENAMETOOLONG.
 	Rename(oldDir Ino, oldName string, newDir Ino, newName string) Errno
 
 	// Readlink returns the target of the symlink ino. Errors: ENOENT, EINVAL (not a symlink).
@@ -181,8 +186,10 @@ type File interface {
 	ReadAt(p []byte, off int64) (int, Errno)
 
 	// WriteAt writes p at offset off, growing the file if needed; a gap between the old end
-	// and off reads as zeros. It updates mtime and ctime. A short count comes with an errno.
-	// Errors: EBADF (not opened for writing), EISDIR, EINVAL, EFBIG, ENOSPC, EROFS, EIO.
+	// and off reads as zeros. It updates mtime and ctime. A zero-length write changes nothing,
+	// not even the size. A short count comes with an errno. Errors: EBADF (not opened for
+	// writing), EISDIR, EINVAL (negative offset), EFBIG or EINVAL (the end would pass the
+	// largest int64 offset; Linux says EINVAL), ENOSPC, EROFS, EIO.
 	WriteAt(p []byte, off int64) (int, Errno)
 
 	// Append writes p at the current end of the file, atomically with respect to other writers
@@ -222,7 +229,10 @@ type Closer interface {
 
 // Usage is what a backend has in use and may still use, as statfs(2) would report it.
 type Usage struct {
-	Bytes      int64 // bytes of file data stored
+	// Bytes is the file data the backend charges against LimitBytes. Each backend documents
+	// its measure (stored pages, so holes are free, or apparent sizes); either way it returns to
+	// its earlier value once files are removed and closed.
+	Bytes      int64
 	Inodes     int64 // inodes in use
 	LimitBytes int64 // 0 means unlimited
 }
