@@ -102,6 +102,7 @@ func (f *FS) takeLocked() *batch {
 	f.dirtyPages.Scan(func(p *page) bool {
 		p.state = pageFrozen
 		b.pages = append(b.pages, pageOp{p: p, ino: uint64(p.n.ino), idx: p.idx, data: p.data})
+		p.charge = 0
 		return true
 	})
 	f.dirtyPages.Clear()
@@ -174,10 +175,12 @@ func (f *FS) writeBatch(b *batch) error {
 			op := &b.pages[i]
 			key := pairKey(op.ino, op.idx)
 			var err error
-			if op.zero = op.data == nil || isZero(op.data); op.zero {
+			// A page is stored without its trailing zeros; a page of zeros is not stored.
+			v := trimZeros(op.data)
+			if op.zero = len(v) == 0; op.zero {
 				err = w.Delete(bPages, key)
 			} else {
-				err = w.Put(bPages, key, op.data)
+				err = w.Put(bPages, key, v)
 			}
 			if err != nil {
 				return err
@@ -219,8 +222,9 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 				f.freeBuf(op.data)
 			case live && p.state == pageFrozen:
 				p.state = pageClean
+				p.charge = int64(cap(p.data))
 				f.lru.pushFront(p)
-				f.cleanBytes += f.ps
+				f.cleanBytes += p.charge
 			default:
 				f.freeBuf(op.data) // rewritten (copied) or dropped since
 			}
@@ -243,8 +247,9 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			p := op.p
 			if p.n.pages[p.idx] == p && p.state == pageFrozen {
 				p.state = pageDirty
+				p.charge = int64(cap(p.data))
 				f.dirtyPages.Set(p)
-				f.dirtyBytes += f.ps
+				f.dirtyBytes += p.charge
 				f.noteDirty()
 			}
 		}

@@ -49,9 +49,10 @@
 //     always one): slot, type, inode number and name each. A directory's entries are one range
 //     of keys, so a listing is a range scan.
 //   - pages: inode number and page index (16 bytes big-endian) to one page of file data
-//     (Options.PageSize bytes, 8 KiB by default). A file's pages are contiguous in the tree.
-//     All-zero pages are not stored: holes and sparse files cost nothing. No page lies past
-//     the end of its file, and the bytes past the end in the last page are zero.
+//     (Options.PageSize bytes, 8 KiB by default) with its trailing zeros cut off. A file's
+//     pages are contiguous in the tree. All-zero pages are not stored: holes and sparse files
+//     cost nothing, and a small file costs its size, not a page. No page holds data past the
+//     end of its file.
 //   - orphans: inode numbers of inodes unlinked while open, present in the store only until
 //     their last close is committed. Open reclaims those a crash left behind.
 //

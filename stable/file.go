@@ -54,11 +54,12 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 		if e != vfs.ESUCCESS {
 			return done, e
 		}
-		if data == nil {
-			clear(p[done : done+int(c)])
-		} else {
-			copy(p[done:done+int(c)], data[po:po+c])
+		dst := p[done : done+int(c)]
+		k := 0
+		if po < int64(len(data)) {
+			k = copy(dst, data[po:])
 		}
+		clear(dst[k:])
 		done += int(c)
 		pos += c
 	}
@@ -138,7 +139,7 @@ func (h *file) writeLocked(p []byte, off int64) (int, vfs.Errno) {
 		idx := uint64(pos >> f.pshift)
 		po := pos & (f.ps - 1)
 		c := min(f.ps-po, end-pos)
-		pg, e := f.writePageLocked(n, idx, c == f.ps)
+		pg, e := f.writePageLocked(n, idx, po, po+c)
 		if e != vfs.ESUCCESS {
 			h.grow(off + int64(done))
 			return done, e

@@ -70,8 +70,9 @@ type fsckInode struct {
 // under its name's key, naming an existing inode of its type; every inode with links reachable
 // from the root; link counts (a file's nlink is its number of entries, a directory's is 2 plus
 // its subdirectories) and entry counts; each directory's parent; the orphan list holding
-// exactly the inodes with no link; no page of a missing inode, of a non-file, past the end of
-// its file, of the wrong size or all zeros; zeros past the end of each file's last page; and
+// exactly the inodes with no link; no page of a missing inode or of a non-file, none longer
+// than the page size or stored with trailing zeros (so none all zeros), none holding data
+// past the end of its file; and
 // bbolt's own check of its pages. It holds the FS (every other call waits) while it runs, as
 // bbolt's check must not run alongside a commit. The error is for a store that cannot be read
 // at all, or an FS already closed.
@@ -274,14 +275,12 @@ func (f *FS) Fsck() (*FsckReport, error) {
 				r.problem("page %d of missing inode %d", idx, ino)
 			case n.typ != vfs.TypeRegular:
 				r.problem("page %d of inode %d, a %v", idx, ino, n.typ)
-			case int64(len(v)) != f.ps:
-				r.problem("page %d of inode %d: %d bytes, want %d", idx, ino, len(v), f.ps)
-			case idx >= f.pageCount(n.size):
-				r.problem("page %d of inode %d: past its end (size %d)", idx, ino, n.size)
-			case isZero(v):
-				r.problem("page %d of inode %d: all zeros, stored", idx, ino)
-			case idx == f.pageCount(n.size)-1 && n.size&(f.ps-1) != 0 && !isZero(v[n.size&(f.ps-1):]):
-				r.problem("page %d of inode %d: data past the end of the file", idx, ino)
+			case len(v) == 0 || int64(len(v)) > f.ps:
+				r.problem("page %d of inode %d: %d bytes, want 1 to %d", idx, ino, len(v), f.ps)
+			case v[len(v)-1] == 0:
+				r.problem("page %d of inode %d: stored with trailing zeros", idx, ino)
+			case int64(idx)*f.ps+int64(len(v)) > n.size:
+				r.problem("page %d of inode %d: data past its end (size %d)", idx, ino, n.size)
 			}
 			return true
 		})

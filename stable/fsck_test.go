@@ -42,8 +42,7 @@ func TestFsckFindsDamage(t *testing.T) {
 		return n
 	}
 	putInode := func(w rawWriter, n *inode) { w.put(bInodes, u64key(uint64(n.ino)), encodeInode(n)) }
-	page := make([]byte, ps)
-	page[0] = 1
+	page := []byte{1}
 
 	for _, tc := range []struct {
 		name   string
@@ -59,20 +58,22 @@ func TestFsckFindsDamage(t *testing.T) {
 		{"entry count", func(w rawWriter) { n := getInode(w, dIno); n.nent = 5; putInode(w, n) },
 			"2 entries, record says 5"},
 		{"page past the end", func(w rawWriter) { w.put(bPages, pairKey(uint64(gIno), 3), page) },
-			"past its end"},
+			"data past its end"},
 		{"page of a missing inode", func(w rawWriter) { w.put(bPages, pairKey(999, 0), page) },
 			"of missing inode 999"},
 		{"page of a directory", func(w rawWriter) { w.put(bPages, pairKey(uint64(dIno), 0), page) },
 			"a dir"},
 		{"zero page stored", func(w rawWriter) { w.put(bPages, pairKey(uint64(fileIno), 0), make([]byte, ps)) },
-			"all zeros"},
-		{"short page", func(w rawWriter) { w.put(bPages, pairKey(uint64(fileIno), 0), []byte("short")) },
-			"5 bytes"},
+			"trailing zeros"},
+		{"trailing zeros", func(w rawWriter) { w.put(bPages, pairKey(uint64(fileIno), 0), []byte("ab\x00")) },
+			"trailing zeros"},
+		{"long page", func(w rawWriter) { w.put(bPages, pairKey(uint64(fileIno), 0), make([]byte, ps+1)) },
+			"want 1 to"},
 		{"data past the end of the file", func(w rawWriter) {
 			p := make([]byte, ps)
 			p[ps-1] = 'z'
 			w.put(bPages, pairKey(uint64(gIno), 0), p)
-		}, "data past the end"},
+		}, "data past its end"},
 		{"orphan with links", func(w rawWriter) { w.put(bOrphans, u64key(uint64(gIno)), nil) },
 			"has nlink 2"},
 		{"orphan of nothing", func(w rawWriter) { w.put(bOrphans, u64key(777), nil) },

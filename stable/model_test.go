@@ -184,7 +184,7 @@ func (r *modelRun) step() {
 		ps := int(r.f.ps)
 		off := rng.IntN(4 * ps)
 		if rng.IntN(10) == 0 {
-			off += rng.IntN(200) * ps
+			off += rng.IntN(50) * ps
 		}
 		n := rng.IntN(ps*5/2) + 1
 		data := make([]byte, n)
@@ -508,9 +508,9 @@ func runModel(t *testing.T, opts Options, canCrash bool, steps int) {
 }
 
 func TestModel(t *testing.T) {
-	steps := 3000
+	steps := 2000
 	if testing.Short() {
-		steps = 800
+		steps = 600
 	}
 	for _, tc := range []struct {
 		name     string

@@ -2,6 +2,7 @@ package stable
 
 import (
 	"encoding/binary"
+	"math/bits"
 
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
@@ -14,12 +15,14 @@ const (
 	pageFrozen        // taken by the commit in flight: its data must not change (copy on write)
 )
 
-// page is one cached file page. data is nil for a page of zeros (only for dirty and frozen
-// pages: it is deleted from the store at commit); otherwise it has the page size.
+// page is one cached file page. data holds a prefix of the page: the bytes past len(data), up
+// to the page size, are zeros (nil data is a page of zeros). So a small file costs a small
+// buffer, and a page is stored with its trailing zeros cut off.
 type page struct {
 	n          *inode
 	idx        uint64
 	data       []byte
+	charge     int64 // bytes counted for it in FS.dirtyBytes or FS.cleanBytes (0 when frozen)
 	state      uint8
 	prev, next *page // the LRU list, for clean pages
 }
@@ -67,26 +70,44 @@ func (l *pageList) touch(p *page) {
 	}
 }
 
-// maxFree is how many spare page buffers an FS keeps for reuse.
-const maxFree = 64
+// maxFree is how many spare full-size page buffers an FS keeps for reuse.
+const maxFree = 256
 
-// newBuf returns a page buffer; its content is undefined unless zero is set.
-func (f *FS) newBuf(zero bool) []byte {
-	if n := len(f.free); n > 0 {
-		b := f.free[n-1]
-		f.free = f.free[:n-1]
-		if zero {
-			clear(b)
+// newBuf returns a buffer of length n (at most the page size) whose content is undefined.
+// Buffers of more than half a page are page-sized, from the spare ones if any.
+func (f *FS) newBuf(n int) []byte {
+	if int64(n) > f.ps/2 {
+		if k := len(f.free); k > 0 {
+			b := f.free[k-1]
+			f.free = f.free[:k-1]
+			return b[:n]
 		}
-		return b
+		return make([]byte, n, f.ps)
 	}
-	return make([]byte, f.ps)
+	c := 64
+	if n > c {
+		c = 1 << bits.Len(uint(n-1))
+	}
+	return make([]byte, n, c)
 }
 
+// freeBuf keeps b for reuse if it is page-sized. b must not be referenced any more.
 func (f *FS) freeBuf(b []byte) {
-	if b != nil && len(f.free) < maxFree {
-		f.free = append(f.free, b)
+	if int64(cap(b)) == f.ps && len(f.free) < maxFree {
+		f.free = append(f.free, b[:0])
 	}
+}
+
+// trimZeros returns b without its trailing zero bytes.
+func trimZeros(b []byte) []byte {
+	i := len(b)
+	for i >= 8 && binary.LittleEndian.Uint64(b[i-8:i]) == 0 {
+		i -= 8
+	}
+	for i > 0 && b[i-1] == 0 {
+		i--
+	}
+	return b[:i]
 }
 
 // deadFrom returns the first page index from which n's pages in the store are dead (pending
@@ -96,8 +117,9 @@ func (n *inode) deadFrom() uint64 { return min(n.truncDirty, n.truncFlight) }
 // pageCount returns the number of pages a file of size bytes spans.
 func (f *FS) pageCount(size int64) uint64 { return uint64((size + f.ps - 1) >> f.pshift) }
 
-// readPageLocked returns the data of page idx of n for reading: nil for a page of zeros. ahead
-// is how many pages after idx to fetch along if idx must be read from the store. Errors: EIO.
+// readPageLocked returns the data of page idx of n for reading (a prefix of the page, the rest
+// zeros; nil for a page of zeros). ahead is how many pages after idx to fetch along if idx
+// must be read from the store. The slice is valid until f.mu is released. Errors: EIO.
 func (f *FS) readPageLocked(n *inode, idx uint64, ahead uint64) ([]byte, vfs.Errno) {
 	if p := n.pages[idx]; p != nil {
 		if p.state == pageClean {
@@ -123,6 +145,7 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 	ino := uint64(n.ino)
 	next := uint64(noTrunc) // the first page at or after from in the store
 	var loaded int64
+	bad := false
 	err := f.store.View(func(r kv.Reader) error {
 		return r.Scan(bPages, pairKey(ino, from), pairKey(ino+1, 0), func(k, v []byte) bool {
 			idx := binary.BigEndian.Uint64(k[8:])
@@ -132,12 +155,17 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 			if idx >= to {
 				return false
 			}
-			if n.pages[idx] == nil && len(v) == int(f.ps) {
-				p := &page{n: n, idx: idx, data: f.newBuf(false)}
+			if len(v) == 0 || int64(len(v)) > f.ps {
+				bad = true
+				return false
+			}
+			if n.pages[idx] == nil {
+				p := &page{n: n, idx: idx, data: f.newBuf(len(v))}
 				copy(p.data, v)
+				p.charge = int64(cap(p.data))
 				n.pages[idx] = p
 				f.lru.pushFront(p)
-				f.cleanBytes += f.ps
+				f.cleanBytes += p.charge
 				loaded++
 			}
 			return true
@@ -145,6 +173,9 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 	})
 	if err != nil {
 		return nil, errnoOf(err)
+	}
+	if bad {
+		return nil, vfs.EIO // a stored page of the wrong size
 	}
 	f.stats.PagesRead += loaded
 	if next != from {
@@ -155,9 +186,6 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 		f.lru.touch(p) // the caller is about to use it: do not evict it now
 	}
 	f.evictLocked()
-	if p == nil && next == from {
-		return nil, vfs.EIO // a stored page of the wrong size
-	}
 	return p, vfs.ESUCCESS
 }
 
@@ -166,68 +194,72 @@ func (f *FS) evictLocked() {
 	for f.cleanBytes > f.cacheCap && f.lru.tail != nil {
 		p := f.lru.tail
 		f.lru.remove(p)
-		f.cleanBytes -= f.ps
+		f.cleanBytes -= p.charge
 		n := p.n
 		delete(n.pages, p.idx)
 		if p.idx >= n.holeLo && p.idx < n.holeHi {
 			n.holeLo, n.holeHi = 0, 0
 		}
 		f.freeBuf(p.data)
-		p.data = nil
+		p.data, p.charge = nil, 0
 	}
 }
 
-// writePageLocked returns page idx of n ready to be changed: dirty, with data (zeroed past the
-// end of the file). full says the caller overwrites the whole page, so its old content need not
-// be read. Errors: EIO.
-func (f *FS) writePageLocked(n *inode, idx uint64, full bool) (*page, vfs.Errno) {
+// writePageLocked returns page idx of n, dirty, with data at least end bytes long, ready for
+// the caller to write bytes [start, end) of it. full says the caller overwrites the whole page,
+// so its old content need not be read. Errors: EIO.
+func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs.Errno) {
 	p := n.pages[idx]
 	if p == nil {
-		var data []byte
-		if !full {
-			old, e := f.readPageLocked(n, idx, 0)
-			if e != vfs.ESUCCESS {
+		if start > 0 || end < f.ps {
+			// Partly written: the rest of the page comes from the store (or is zeros).
+			if _, e := f.readPageLocked(n, idx, 0); e != vfs.ESUCCESS {
 				return nil, e
 			}
-			// The fetch may have cached the page clean: take it from there.
-			if p = n.pages[idx]; p == nil && old != nil {
-				return nil, vfs.EIO
-			}
+			p = n.pages[idx]
 		}
 		if p == nil {
-			data = f.newBuf(!full)
-			p = &page{n: n, idx: idx, data: data, state: pageDirty}
+			p = &page{n: n, idx: idx, state: pageDirty}
 			n.pages[idx] = p
 			f.dirtyPages.Set(p)
-			f.dirtyBytes += f.ps
 			f.noteDirty()
-			return p, vfs.ESUCCESS
 		}
 	}
 	switch p.state {
 	case pageClean:
 		f.lru.remove(p)
-		f.cleanBytes -= f.ps
+		f.cleanBytes -= p.charge
+		p.charge = 0
+		p.state = pageDirty
+		f.dirtyPages.Set(p)
+		f.noteDirty()
 	case pageFrozen:
 		// The commit in flight owns p.data: copy on write.
-		if p.data != nil {
-			d := f.newBuf(false)
-			copy(d, p.data)
-			p.data = d
-		}
-	case pageDirty:
-		if p.data == nil {
-			p.data = f.newBuf(true)
-		}
-		return p, vfs.ESUCCESS
+		old := p.data
+		p.data = f.newBuf(max(len(old), int(end)))[:len(old)]
+		copy(p.data, old)
+		p.charge = 0
+		p.state = pageDirty
+		f.dirtyPages.Set(p)
+		f.noteDirty()
 	}
-	if p.data == nil {
-		p.data = f.newBuf(true)
+	if l := int64(len(p.data)); end > l {
+		if end <= int64(cap(p.data)) {
+			p.data = p.data[:end]
+		} else {
+			nb := f.newBuf(int(end))
+			copy(nb, p.data)
+			f.freeBuf(p.data)
+			p.data = nb
+		}
+		if start > l {
+			clear(p.data[l:start]) // the caller writes [start, end)
+		}
 	}
-	p.state = pageDirty
-	f.dirtyPages.Set(p)
-	f.dirtyBytes += f.ps
-	f.noteDirty()
+	if c := int64(cap(p.data)); c != p.charge {
+		f.dirtyBytes += c - p.charge
+		p.charge = c
+	}
 	return p, vfs.ESUCCESS
 }
 
@@ -241,21 +273,21 @@ func (f *FS) dropPagesLocked(n *inode, from uint64) {
 		switch p.state {
 		case pageClean:
 			f.lru.remove(p)
-			f.cleanBytes -= f.ps
+			f.cleanBytes -= p.charge
 			f.freeBuf(p.data)
 		case pageDirty:
 			f.dirtyPages.Delete(p)
-			f.dirtyBytes -= f.ps
+			f.dirtyBytes -= p.charge
 			f.freeBuf(p.data)
 		case pageFrozen:
 			// The commit in flight still writes p.data; it is not reused.
 		}
-		p.data = nil
+		p.data, p.charge = nil, 0
 	}
 }
 
 // truncateLocked changes the size of regular file n to size, which differs from n.size. Bytes
-// past a new, smaller size are zeroed in the last page and the pages past it are dropped (and
+// past a new, smaller size are cut from the last page and the pages past it are dropped (and
 // deleted from the store at the next commit), so that growing the file again reads zeros.
 // Errors: EIO.
 func (f *FS) truncateLocked(n *inode, size int64) vfs.Errno {
@@ -267,18 +299,19 @@ func (f *FS) truncateLocked(n *inode, size int64) vfs.Errno {
 			if e != vfs.ESUCCESS {
 				return e
 			}
-			if data != nil {
-				p, e := f.writePageLocked(n, idx, false)
+			if int64(len(data)) > off {
+				p, e := f.writePageLocked(n, idx, off, off)
 				if e != vfs.ESUCCESS {
 					return e
 				}
-				clear(p.data[off:])
+				p.data = p.data[:off]
 			}
 		}
 		f.dropPagesLocked(n, keep)
-		if keep < n.deadFrom() && keep < f.pageCount(n.size) {
-			n.truncDirty = min(n.truncDirty, keep)
-		}
+		// Pages from keep on must go from the store. (A commit in flight may delete from an
+		// earlier index, but it may also put pages written after that truncation: it does not
+		// make this one needless.)
+		n.truncDirty = min(n.truncDirty, keep)
 	}
 	f.bytes += size - n.size
 	n.size = size

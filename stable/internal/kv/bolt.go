@@ -29,7 +29,10 @@ type BoltOptions struct {
 	// NoSync skips fdatasync at commit: a crash of the machine (not of the process) may then
 	// lose or tear committed transactions. For tests and benchmarks only.
 	NoSync bool
-	// InitialMmapSize is the initial size of the memory map (see bbolt.Options).
+	// InitialMmapSize is the initial size of the memory map (see bbolt.Options); zero means
+	// 1 GiB or twice the file's size, whichever is larger. bbolt must copy every value a write
+	// transaction holds whenever the map grows, and that dominates the cost of big commits;
+	// mapping address space ahead of the file avoids it and costs no memory.
 	InitialMmapSize int
 }
 
@@ -42,6 +45,12 @@ type boltStore struct {
 // OpenBolt opens (creating it if it does not exist and opts.ReadOnly is not set) the bbolt file
 // at path. Errors: ErrLocked, ErrInvalid, ErrCorrupt (all wrapped), or the os error.
 func OpenBolt(path string, opts BoltOptions) (_ Store, err error) {
+	if opts.InitialMmapSize == 0 {
+		opts.InitialMmapSize = 1 << 30
+		if st, err := os.Stat(path); err == nil && st.Size() > 1<<29 {
+			opts.InitialMmapSize = int(2 * st.Size())
+		}
+	}
 	timeout := opts.LockTimeout
 	if timeout <= 0 {
 		// bbolt reads zero as "wait forever"; one try is the smallest positive wait.
@@ -226,17 +235,35 @@ func (t *boltTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
 	if bk == nil {
 		return 0, err
 	}
-	c := bk.Cursor()
+	// Collect a run of keys, then delete them by exact key. (Deleting under a cursor and
+	// seeking again would walk the nodes emptied so far at every step: quadratic.)
+	const run = 1024
+	keys := make([][]byte, 0, run)
+	buf := make([]byte, 0, 16*run)
+	start := from
 	n := 0
-	// A bbolt cursor may skip the element after one it deleted, so seek afresh each time.
-	for k, _ := c.Seek(from); k != nil; k, _ = c.Seek(from) {
-		if to != nil && bytes.Compare(k, to) >= 0 {
-			break
+	for {
+		keys, buf = keys[:0], buf[:0]
+		c := bk.Cursor()
+		for k, _ := c.Seek(start); k != nil && len(keys) < run; k, _ = c.Next() {
+			if to != nil && bytes.Compare(k, to) >= 0 {
+				break
+			}
+			if len(buf)+len(k) > cap(buf) {
+				buf = make([]byte, 0, max(16*run, len(k)))
+			}
+			buf = append(buf, k...)
+			keys = append(keys, buf[len(buf)-len(k):])
 		}
-		if err := c.Delete(); err != nil {
-			return n, err
+		for _, k := range keys {
+			if err := bk.Delete(k); err != nil {
+				return n, err
+			}
+			n++
 		}
-		n++
+		if len(keys) < run {
+			return n, nil
+		}
+		start = keys[len(keys)-1]
 	}
-	return n, nil
 }
