@@ -49,6 +49,19 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 		idx := uint64(pos >> f.pshift)
 		po := pos & (f.ps - 1)
 		c := min(f.ps-po, end-pos)
+		if po == 0 && c == f.ps && n.pages[idx] == nil {
+			// Whole pages that are not cached are copied straight from the store into p,
+			// without going through (and churning) the cache.
+			k := f.directRun(n, idx, uint64((end-pos)>>f.pshift))
+			if k > 1 {
+				if e := f.readDirectLocked(n, p[done:done+int(k)<<f.pshift], idx); e != vfs.ESUCCESS {
+					return done, e
+				}
+				done += int(k) << f.pshift
+				pos += int64(k) << f.pshift
+				continue
+			}
+		}
 		last := uint64((end - 1) >> f.pshift)
 		data, e := f.readPageLocked(n, idx, max(ahead, last-idx))
 		if e != vfs.ESUCCESS {

@@ -189,6 +189,55 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 	return p, vfs.ESUCCESS
 }
 
+// maxDirect is the most pages one store transaction copies straight into a reader's buffer.
+const maxDirect = 256
+
+// directRun returns how many of the at most max pages of n from idx on are not cached.
+func (f *FS) directRun(n *inode, idx, max uint64) uint64 {
+	k := uint64(0)
+	for k < max && k < maxDirect && n.pages[idx+k] == nil {
+		k++
+	}
+	return k
+}
+
+// readDirectLocked fills dst, a whole number of pages, with pages of n from idx on, read from
+// the store: none of them is cached. Errors: EIO.
+func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
+	count := uint64(len(dst)) >> f.pshift
+	to := min(idx+count, n.deadFrom()) // pages from the first dead one are zeros
+	filled := uint64(0)                  // pages of dst done
+	bad := false
+	var found int64
+	if idx < to {
+		ino := uint64(n.ino)
+		err := f.store.View(func(r kv.Reader) error {
+			return r.Scan(bPages, pairKey(ino, idx), pairKey(ino, to), func(k, v []byte) bool {
+				i := binary.BigEndian.Uint64(k[8:]) - idx
+				if len(v) == 0 || int64(len(v)) > f.ps {
+					bad = true
+					return false
+				}
+				clear(dst[filled<<f.pshift : i<<f.pshift]) // holes
+				pg := dst[i<<f.pshift : (i+1)<<f.pshift]
+				clear(pg[copy(pg, v):])
+				filled = i + 1
+				found++
+				return true
+			})
+		})
+		if err != nil {
+			return errnoOf(err)
+		}
+		if bad {
+			return vfs.EIO
+		}
+	}
+	clear(dst[filled<<f.pshift:])
+	f.stats.PagesRead += found
+	return vfs.ESUCCESS
+}
+
 // evictLocked drops least recently used clean pages while they take more than the cache size.
 func (f *FS) evictLocked() {
 	for f.cleanBytes > f.cacheCap && f.lru.tail != nil {
