@@ -206,7 +206,7 @@ func (f *FS) directRun(n *inode, idx, max uint64) uint64 {
 func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
 	count := uint64(len(dst)) >> f.pshift
 	to := min(idx+count, n.deadFrom()) // pages from the first dead one are zeros
-	filled := uint64(0)                  // pages of dst done
+	filled := uint64(0)                // pages of dst done
 	bad := false
 	var found int64
 	if idx < to {
