@@ -103,8 +103,9 @@ func workloads() []workload {
 			args:  func(w, o string) []string { return []string{"fsops", w, o} },
 			wantLines: []string{
 				"PASS path_rename across mounts EXDEV", "PASS symlink loop ELOOP",
-				"PASS fd_readdir cookies stay valid while entries change", "PASS unlink while open: data still readable",
-				"PASS holes: read as zeros", "PASS fd_renumber", "RESULT: PASS 149 checks",
+				"PASS fd_readdir cookie resumes after entries change", "PASS telldir/seekdir cookies stay valid while entries change",
+				"PASS unlink while open: data still readable",
+				"PASS holes: read as zeros", "PASS fd_renumber", "RESULT: PASS 154 checks",
 			},
 			transcript: true,
 			cleans:     true,
