@@ -5,17 +5,29 @@ import (
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
-// file implements vfs.File.
+// file implements vfs.File. Its fields are guarded by fs.mu.
 type file struct {
 	fs     *FS
 	n      *inode
 	flags  vfs.OpenFlag
-	closed bool // guarded by fs.mu
+	closed bool
+
+	// The read-ahead window of a sequential reader: pages [winIdx, winIdx+len(win)/ps) of the
+	// file as they were when n.mod was winMod, copied in one store transaction. Reads of
+	// pages that are not cached are served from it while n has not changed since.
+	win    []byte
+	winIdx uint64
+	winMod uint64
+	// readEnd is where the last read through this File ended.
+	readEnd int64
 }
 
-// maxReadAhead is the most pages a sequential read fetches from the store past the ones it
-// needs.
+// maxReadAhead is the most pages a read fetches into the cache from the store past the ones
+// it needs.
 const maxReadAhead = 32
+
+// windowPages is the size of a sequential reader's read-ahead window, in pages.
+const windowPages = 32
 
 // ReadAt implements vfs.File.ReadAt. It sets atime as Linux's relatime does: only when atime
 // is not after mtime or ctime. Errors: EBADF, EISDIR, EINVAL, EIO.
@@ -40,8 +52,9 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 		return 0, vfs.ESUCCESS
 	}
 	end := min(off+int64(len(p)), n.size)
+	sequential := off == h.readEnd
 	var ahead uint64
-	if off == n.readEnd {
+	if sequential {
 		ahead = maxReadAhead
 	}
 	done := 0
@@ -62,10 +75,22 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 				continue
 			}
 		}
-		last := uint64((end - 1) >> f.pshift)
-		data, e := f.readPageLocked(n, idx, max(ahead, last-idx))
-		if e != vfs.ESUCCESS {
-			return done, e
+		var data []byte
+		if sequential && n.pages[idx] == nil {
+			// A sequential reader of pages not cached reads through its window.
+			if h.win == nil || h.winMod != n.mod || idx < h.winIdx || idx >= h.winIdx+uint64(len(h.win)>>f.pshift) {
+				if e := h.fillWindow(idx); e != vfs.ESUCCESS {
+					return done, e
+				}
+			}
+			i := (idx - h.winIdx) << f.pshift
+			data = h.win[i : i+uint64(f.ps)]
+		} else {
+			last := uint64((end - 1) >> f.pshift)
+			var e vfs.Errno
+			if data, e = f.readPageLocked(n, idx, max(ahead, last-idx)); e != vfs.ESUCCESS {
+				return done, e
+			}
 		}
 		dst := p[done : done+int(c)]
 		k := 0
@@ -76,12 +101,35 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 		done += int(c)
 		pos += c
 	}
-	n.readEnd = end
+	h.readEnd = end
 	if !f.readOnly && (n.atime <= n.mtime || n.atime <= n.ctime) {
 		n.atime = now()
 		f.markDirty(n)
 	}
 	return done, vfs.ESUCCESS
+}
+
+// fillWindow fills h's read-ahead window with the pages of its file from idx on.
+func (h *file) fillWindow(idx uint64) vfs.Errno {
+	f, n := h.fs, h.n
+	count := min(uint64(windowPages), f.pageCount(n.size)-idx)
+	if h.win == nil {
+		h.win = make([]byte, windowPages<<f.pshift)
+	}
+	h.win = h.win[:count<<f.pshift]
+	h.winIdx, h.winMod = idx, n.mod
+	if e := f.readDirectLocked(n, h.win, idx); e != vfs.ESUCCESS {
+		h.win = nil
+		return e
+	}
+	// Cached pages are newer than the store: they win.
+	for i := uint64(0); i < count; i++ {
+		if p := n.pages[idx+i]; p != nil {
+			pg := h.win[i<<f.pshift : (i+1)<<f.pshift]
+			clear(pg[copy(pg, p.data):])
+		}
+	}
+	return vfs.ESUCCESS
 }
 
 // WriteAt implements vfs.File.WriteAt. Errors: EBADF, EISDIR, EINVAL, EFBIG, ENOSPC, EROFS,
@@ -162,6 +210,7 @@ func (h *file) writeLocked(p []byte, off int64) (int, vfs.Errno) {
 		pos += c
 	}
 	h.grow(end)
+	n.mod++
 	t := now()
 	n.mtime, n.ctime = t, t
 	f.markDirty(n)
@@ -299,6 +348,7 @@ func (h *file) Close() vfs.Errno {
 		return vfs.EBADF
 	}
 	h.closed = true
+	h.win = nil
 	n := h.n
 	n.opens--
 	if n.opens == 0 && n.nlink == 0 && !n.deleted && !f.closed {

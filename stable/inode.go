@@ -39,7 +39,7 @@ type inode struct {
 	truncFlight uint64
 	// The store has no page of this file in [holeLo, holeHi).
 	holeLo, holeHi uint64
-	readEnd        int64 // end of the last read, to detect sequential reading
+	mod            uint64 // counts the changes of the file's data (for read-ahead windows)
 }
 
 func (n *inode) init(f *FS) {

@@ -201,8 +201,8 @@ func (f *FS) directRun(n *inode, idx, max uint64) uint64 {
 	return k
 }
 
-// readDirectLocked fills dst, a whole number of pages, with pages of n from idx on, read from
-// the store: none of them is cached. Errors: EIO.
+// readDirectLocked fills dst, a whole number of pages, with pages of n from idx on as the
+// store has them (the caller overlays the cached ones). Errors: EIO.
 func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
 	count := uint64(len(dst)) >> f.pshift
 	to := min(idx+count, n.deadFrom()) // pages from the first dead one are zeros
@@ -364,6 +364,7 @@ func (f *FS) truncateLocked(n *inode, size int64) vfs.Errno {
 	}
 	f.bytes += size - n.size
 	n.size = size
+	n.mod++
 	f.markDirty(n)
 	return vfs.ESUCCESS
 }
