@@ -2,6 +2,7 @@ package stable
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"path/filepath"
 	"testing"
 
@@ -41,4 +42,80 @@ func TestPersistSimple(t *testing.T) {
 		t.Errorf("root nlink %d, want 3", st.Nlink)
 	}
 	_ = vfs.ESUCCESS
+}
+
+// TestReadWindow reads a file sequentially in small pieces through one File while another
+// File writes and truncates it ahead of the reader, and checks every read against a model:
+// the reader's read-ahead window must never serve stale data.
+func TestReadWindow(t *testing.T) {
+	seed := seedFor(t)
+	rng := rand.New(rand.NewPCG(seed, 5))
+	for _, opts := range []Options{
+		{PageSize: 4096, CommitInterval: -1},
+		{PageSize: 4096, CacheBytes: 1, CommitInterval: 1, NoSync: true},
+	} {
+		f := newT(t, opts)
+		model := make([]byte, 600<<10)
+		for i := range model {
+			model[i] = byte(i * 13)
+		}
+		ino := writeFileT(t, f, "/f", model)
+		must(t, f.Commit(), "commit")
+		r, _ := f.Open(ino, vfs.OpenRead)
+		w, _ := f.Open(ino, vfs.OpenWrite)
+		off := 0
+		buf := make([]byte, 20000)
+		for step := 0; step < 2000; step++ {
+			switch rng.IntN(10) {
+			case 0: // write somewhere, often just ahead of the reader
+				at := off + rng.IntN(64<<10)
+				if rng.IntN(3) == 0 {
+					at = rng.IntN(len(model) + 1)
+				}
+				data := bytes.Repeat([]byte{byte(step)}, 1+rng.IntN(9000))
+				_, e := w.WriteAt(data, int64(at))
+				must(t, e, "write")
+				if at+len(data) > len(model) {
+					model = append(model, make([]byte, at+len(data)-len(model))...)
+				}
+				copy(model[at:], data)
+			case 1: // truncate, and sometimes grow back
+				size := off + rng.IntN(100<<10)
+				must(t, f.SetAttr(ino, &vfs.Attr{Valid: vfs.AttrSize, Size: int64(size)}), "truncate")
+				if size < len(model) {
+					model = model[:size]
+				} else {
+					model = append(model, make([]byte, size-len(model))...)
+				}
+			case 2: // commit and drop the clean pages: the next reads go to the store
+				must(t, f.Commit(), "commit")
+				f.mu.Lock()
+				for f.committing {
+					f.cond.Wait()
+				}
+				cc := f.cacheCap
+				f.cacheCap = 0
+				f.evictLocked()
+				f.cacheCap = cc
+				f.mu.Unlock()
+			default: // read on
+				n := 1 + rng.IntN(len(buf))
+				if rng.IntN(3) == 0 {
+					n = 4096
+				}
+				if off >= len(model) {
+					off = 0
+				}
+				got, e := r.ReadAt(buf[:n], int64(off))
+				must(t, e, "read")
+				want := model[off:min(off+n, len(model))]
+				if !bytes.Equal(buf[:got], want) {
+					t.Fatalf("step %d: read %d at %d: got %d bytes differing from the %d wanted", step, n, off, got, len(want))
+				}
+				off += got
+			}
+		}
+		r.Close()
+		w.Close()
+	}
 }
