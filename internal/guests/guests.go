@@ -88,6 +88,28 @@ func GoVersion(t testing.TB) string {
 	return tc.version
 }
 
+// ModuleVersion returns the version of module mod that wasmrun's go.mod selects (go list -m),
+// such as "v1.12.0" for github.com/tetratelabs/wazero. It fails the test when Go is missing or
+// mod is not a dependency.
+func ModuleVersion(t testing.TB, mod string) string {
+	t.Helper()
+	tc, err := goToolchain()
+	if err != nil {
+		t.Fatalf("guests.ModuleVersion: %v", err)
+	}
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatalf("guests.ModuleVersion: %v", err)
+	}
+	cmd := exec.Command(tc.bin, "list", "-m", "-f", "{{.Version}}", mod)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("guests.ModuleVersion(%q): go list -m: %v", mod, err)
+	}
+	return strings.TrimSpace(string(out))
+}
+
 // RepoRoot returns the root directory of the wasmrun source tree (the directory holding go.mod),
 // found from this source file's location.
 func RepoRoot() (string, error) {

@@ -108,3 +108,12 @@ func TestStdlibTest(t *testing.T) {
 		t.Fatalf("GOROOT: %v", err)
 	}
 }
+
+func TestModuleVersion(t *testing.T) {
+	if v := ModuleVersion(t, "github.com/tetratelabs/wazero"); !strings.HasPrefix(v, "v1.") {
+		t.Errorf("wazero version %q, want v1.x", v)
+	}
+	if v := GoVersion(t); !strings.HasPrefix(v, "go1.") {
+		t.Errorf("Go version %q, want go1.x", v)
+	}
+}
