@@ -27,11 +27,16 @@ type hostFunc struct {
 }
 
 // Call implements api.GoModuleFunction. mod is the calling guest, whose memory the pointers
-// refer to. Without a Process in ctx the call fails with ENOSYS, never a nil dereference.
+// refer to. Without a Process in ctx the call fails with ENOSYS, never a nil dereference. With
+// tracing off (Config.Trace nil) the only cost of tracing is the one nil check here.
 func (f *hostFunc) Call(ctx context.Context, mod api.Module, stack []uint64) {
 	p := processFrom(ctx)
 	if p == nil {
 		stack[0] = uint64(errNosys)
+		return
+	}
+	if p.trace != nil {
+		f.tracedCall(ctx, mod, p, stack)
 		return
 	}
 	stack[0] = uint64(f.fn(ctx, mod, p, stack))
@@ -98,7 +103,7 @@ func Instantiate(ctx context.Context, r wazero.Runtime) (api.Closer, error) {
 		f := &functions[i]
 		if f.name == "proc_raise" {
 			b.NewFunctionBuilder().
-				WithGoModuleFunction(api.GoModuleFunc(procExit), []api.ValueType{i32}, nil).
+				WithGoModuleFunction(api.GoModuleFunc(procExitEntry), []api.ValueType{i32}, nil).
 				WithParameterNames("rval").
 				Export("proc_exit")
 		}

@@ -47,6 +47,14 @@ type Config struct {
 	Nanotime func() int64
 	// Rand is the source of random_get; nil means crypto/rand.Reader.
 	Rand io.Reader
+	// Trace, if not nil, receives one line per host call, strace style, written after the call
+	// with a single Write (see the package doc, "Tracing"). Processes that share a Trace writer
+	// write to it concurrently: use an *os.File, or wrap the writer with LockedWriter. Write
+	// errors are ignored. With a nil Trace, tracing costs one nil check per call.
+	Trace io.Writer
+	// TraceTag, if not empty, prefixes each trace line as "[TraceTag] ", to tell apart the
+	// lines of several guests sharing one Trace writer.
+	TraceTag string
 }
 
 // Process is the per-guest state of the host module: the fd table, arguments, environment,
@@ -63,7 +71,8 @@ type Process struct {
 	wall    func() int64
 	nano    func() int64
 	rand    io.Reader
-	started int64 // nano() when the Process was made: the origin of the CPU-time clocks
+	trace   *tracer // nil unless Config.Trace is set
+	started int64   // nano() when the Process was made: the origin of the CPU-time clocks
 
 	// Scratch reused by every call, so steady-state I/O allocates nothing.
 	iovs     [][]byte
@@ -124,6 +133,9 @@ func NewProcess(cfg Config) (*Process, error) {
 	}
 	if p.rand == nil {
 		p.rand = rand.Reader
+	}
+	if cfg.Trace != nil {
+		p.trace = newTracer(cfg.Trace, cfg.TraceTag)
 	}
 	p.started = p.nano()
 	p.direntFn = p.packDirent
