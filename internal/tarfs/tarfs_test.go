@@ -344,7 +344,9 @@ func TestImportRefusesEscapes(t *testing.T) {
 			// Check does not know the target, but it refuses links to non-entries anyway.
 		},
 		{name: "symlink already in the target", hdrs: []*tar.Header{reg("l/evil")}, checkOK: true,
-			pre: func(t *testing.T, ns *vfs.Namespace) { must(t, ns.Symlink("/outside", vfs.Node{}, "/target/l"), "symlink") }},
+			pre: func(t *testing.T, ns *vfs.Namespace) {
+				must(t, ns.Symlink("/outside", vfs.Node{}, "/target/l"), "symlink")
+			}},
 	} {
 		for _, b := range backends {
 			t.Run(tc.name+"/"+b.name, func(t *testing.T) {
