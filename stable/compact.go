@@ -1,0 +1,77 @@
+package stable
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// CompactOptions configure Compact. The zero value is fine.
+type CompactOptions struct {
+	// LockTimeout is how long to wait for another user of the store to let go (see
+	// Options.LockTimeout).
+	LockTimeout time.Duration
+
+	// Progress, as BackupOptions.Progress.
+	Progress func(done, total int64)
+
+	// NoSync skips the fsyncs of the new file. For tests only: a crash of the machine soon
+	// after could leave the store damaged.
+	NoSync bool
+}
+
+// CompactStats are the sizes of the store file before and after Compact.
+type CompactStats struct {
+	Before, After int64
+}
+
+// Compact rewrites the store file at path to give back the space of deleted data, as bbolt's
+// compact command does: a store file never shrinks by itself (freed pages are reused by later
+// writes, not returned to the file system). It opens the store for writing, which locks it
+// (waiting up to opts.LockTimeout, then ErrLocked), reclaims the orphans a crash left, copies
+// every live key into a new file next to it (see FS.Backup: one consistent read, then a check of
+// the copy), and renames the new file over the old one. The rename is atomic, so after a crash
+// the store is the old file or the new one, both whole; on any error the old file is left as it
+// was and the new one removed. The file keeps its permissions.
+//
+// Other processes must not have the store open: Compact waits for them like any writer. One
+// that opened the file and is still waiting for the lock when Compact renames the new file in
+// place gets the old, replaced, file; so run Compact while nothing else uses the store.
+//
+// Errors, each naming the file: those of Open, ErrCorrupt (a key could not be read), and the
+// operating system's.
+func Compact(path string, opts CompactOptions) (stats CompactStats, err error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return stats, err
+	}
+	stats.Before = st.Size()
+	f, err := Open(path, Options{LockTimeout: opts.LockTimeout, CommitInterval: -1, NoSync: opts.NoSync})
+	if err != nil {
+		return stats, err
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}()
+	tmp, size, err := f.copyStore(filepath.Dir(path), filepath.Base(path)+".compact-*", opts.NoSync, opts.Progress)
+	if err != nil {
+		return stats, &fs.PathError{Op: "compact", Path: path, Err: err}
+	}
+	if err := os.Chmod(tmp, st.Mode().Perm()); err != nil {
+		_ = os.Remove(tmp)
+		return stats, err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return stats, fmt.Errorf("compact %s: %w", path, err)
+	}
+	if !opts.NoSync {
+		syncDir(filepath.Dir(path))
+	}
+	stats.After = size
+	return stats, nil
+}
