@@ -84,6 +84,10 @@ func BenchmarkSeqWrite(b *testing.B) {
 					commit(b, f)
 					b.StartTimer()
 				}
+				if s, ok := f.(*stable.FS); ok {
+					st := s.Stats()
+					b.ReportMetric(float64(st.CommitTime.Milliseconds())/float64(b.N), "commit-ms/op")
+				}
 			})
 		}
 	}

@@ -106,6 +106,7 @@ func (f *FS) takeLocked() *batch {
 		return true
 	})
 	f.dirtyPages.Clear()
+	f.flightBytes = f.dirtyBytes
 	f.dirtyBytes = 0
 	f.superDirty = false
 	f.dirtySince = time.Time{}
@@ -199,6 +200,7 @@ func (f *FS) writeBatch(b *batch) error {
 func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 	f.committing = false
 	f.flight = nil
+	f.flightBytes = 0
 	f.stats.CommitTime += took
 	if err == nil {
 		f.durable = b.gen
@@ -230,6 +232,10 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			}
 		}
 		f.evictLocked()
+		if f.dirtyBytes >= f.cacheCap/4 && !f.closed {
+			// Writers filled a quarter of the cache meanwhile: keep the pipeline going.
+			f.startCommitLocked()
+		}
 	} else {
 		f.failGen, f.failErr = b.gen, errnoOf(err)
 		f.lastFailed = true
@@ -312,12 +318,12 @@ func (f *FS) startCommitLocked() {
 	}()
 }
 
-// makeRoomLocked waits, before a write, while the cache holds CacheBytes of dirty pages and a
-// commit is in flight, and starts a commit when it holds that many and none is. If the last
-// commit failed it commits in the caller instead and returns that commit's error, so that a
-// full disk stops writers rather than filling memory.
+// makeRoomLocked waits, before a write, while dirty and committing pages take CacheBytes and a
+// commit is in flight, and starts a commit when they do and none is. If the last commit failed
+// it commits in the caller instead and returns that commit's error, so that a full disk stops
+// writers rather than filling memory.
 func (f *FS) makeRoomLocked() vfs.Errno {
-	for f.dirtyBytes >= f.cacheCap && !f.closed {
+	for f.dirtyBytes+f.flightBytes >= f.cacheCap && !f.closed {
 		switch {
 		case f.committing:
 			f.cond.Wait()

@@ -24,9 +24,9 @@
 //     exactly the state of the last commit. No torn page, no half-renamed file, no orphan that
 //     Fsck cannot explain. Changes after the last commit are lost.
 //  3. Commits also happen with no call from the guest: when a module exits (the runtime calls
-//     Commit), when CacheBytes of file pages are dirty (default DefaultCacheBytes, 64 MiB),
-//     when the oldest uncommitted change is CommitInterval old (default DefaultCommitInterval,
-//     5 s), and on Close.
+//     Commit), when a quarter of CacheBytes is taken by dirty file pages (DefaultCacheBytes is
+//     256 MiB, so 64 MiB), when the oldest uncommitted change is CommitInterval old (default
+//     DefaultCommitInterval, 5 s), and on Close.
 //  4. Concurrent Syncs share commits (group commit): a Sync that arrives while a commit is
 //     being written waits for it and then joins the next one with every other waiter, so n
 //     concurrent Syncs cost about two commits, not n.
@@ -70,8 +70,12 @@
 //
 // # Caching and memory
 //
-// File pages are cached up to Options.CacheBytes of dirty pages (plus as much again being
-// committed) and CacheBytes of clean pages, least recently used first out. Metadata (inodes and
+// File pages are cached up to Options.CacheBytes of dirty and committing pages together, an
+// eighth of that of clean pages (least recently used first out) and an eighth of spare page
+// buffers: at most 320 MiB by default,
+// whatever the size of the files. Large reads of pages not cached are copied straight from the
+// store, and a sequential reader reads through a window of its own, so streaming a big file
+// does not push everything else out of the cache. Metadata (inodes and
 // directory entries) is cached without bound for the life of the FS: a store with millions of
 // files needs memory in proportion to the files it touches. Listing a directory caches all of
 // its entries.

@@ -214,7 +214,7 @@ func (h *file) writeLocked(p []byte, off int64) (int, vfs.Errno) {
 	t := now()
 	n.mtime, n.ctime = t, t
 	f.markDirty(n)
-	if f.dirtyBytes >= f.cacheCap && !f.committing {
+	if f.dirtyBytes >= f.cacheCap/4 && !f.committing {
 		f.startCommitLocked()
 	}
 	return done, vfs.ESUCCESS

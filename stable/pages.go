@@ -70,9 +70,6 @@ func (l *pageList) touch(p *page) {
 	}
 }
 
-// maxFree is how many spare full-size page buffers an FS keeps for reuse.
-const maxFree = 256
-
 // newBuf returns a buffer of length n (at most the page size) whose content is undefined.
 // Buffers of more than half a page are page-sized, from the spare ones if any.
 func (f *FS) newBuf(n int) []byte {
@@ -91,9 +88,10 @@ func (f *FS) newBuf(n int) []byte {
 	return make([]byte, n, c)
 }
 
-// freeBuf keeps b for reuse if it is page-sized. b must not be referenced any more.
+// freeBuf keeps b for reuse if it is page-sized and the spare buffers take less than an eighth
+// of the cache size. b must not be referenced any more.
 func (f *FS) freeBuf(b []byte) {
-	if int64(cap(b)) == f.ps && len(f.free) < maxFree {
+	if int64(cap(b)) == f.ps && int64(len(f.free)+1)*f.ps <= f.cacheCap/8 {
 		f.free = append(f.free, b[:0])
 	}
 }
@@ -238,9 +236,11 @@ func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
 	return vfs.ESUCCESS
 }
 
-// evictLocked drops least recently used clean pages while they take more than the cache size.
+// evictLocked drops least recently used clean pages while they take more than an eighth of the
+// cache size. (The store's memory map, that is the operating system's page cache, caches
+// them too: a clean page costs a copy to read again, not a disk read.)
 func (f *FS) evictLocked() {
-	for f.cleanBytes > f.cacheCap && f.lru.tail != nil {
+	for f.cleanBytes > f.cacheCap/8 && f.lru.tail != nil {
 		p := f.lru.tail
 		f.lru.remove(p)
 		f.cleanBytes -= p.charge

@@ -25,7 +25,7 @@ const (
 	// DefaultPageSize is the size of a file page when Options.PageSize is zero.
 	DefaultPageSize = 8 << 10
 	// DefaultCacheBytes is Options.CacheBytes when it is zero.
-	DefaultCacheBytes = 64 << 20
+	DefaultCacheBytes = 256 << 20
 	// DefaultCommitInterval is Options.CommitInterval when it is zero.
 	DefaultCommitInterval = 5 * time.Second
 	// DefaultLockTimeout is Options.LockTimeout when it is zero.
@@ -51,11 +51,13 @@ type Options struct {
 	// creates the store: an existing store keeps the page size it was created with.
 	PageSize int
 
-	// CacheBytes sizes the write-back cache. When this many bytes of file pages are dirty a
-	// commit starts in the background, and a writer that finds this many dirty while that
-	// commit is still running waits for it; so dirty and committing pages together stay
-	// within 2*CacheBytes. Clean pages kept for reading take at most another CacheBytes.
-	// Zero means DefaultCacheBytes; the smallest value used is 16 pages.
+	// CacheBytes sizes the write-back cache, like Linux's dirty_bytes and
+	// dirty_background_bytes: when a quarter of it is taken by dirty file pages a commit
+	// starts in the background, and a writer that would take dirty and committing pages
+	// together past CacheBytes waits for the commit in flight. Clean pages kept for reading
+	// take at most an eighth more, and spare page buffers another eighth. So the cache never
+	// holds more than 1.25*CacheBytes of file pages, and a write burst smaller than CacheBytes
+	// runs at memory speed while it is committed behind it. Zero means DefaultCacheBytes; the smallest value used is 64 pages.
 	CacheBytes int64
 
 	// CommitInterval bounds the age of the oldest uncommitted change: a background commit
@@ -136,6 +138,7 @@ type FS struct {
 	dirtyChains []*chain
 	dirtyPages  *btree.BTreeG[*page]
 	dirtyBytes  int64 // bytes of dirty pages
+	flightBytes int64 // bytes of the pages of the commit in flight
 	superDirty  bool
 	dirtySince  time.Time
 
@@ -244,7 +247,7 @@ func open(path string, opts Options) (*FS, error) {
 		_ = store.Close()
 		return nil, err
 	}
-	f.cacheCap = max(opts.CacheBytes, 16*f.ps)
+	f.cacheCap = max(opts.CacheBytes, 64*f.ps)
 	if !f.readOnly {
 		if err := f.reclaimOrphans(); err != nil {
 			_ = store.Close()
