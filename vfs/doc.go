@@ -63,6 +63,20 @@
 // the other way. Mount, Commit and Close, which are Go APIs, return errors wrapping an Errno;
 // IOFS returns *fs.PathError values wrapping one.
 //
+// # Statistics
+//
+// WithStats wraps a backend in a StatsFS, which counts what goes through it: calls and failed
+// calls of each kind of operation (Op: lookup, stat, setattr, create, link, remove, rename,
+// readlink, open, close, read, write, append, readdir, sync, commit), bytes read and written,
+// and the latency of File.Sync and Committer.Commit in a Histogram (p50, p90, p99, max). Mount
+// the view s.FS() in place of the backend: it implements Committer, Closer and Usager exactly
+// when the backend does, so the Namespace still commits and closes it. s.Stats() is a snapshot,
+// and Stats.Format prints it as a short block per mount (the CLI's --stats). A backend's own
+// figures (cache hits, peak dirty bytes, commits made in the background or on Close, which no
+// wrapper can see) come through the optional BackendStatser interface. Counting costs a few
+// uncontended atomic adds per call and allocates nothing (BenchmarkStats, TestStatsNoAllocs);
+// opening a File allocates one small wrapper.
+//
 // # Concurrency
 //
 // Every FS, File and Namespace method is safe for concurrent use. The mount table is an
