@@ -48,6 +48,11 @@ type Options struct {
 	// 0 means DefaultTmpBytes; a negative value means no bound.
 	TmpBytes int64
 
+	// TmpInodes bounds the number of inodes (files, directories, symlinks, /tmp itself
+	// included) in the heap filesystem at /tmp: creating one more fails with ENOSPC, as on a
+	// tmpfs mounted with nr_inodes. 0 or a negative value means no bound.
+	TmpInodes int64
+
 	// CacheDir is the directory where compiled machine code is kept across processes, so
 	// that a second run of the same module skips compilation (python.wasm: seconds down to a
 	// fraction of a second). The directory is created if missing, and New fails if it cannot
@@ -137,7 +142,7 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 		case tmpBytes < 0:
 			tmpBytes = 0 // heap: 0 is unbounded
 		}
-		if err = ns.Mount("/tmp", heap.New(heap.Options{MaxBytes: tmpBytes})); err != nil {
+		if err = ns.Mount("/tmp", heap.New(heap.Options{MaxBytes: tmpBytes, MaxInodes: opts.TmpInodes})); err != nil {
 			return nil, fmt.Errorf("mount /tmp: %w", err)
 		}
 	}

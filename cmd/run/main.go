@@ -42,6 +42,7 @@ type config struct {
 	store     string
 	storeOpts stable.Options
 	tmpSize   int64
+	tmpInodes int64
 	timeout   time.Duration
 	cacheDir  string
 	noCache   bool
@@ -118,6 +119,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.StringVar(&c.store, "store", defaultStore, "the store file mounted at /, created if missing ($WASMRUN_STORE\n"+
 		"changes the default)")
 	fs.Var(&tmpSize, "tmp-size", "the size of /tmp, with a K, M or G suffix; 0 means unbounded")
+	fs.Int64Var(&c.tmpInodes, "tmp-inodes", 0, "the most files, directories and symlinks /tmp may hold (ENOSPC beyond);\n"+
+		"0 means unbounded")
 	fs.DurationVar(&c.timeout, "timeout", 0, "stop the guest after this long (such as 30s or 5m) and exit 124;\n"+
 		"0 means no limit")
 	fs.StringVar(&c.cacheDir, "cache-dir", defaultCache, "keep compiled machine code here, so that the next start is fast\n"+
@@ -214,6 +217,7 @@ var argNames = map[string]string{
 	"env":             "KEY[=VALUE]",
 	"store":           "FILE",
 	"tmp-size":        "BYTES",
+	"tmp-inodes":      "N",
 	"timeout":         "DURATION",
 	"cache-dir":       "DIR",
 	"commit-interval": "DURATION",
@@ -340,6 +344,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		Store:            c.store,
 		StoreOptions:     c.storeOpts,
 		TmpBytes:         c.tmpSize,
+		TmpInodes:        c.tmpInodes,
 		CacheDir:         c.cacheDir,
 		NoCache:          c.noCache,
 		DebugInfo:        c.debugInfo,
