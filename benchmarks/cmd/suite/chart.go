@@ -104,6 +104,7 @@ func speedPlot(gr *GuestResults) (*plot.Plot, error) {
 	p.Add(plotter.NewGrid())
 	p.NominalY(phases...)
 	p.X.Min, p.X.Max = 0, chartMax
+	p.Y.Max += 2.5 // room above the first phase for the legend
 	return p, nil
 }
 
