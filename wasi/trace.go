@@ -437,14 +437,14 @@ func (t *tracer) flags(v uint64, names []string) {
 	}
 }
 
-// rights shows a rights set: ALL, ALL&~(NAME|...) when more than two thirds are set, or the
-// names of the rights that are.
+// rights shows a rights set: ALL, ALL&~(NAME|...) when more than half are set, or the names of
+// the rights that are: whichever lists fewer names.
 func (t *tracer) rights(v uint64) {
 	known := v & rightsAll
 	switch {
 	case known == rightsAll:
 		t.str("ALL")
-	case bits.OnesCount64(known) > len(rightNames)*2/3:
+	case bits.OnesCount64(known) > len(rightNames)/2:
 		t.str("ALL&~(")
 		t.flags(rightsAll&^known, rightNames[:])
 		t.str(")")
