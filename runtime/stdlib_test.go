@@ -195,11 +195,11 @@ func TestStdlib(t *testing.T) {
 
 				if rw.peer.err != nil || len(rw.peer.results) == 0 {
 					t.Fatalf("the harness is broken: wazero ran %s with error %v and %d results\n%s",
-						pkg, rw.peer.err, len(rw.peer.results), rw.peer.out)
+						pkg, rw.peer.err, len(rw.peer.results), quote(tail(rw.peer.out, 40)))
 				}
 				if rw.wasmrun.err != nil || !rw.wasmrun.finished() {
 					t.Errorf("wasmrun: the test binary did not run to its end (exit %d, error %v); output tail:\n%s",
-						rw.wasmrun.code, rw.wasmrun.err, tail(rw.wasmrun.out, 40))
+						rw.wasmrun.code, rw.wasmrun.err, quote(tail(rw.wasmrun.out, 40)))
 				}
 				for name, res := range rw.peer.results {
 					got, ok := rw.wasmrun.results[name]
@@ -299,5 +299,11 @@ func testOutput(out, name string) string {
 			b = append(b, l)
 		}
 	}
-	return strings.Join(b, "\n")
+	return quote(strings.Join(b, "\n"))
+}
+
+// quote prefixes every line of guest output with "| ", so that its "--- FAIL" lines are not
+// mistaken for this test's own by tools that read go test's output.
+func quote(s string) string {
+	return "| " + strings.ReplaceAll(s, "\n", "\n| ")
 }
