@@ -1,7 +1,6 @@
 package stable
 
 import (
-	"bytes"
 	"encoding/binary"
 	"math/bits"
 
@@ -238,7 +237,5 @@ func sipHash(k0, k1 uint64, s string) uint64 {
 	return v0 ^ v1 ^ v2 ^ v3
 }
 
-var zeroPage [MaxPageSize]byte
-
-// isZero reports whether every byte of b (at most MaxPageSize long) is zero.
-func isZero(b []byte) bool { return bytes.Equal(b, zeroPage[:len(b)]) }
+// isZero reports whether every byte of b is zero.
+func isZero(b []byte) bool { return len(trimZeros(b)) == 0 }

@@ -60,6 +60,7 @@ func OpenBolt(path string, opts BoltOptions) (_ Store, err error) {
 		Timeout:         timeout,
 		ReadOnly:        opts.ReadOnly,
 		NoSync:          opts.NoSync,
+		NoGrowSync:      opts.NoSync, // no fsync at all with NoSync
 		PageSize:        opts.PageSize,
 		FreelistType:    bolt.FreelistMapType,
 		InitialMmapSize: opts.InitialMmapSize,
