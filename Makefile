@@ -34,3 +34,15 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+
+# Benchmarks (benchmarks/README.md): the full suite, the quick one (about 5 minutes on 2 cores),
+# and the scale runs (large files and many files in a stable store; not part of bench).
+.PHONY: bench bench-quick bench-scale
+bench: $(PYTHON_WASM)
+	$(GO) run ./benchmarks/cmd/suite
+
+bench-quick: $(PYTHON_WASM)
+	$(GO) run ./benchmarks/cmd/suite -quick
+
+bench-scale:
+	$(GO) run ./benchmarks/cmd/scale
