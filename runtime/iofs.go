@@ -57,10 +57,10 @@ var (
 	_ fs.ReadFileFS = (*FS)(nil)
 	_ fs.ReadLinkFS = (*FS)(nil)
 
-	_ fs.ReadDirFile = (*File)(nil)
+	_ fs.ReadDirFile     = (*File)(nil)
 	_ io.ReadWriteSeeker = (*File)(nil)
-	_ io.ReaderAt = (*File)(nil)
-	_ io.WriterAt = (*File)(nil)
+	_ io.ReaderAt        = (*File)(nil)
+	_ io.WriterAt        = (*File)(nil)
 )
 
 // NewFS returns the read-write view of ns (see FS). Runtime.FS is NewFS(r.Namespace()).
