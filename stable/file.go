@@ -144,7 +144,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, vfs.Errno) {
 	if off < 0 {
 		return 0, vfs.EINVAL
 	}
-	return h.writeLocked(p, off)
+	return h.writeLocked(p, off, false)
 }
 
 // Append implements vfs.File.Append. Errors: as WriteAt.
@@ -155,7 +155,7 @@ func (h *file) Append(p []byte) (int, int64, vfs.Errno) {
 	if e := h.writable(); e != vfs.ESUCCESS {
 		return 0, h.n.size, e
 	}
-	n, e := h.writeLocked(p, h.n.size)
+	n, e := h.writeLocked(p, 0, true)
 	return n, h.n.size, e
 }
 
@@ -175,12 +175,22 @@ func (h *file) writable() vfs.Errno {
 	return vfs.ESUCCESS
 }
 
-// writeLocked writes p at off. It may wait (releasing f.mu) for the commit in flight when the
-// cache is full of dirty pages.
-func (h *file) writeLocked(p []byte, off int64) (int, vfs.Errno) {
+// writeLocked writes p at off, or at the end of the file if appending. It may first wait
+// (releasing f.mu) for the commit in flight when the cache is full of dirty pages; everything
+// after that wait happens without releasing f.mu, so an append is atomic.
+func (h *file) writeLocked(p []byte, off int64, appending bool) (int, vfs.Errno) {
 	f, n := h.fs, h.n
 	if len(p) == 0 {
 		return 0, vfs.ESUCCESS
+	}
+	if e := f.makeRoomLocked(); e != vfs.ESUCCESS {
+		return 0, e
+	}
+	if h.closed || f.closed || n.deleted {
+		return 0, vfs.EBADF
+	}
+	if appending {
+		off = n.size
 	}
 	if off > MaxFileSize || int64(len(p)) > MaxFileSize-off {
 		return 0, vfs.EFBIG
@@ -188,12 +198,6 @@ func (h *file) writeLocked(p []byte, off int64) (int, vfs.Errno) {
 	end := off + int64(len(p))
 	if f.quota > 0 && end > n.size && f.bytes+end-n.size > f.quota {
 		return 0, vfs.ENOSPC
-	}
-	if e := f.makeRoomLocked(); e != vfs.ESUCCESS {
-		return 0, e
-	}
-	if h.closed || f.closed || n.deleted {
-		return 0, vfs.EBADF
 	}
 	done := 0
 	for pos := off; pos < end; {

@@ -177,3 +177,16 @@ func listT(t testing.TB, f vfs.FS, p string) map[string]vfs.Ino {
 	}), "readdir "+p)
 	return m
 }
+
+// bbCheck runs bbolt's own consistency check of f's store, with no commit in flight.
+func bbCheck(t *testing.T, f *FS, where string) {
+	f.mu.Lock()
+	for f.committing {
+		f.cond.Wait()
+	}
+	err := f.store.Check(func(e error) { t.Errorf("%s: bbolt: %v", where, e) })
+	f.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -42,7 +42,7 @@ type inode struct {
 	mod            uint64 // counts the changes of the file's data (for read-ahead windows)
 }
 
-func (n *inode) init(f *FS) {
+func (n *inode) init() {
 	n.truncDirty, n.truncFlight = noTrunc, noTrunc
 	if n.typ == vfs.TypeRegular {
 		n.pages = make(map[uint64]*page)
@@ -158,7 +158,7 @@ func (f *FS) inodeLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 	case !ok:
 		return nil, vfs.EIO
 	}
-	n.init(f)
+	n.init()
 	f.inodes[ino] = n
 	return n, vfs.ESUCCESS
 }
@@ -404,7 +404,7 @@ func (f *FS) Create(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, tar
 	case vfs.TypeSymlink:
 		n.size = int64(len(target))
 	}
-	n.init(f)
+	n.init()
 	if e := f.addEntry(d, c, name, n); e != vfs.ESUCCESS {
 		return 0, e
 	}

@@ -407,7 +407,7 @@ func (f *FS) loadSuper() error {
 		if !decodeInode(root, r.Get(bInodes, u64key(uint64(rootIno)))) || root.typ != vfs.TypeDir || f.nextIno <= uint64(rootIno) {
 			return fmt.Errorf("%w: no root directory", ErrCorrupt)
 		}
-		root.init(f)
+		root.init()
 		f.inodes[rootIno] = root
 		return nil
 	})
