@@ -35,7 +35,7 @@ func (s sizes) args() []string {
 
 var (
 	fullSizes  = sizes{64 << 20, 5000, 500, 20000, 500, 200, 20, 2000, 256 << 20, 20000}
-	quickSizes = sizes{16 << 20, 1000, 100, 5000, 100, 50, 20, 500, 64 << 20, 5000}
+	quickSizes = sizes{32 << 20, 2000, 100, 10000, 100, 100, 20, 1000, 64 << 20, 10000}
 )
 
 type options struct {
@@ -60,7 +60,7 @@ func main() {
 	var o options
 	var guests, configs string
 	flag.BoolVar(&o.quick, "quick", false, "quick mode: smaller sizes and fewer repetitions (about 5 minutes on 2 cores)")
-	flag.IntVar(&o.reps, "reps", 0, "repetitions of every workload run (0: 5, or 3 with -quick)")
+	flag.IntVar(&o.reps, "reps", 0, "repetitions of every workload run (0: 7, or 5 with -quick)")
 	flag.IntVar(&o.startupReps, "startup-reps", 0, "warm start-up repetitions (0: 10, or 5 with -quick)")
 	flag.IntVar(&o.coldReps, "cold-reps", 0, "cold start-up repetitions (0: 3, or 2 with -quick)")
 	flag.StringVar(&o.out, "out", "", "results directory (default benchmarks/results in the repository)")
@@ -73,7 +73,7 @@ func main() {
 	flag.DurationVar(&o.runTimeout, "run-timeout", 10*time.Minute, "limit for one run of one workload")
 	flag.Parse()
 	if o.reps == 0 {
-		o.reps = pick(o.quick, 3, 5)
+		o.reps = pick(o.quick, 5, 7)
 	}
 	if o.startupReps == 0 {
 		o.startupReps = pick(o.quick, 5, 10)

@@ -63,7 +63,7 @@ func writeResults(dir string, res *Results) error {
 		i, j := strings.Index(s, readmeBegin), strings.Index(s, readmeEnd)
 		if i >= 0 && j > i {
 			rel, _ := filepath.Rel(filepath.Dir(readme), dir)
-			body := fmt.Sprintf("\n![chart](%s/chart.png)\n\n%s\n", rel, strings.TrimSpace(md))
+			body := fmt.Sprintf("\n![speed of each configuration, per phase](%s/chart.png)\n\n![start-up](%s/startup.png)\n\n%s\n", rel, rel, strings.TrimSpace(shiftHeadings(md)))
 			s = s[:i+len(readmeBegin)] + body + s[j:]
 			if err := os.WriteFile(readme, []byte(s), 0o644); err != nil {
 				return err
@@ -217,4 +217,15 @@ func findStartup(res *Results, cfg, cache string) *StartupSample {
 		}
 	}
 	return nil
+}
+
+// shiftHeadings turns results.md's headings one level down, to sit under the README's.
+func shiftHeadings(md string) string {
+	lines := strings.Split(md, "\n")
+	for i, l := range lines {
+		if strings.HasPrefix(l, "#") {
+			lines[i] = "##" + l
+		}
+	}
+	return strings.Join(lines, "\n")
 }
