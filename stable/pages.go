@@ -71,9 +71,10 @@ func (l *pageList) touch(p *page) {
 }
 
 // newBuf returns a buffer of length n (at most the page size) whose content is undefined.
-// Buffers of more than half a page are page-sized, from the spare ones if any.
-func (f *FS) newBuf(n int) []byte {
-	if int64(n) > f.ps/2 {
+// Buffers of more than half a page, or wanted whole, are page-sized, from the spare ones if
+// any; smaller ones (the pages of small files) are rounded up to a power of two.
+func (f *FS) newBuf(n int, whole bool) []byte {
+	if whole || int64(n) > f.ps/2 {
 		if k := len(f.free); k > 0 {
 			b := f.free[k-1]
 			f.free = f.free[:k-1]
@@ -158,7 +159,7 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 				return false
 			}
 			if n.pages[idx] == nil {
-				p := &page{n: n, idx: idx, data: f.newBuf(len(v))}
+				p := &page{n: n, idx: idx, data: f.newBuf(len(v), false)}
 				copy(p.data, v)
 				p.charge = int64(cap(p.data))
 				n.pages[idx] = p
@@ -255,9 +256,11 @@ func (f *FS) evictLocked() {
 }
 
 // writePageLocked returns page idx of n, dirty, with data at least end bytes long, ready for
-// the caller to write bytes [start, end) of it. full says the caller overwrites the whole page,
-// so its old content need not be read. Errors: EIO.
+// the caller to write bytes [start, end) of it. Errors: EIO.
 func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs.Errno) {
+	// A page of a file bigger than half a page gets a whole buffer at once: it will most
+	// likely fill up, and growing it piece by piece would copy it each time.
+	whole := n.size > f.ps/2 || int64(idx)<<f.pshift+end > f.ps/2
 	p := n.pages[idx]
 	if p == nil {
 		if start > 0 || end < f.ps {
@@ -285,7 +288,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 	case pageFrozen:
 		// The commit in flight owns p.data: copy on write.
 		old := p.data
-		p.data = f.newBuf(max(len(old), int(end)))[:len(old)]
+		p.data = f.newBuf(max(len(old), int(end)), whole)[:len(old)]
 		copy(p.data, old)
 		p.charge = 0
 		p.state = pageDirty
@@ -296,7 +299,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 		if end <= int64(cap(p.data)) {
 			p.data = p.data[:end]
 		} else {
-			nb := f.newBuf(int(end))
+			nb := f.newBuf(int(end), whole)
 			copy(nb, p.data)
 			f.freeBuf(p.data)
 			p.data = nb
