@@ -51,7 +51,7 @@ type options struct {
 	profile      bool
 	seed         uint64
 	runTimeout   time.Duration
-	keepProfiles bool
+	rev          string
 }
 
 func main() {
@@ -70,6 +70,7 @@ func main() {
 	flag.StringVar(&configs, "configs", strings.Join(allConfigNames(), ","), "configurations to run")
 	flag.BoolVar(&o.profile, "profile", true, "after the timed runs, record CPU profiles of one run per wasmrun and wazero configuration")
 	flag.Uint64Var(&o.seed, "seed", 0, "seed of the order configurations run in (0: from the clock); printed, to repeat a run")
+	flag.StringVar(&o.rev, "rev", "", "build wasmrun and the guests from this git revision (git archive) instead of the working tree")
 	flag.DurationVar(&o.runTimeout, "run-timeout", 10*time.Minute, "limit for one run of one workload")
 	flag.Parse()
 	if o.reps == 0 {
@@ -128,7 +129,11 @@ func suite(o *options) error {
 	log.Printf("mode %s, %d repetitions, seed %d (-seed to repeat the order)", mode, o.reps, o.seed)
 
 	t0 := time.Now()
-	env, err := build(root, o.work)
+	src, commit, err := source(root, o.work, o.rev)
+	if err != nil {
+		return err
+	}
+	env, err := build(root, src, o.work)
 	if err != nil {
 		return err
 	}
@@ -140,7 +145,8 @@ func suite(o *options) error {
 		Sizes:   sz,
 		Seed:    o.seed,
 		Machine: machine(env),
-		Command: strings.Join(os.Args, " "),
+		Command: "go run ./benchmarks/cmd/suite " + strings.Join(os.Args[1:], " "),
+		Commit:  commit,
 		Started: time.Now().UTC().Format(time.RFC3339),
 	}
 	cfgs, err := selectConfigs(o.configs)
@@ -187,6 +193,7 @@ func suite(o *options) error {
 		res.Profiles = profiles(env, o, sz)
 	}
 	res.Finished = time.Now().UTC().Format(time.RFC3339)
+	res.Machine.LoadEnd = loadavg()
 	res.Headline, res.Goals = evaluate(res)
 	if err := writeResults(o.out, res); err != nil {
 		return err

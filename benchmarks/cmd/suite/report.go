@@ -17,6 +17,7 @@ type Results struct {
 	Sizes     sizes            `json:"sizes"`
 	Seed      uint64           `json:"seed"`
 	Command   string           `json:"command"`
+	Commit    string           `json:"commit"`
 	Machine   Machine          `json:"machine"`
 	Started   string           `json:"started"`
 	Finished  string           `json:"finished"`
@@ -115,7 +116,9 @@ func markdown(res *Results) string {
 	var b bytes.Buffer
 	m := res.Machine
 	fmt.Fprintf(&b, "# wasmrun benchmark results (%s mode)\n\n", res.Mode)
-	fmt.Fprintf(&b, "Machine: %s, %d cores, %s; %s, node %s, %s; %s.  \n", m.CPU, m.Cores, m.Kernel, m.Go, m.Node, m.Python, m.Date)
+	fmt.Fprintf(&b, "Machine: %s, %d cores, %s; %s, node %s, %s; %s; load average %s at the start, %s at the end.  \n",
+		m.CPU, m.Cores, m.Kernel, m.Go, m.Node, m.Python, m.Date, m.LoadStart, m.LoadEnd)
+	fmt.Fprintf(&b, "Commit: %s.  \n", res.Commit)
 	fmt.Fprintf(&b, "Command: `%s` (%d repetitions, configurations interleaved in a random order, seed %d).\n\n", res.Command, res.Reps, res.Seed)
 	s := res.Sizes
 	fmt.Fprintf(&b, "Sizes: sequential file %d MiB; %d small files; %d fsync'd appends; sqlite %d inserts and %d commits; tree %dx%d; %d renames; random file %d MiB, %d reads and %d writes.\n\n",

@@ -106,8 +106,45 @@ func checkFS(dir string, wantTmpfs bool) error {
 	return nil
 }
 
-func build(root, work string) (*env, error) {
-	e := &env{root: root, work: work}
+// source returns the directory to build from: the working tree, or with rev a snapshot of that
+// revision (git archive) under work; and a description of the commit measured.
+func source(root, work, rev string) (dir, commit string, err error) {
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = root
+		out, _ := cmd.Output()
+		return strings.TrimSpace(string(out))
+	}
+	if rev == "" {
+		commit = git("rev-parse", "--short", "HEAD")
+		if git("status", "--porcelain", "--untracked-files=no") != "" {
+			commit += " with uncommitted changes"
+		}
+		return root, commit, nil
+	}
+	commit = git("rev-parse", "--short", rev)
+	if commit == "" {
+		return "", "", fmt.Errorf("unknown git revision %q", rev)
+	}
+	dir = filepath.Join(work, "src-"+commit)
+	if err := os.RemoveAll(dir); err != nil {
+		return "", "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", "", err
+	}
+	cmd := exec.Command("sh", "-c", "git archive "+commit+" | tar -x -C "+dir)
+	cmd.Dir = root
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", "", fmt.Errorf("git archive %s: %v\n%s", commit, err, out)
+	}
+	return dir, commit, nil
+}
+
+// build builds the binaries from the source tree src; python.wasm comes from root (it is not in
+// git).
+func build(root, src, work string) (*env, error) {
+	e := &env{root: src, work: work}
 	bin := filepath.Join(work, "bin")
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return nil, err
@@ -128,7 +165,7 @@ func build(root, work string) (*env, error) {
 	}
 	for _, s := range steps {
 		cmd := exec.Command("go", "build", "-o", s.out, s.pkg)
-		cmd.Dir = root
+		cmd.Dir = src
 		cmd.Env = append(os.Environ(), s.env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("go build %s: %v\n%s", s.pkg, err, out)
@@ -138,13 +175,13 @@ func build(root, work string) (*env, error) {
 	if _, err := os.Stat(e.pythonWasm); err != nil {
 		return nil, fmt.Errorf("%v: fetch it with `make python`", err)
 	}
-	e.benchPyPth = filepath.Join(root, "benchmarks", "workloads", "bench.py")
+	e.benchPyPth = filepath.Join(src, "benchmarks", "workloads", "bench.py")
 	b, err := os.ReadFile(e.benchPyPth)
 	if err != nil {
 		return nil, err
 	}
 	e.benchPy = string(b)
-	e.nodeWASI = filepath.Join(root, "benchmarks", "node", "wasi.mjs")
+	e.nodeWASI = filepath.Join(src, "benchmarks", "node", "wasi.mjs")
 	if e.node, err = exec.LookPath("node"); err != nil {
 		return nil, fmt.Errorf("node (20 or later) is needed for the node configurations: %w", err)
 	}
@@ -395,10 +432,26 @@ type Machine struct {
 	Node   string `json:"node"`
 	Python string `json:"python"`
 	Date   string `json:"date"`
+	// Load is /proc/loadavg's 1-minute load average at the start and at the end of the run: other
+	// work on the machine, which the results suffer from.
+	LoadStart string `json:"load_start"`
+	LoadEnd   string `json:"load_end"`
+}
+
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return "?"
+	}
+	return f[0]
 }
 
 func machine(e *env) Machine {
-	m := Machine{Cores: goruntime.NumCPU(), Go: goruntime.Version(), Date: time.Now().UTC().Format("2006-01-02")}
+	m := Machine{Cores: goruntime.NumCPU(), Go: goruntime.Version(), Date: time.Now().UTC().Format("2006-01-02"), LoadStart: loadavg()}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {
