@@ -26,15 +26,30 @@
 //
 // # Rights
 //
-// Every fd carries base and inheriting rights and every call checks the right the spec names
-// (ENOTCAPABLE when it is missing); fd_fdstat_set_rights can only drop rights. path_open gives
-// the new fd the requested rights within its directory's inheriting rights, cut to those that
-// apply to the opened type, so asking for every right (as wasi-libc does) is not an error. The
-// access mode follows the rights: written iff fd_write is asked for (see pathOpen). Checks come in
-// this order: the fd (EBADF); its type where the call needs one (ESPIPE for seek, tell, pread,
-// pwrite, advise and allocate on a standard stream; ENOTDIR for a path_* call on a
-// non-directory); the rights (ENOTCAPABLE; rights that depend on flags, after the flags are
-// validated); argument values (EINVAL); guest memory (EFAULT); then the operation itself.
+// Every fd carries base and inheriting rights, which fd_fdstat_get reports and
+// fd_fdstat_set_rights can only drop (ENOTCAPABLE for a right the fd does not have). path_open
+// gives the new fd the requested rights within its directory's inheriting rights, cut to those
+// that apply to the opened type, so asking for every right (as wasi-libc does) is not an error.
+//
+// Rights are not otherwise enforced: no call fails with ENOTCAPABLE for lack of a right, as in
+// wasmtime's and wazero's preview1 (rights were dropped from WASI after preview1, and toolchains
+// do not ask for them consistently: Go's wasip1 opens directories without path_filestat_set_size
+// or the other path_* rights its os.Root then needs). What is enforced is the access mode, as
+// open(2) on Linux: path_open opens for writing iff fd_write is among the new fd's rights, for
+// reading iff fd_read or fd_readdir is or it is not opened for writing (see pathOpen). Then:
+//
+//   - fd_read and fd_pread on an fd not opened for reading are EBADF (EISDIR on a directory);
+//   - fd_write and fd_pwrite on an fd not opened for writing are EBADF, and so is fd_allocate
+//     (as fallocate(2)); fd_filestat_set_size is EINVAL (as ftruncate(2));
+//   - poll_oneoff reports EBADF for an fd_read or fd_write subscription the fd was not opened
+//     for, or on a directory;
+//   - stdin is read-only and stdout and stderr write-only; a directory is opened for reading;
+//   - dropping fd_read or fd_write with fd_fdstat_set_rights takes that access away.
+//
+// Checks come in this order: the fd (EBADF); its type where the call needs one (ESPIPE for
+// seek, tell, pread, pwrite, advise and allocate on a standard stream; EBADF for seek and tell on
+// a directory, as wasmtime; ENOTDIR for a path_* call on a non-directory); the access mode
+// (EBADF); argument values (EINVAL); guest memory (EFAULT); then the operation itself.
 //
 // # Errors
 //

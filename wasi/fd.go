@@ -10,22 +10,38 @@ import (
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
-// lookup returns the entry of fd if it holds every right in want. Errors: EBADF, ENOTCAPABLE.
-func (p *Process) lookup(fd uint32, want uint64) (*fdEntry, errno) {
+// lookup returns the entry of fd. Rights are not checked: see doc.go, Rights. Errors: EBADF.
+func (p *Process) lookup(fd uint32) (*fdEntry, errno) {
 	e := p.fds.get(fd)
 	if e == nil {
 		return nil, errBadf
 	}
-	if e.base&want != want {
-		return nil, errNotcapable
+	return e, errSuccess
+}
+
+// lookupAccess returns the entry of fd if it was opened with every access in want, as read(2)
+// and write(2) require: EBADF otherwise. With seekable, it is for a call that needs a position
+// (pread, pwrite, allocate): a standard stream is ESPIPE, as on a pipe or terminal, before the
+// access mode is checked (Linux's order for pread and pwrite). Errors: EBADF, ESPIPE.
+func (p *Process) lookupAccess(fd uint32, want access, seekable bool) (*fdEntry, errno) {
+	e := p.fds.get(fd)
+	if e == nil {
+		return nil, errBadf
+	}
+	if seekable && e.h == nil {
+		return nil, errSpipe
+	}
+	if e.access&want != want {
+		return nil, errBadf
 	}
 	return e, errSuccess
 }
 
-// lookupSeekable is lookup for the calls that need a position (seek, tell, pread, pwrite,
-// advise, allocate): a standard stream is ESPIPE, as on a pipe or terminal, before any rights
-// check. Errors: EBADF, ESPIPE, ENOTCAPABLE.
-func (p *Process) lookupSeekable(fd uint32, want uint64) (*fdEntry, errno) {
+// lookupPosition returns the entry of fd for fd_seek, fd_tell and fd_advise: a standard stream
+// is ESPIPE, and for seek and tell (not advise) a directory is EBADF, as in wasmtime (directories
+// have no position in WASI; wasi-testsuite accepts EBADF, EISDIR or ENOTCAPABLE).
+// Errors: EBADF, ESPIPE.
+func (p *Process) lookupPosition(fd uint32, dirOK bool) (*fdEntry, errno) {
 	e := p.fds.get(fd)
 	if e == nil {
 		return nil, errBadf
@@ -33,8 +49,8 @@ func (p *Process) lookupSeekable(fd uint32, want uint64) (*fdEntry, errno) {
 	if e.h == nil {
 		return nil, errSpipe
 	}
-	if e.base&want != want {
-		return nil, errNotcapable
+	if e.kind == kindDir && !dirOK {
+		return nil, errBadf
 	}
 	return e, errSuccess
 }
@@ -51,8 +67,8 @@ func exitGuest(ctx context.Context, mod api.Module) {
 }
 
 // fdRead implements fd_read(fd, iovs, iovs_len) -> nread, reading at and advancing the fd's
-// position. Errors: EBADF, ENOTCAPABLE (no fd_read right: a directory, a write-only fd), EFAULT,
-// EINVAL, EAGAIN (stdin with NONBLOCK and no data), EIO, and the backend's.
+// position. Errors: EBADF (not opened for reading: a write-only fd, stdout), EISDIR (a
+// directory), EFAULT, EINVAL, EAGAIN (stdin with NONBLOCK and no data), EIO, and the backend's.
 func fdRead(ctx context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[3]
 	return p.read(ctx, mod, u32(s[0]), u32(s[1]), u32(s[2]), -1, u32(s[3]))
@@ -73,15 +89,12 @@ func fdPread(ctx context.Context, mod api.Module, p *Process, s []uint64) errno 
 
 // read is fd_read (at < 0) and fd_pread (at >= 0).
 func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint32, at int64, res uint32) errno {
-	var e *fdEntry
-	var err errno
-	if at < 0 {
-		e, err = p.lookup(fd, rightFdRead)
-	} else {
-		e, err = p.lookupSeekable(fd, rightFdRead|rightFdSeek)
-	}
+	e, err := p.lookupAccess(fd, accRead, at >= 0)
 	if err != errSuccess {
 		return err
+	}
+	if e.kind == kindDir {
+		return errIsdir
 	}
 	m := p.memory(mod)
 	if _, ok := view(m, res, 4); !ok {
@@ -136,8 +149,9 @@ func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint
 
 // fdWrite implements fd_write(fd, iovs, iovs_len) -> nwritten at the fd's position, or at the
 // end of the file with the APPEND flag (the position then moves to the new end). With SYNC or
-// DSYNC, the file is synced before returning. Errors: EBADF, ENOTCAPABLE, EFAULT, EINVAL, EIO,
-// and the backend's (ENOSPC, EFBIG, EROFS...).
+// DSYNC, the file is synced before returning. Errors: EBADF (not opened for writing: a
+// read-only fd, a directory, stdin), EFAULT, EINVAL, EIO, and the backend's (ENOSPC, EFBIG,
+// EROFS...).
 func fdWrite(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[3]
 	return p.write(mod, u32(s[0]), u32(s[1]), u32(s[2]), -1, u32(s[3]))
@@ -158,13 +172,7 @@ func fdPwrite(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 }
 
 func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res uint32) errno {
-	var e *fdEntry
-	var err errno
-	if at < 0 {
-		e, err = p.lookup(fd, rightFdWrite)
-	} else {
-		e, err = p.lookupSeekable(fd, rightFdWrite|rightFdSeek)
-	}
+	e, err := p.lookupAccess(fd, accWrite, at >= 0)
 	if err != errSuccess {
 		return err
 	}
@@ -228,23 +236,14 @@ func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res ui
 	return errSuccess
 }
 
-// fdSeek implements fd_seek(fd, offset, whence) -> newoffset. whence CUR with offset 0 needs
-// only the fd_tell right. Errors: EBADF, ESPIPE (a standard stream), ENOTCAPABLE (a directory,
-// which has neither seek nor tell rights), EINVAL (bad whence, a negative or overflowing
-// result), EFAULT.
+// fdSeek implements fd_seek(fd, offset, whence) -> newoffset. Errors: EBADF (also a directory),
+// ESPIPE (a standard stream), EINVAL (bad whence, a negative or overflowing result), EFAULT.
 func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[3]
 	fd, off, whence, res := u32(s[0]), int64(s[1]), u32(s[2]), u32(s[3])
-	want := rightFdSeek
-	if whence == whenceCur && off == 0 {
-		want = 0
-	}
-	e, err := p.lookupSeekable(fd, want)
+	e, err := p.lookupPosition(fd, false)
 	if err != errSuccess {
 		return err
-	}
-	if want == 0 && e.base&(rightFdSeek|rightFdTell) == 0 {
-		return errNotcapable
 	}
 	var base int64
 	switch whence {
@@ -272,15 +271,12 @@ func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	return errSuccess
 }
 
-// fdTell implements fd_tell(fd) -> offset. Errors: EBADF, ESPIPE, ENOTCAPABLE, EFAULT.
+// fdTell implements fd_tell(fd) -> offset. Errors: EBADF (also a directory), ESPIPE, EFAULT.
 func fdTell(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	e, err := p.lookupSeekable(u32(s[0]), 0)
+	e, err := p.lookupPosition(u32(s[0]), false)
 	if err != errSuccess {
 		return err
-	}
-	if e.base&(rightFdSeek|rightFdTell) == 0 {
-		return errNotcapable
 	}
 	if !writeU64(p.memory(mod), u32(s[1]), uint64(e.offset)) {
 		return errFault
@@ -289,10 +285,10 @@ func fdTell(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 }
 
 // fdAdvise implements fd_advise(fd, offset, len, advice): the advice is checked and ignored.
-// Errors: EBADF, ESPIPE, ENOTCAPABLE, EINVAL (unknown advice, negative offset or length).
+// Errors: EBADF, ESPIPE, EINVAL (unknown advice, negative offset or length).
 func fdAdvise(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	_ = s[3]
-	if _, err := p.lookupSeekable(u32(s[0]), rightFdAdvise); err != errSuccess {
+	if _, err := p.lookupPosition(u32(s[0]), true); err != errSuccess {
 		return err
 	}
 	if u32(s[3]) > 5 || int64(s[1]) < 0 || int64(s[2]) < 0 {
@@ -302,12 +298,12 @@ func fdAdvise(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 }
 
 // fdAllocate implements fd_allocate(fd, offset, len) as posix_fallocate: the file grows to
-// offset+len if it is shorter (the new bytes read as zeros); it never shrinks. Errors: EBADF,
-// ESPIPE, ENOTCAPABLE (a directory), EINVAL (offset < 0 or len <= 0, as POSIX), EFBIG
-// (offset+len overflows), and the backend's (ENOSPC...).
+// offset+len if it is shorter (the new bytes read as zeros); it never shrinks. Errors: EBADF
+// (not opened for writing, a directory included, as fallocate(2)), ESPIPE, EINVAL (offset < 0
+// or len <= 0, as POSIX), EFBIG (offset+len overflows), and the backend's (ENOSPC...).
 func fdAllocate(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	_ = s[2]
-	e, err := p.lookupSeekable(u32(s[0]), rightFdAllocate)
+	e, err := p.lookupAccess(u32(s[0]), accWrite, true)
 	if err != errSuccess {
 		return err
 	}
@@ -342,21 +338,21 @@ func fdClose(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	return toErrno(closeEntry(e))
 }
 
-// fdSync implements fd_sync(fd): data and metadata durable. Errors: EBADF, ENOTCAPABLE (a
-// standard stream), and the backend's (EIO, ENOSPC).
+// fdSync implements fd_sync(fd): data and metadata durable. Errors: EBADF, EINVAL (a standard
+// stream, as fsync(2) on a pipe or terminal), and the backend's (EIO, ENOSPC).
 func fdSync(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	_ = s[0]
-	return p.sync(u32(s[0]), rightFdSync, false)
+	return p.sync(u32(s[0]), false)
 }
 
 // fdDatasync implements fd_datasync(fd): data durable. Errors: as fd_sync.
 func fdDatasync(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	_ = s[0]
-	return p.sync(u32(s[0]), rightFdDatasync, true)
+	return p.sync(u32(s[0]), true)
 }
 
-func (p *Process) sync(fd uint32, want uint64, dataOnly bool) errno {
-	e, err := p.lookup(fd, want)
+func (p *Process) sync(fd uint32, dataOnly bool) errno {
+	e, err := p.lookup(fd)
 	if err != errSuccess {
 		return err
 	}
@@ -389,10 +385,10 @@ func fdFdstatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errn
 // fdFdstatSetFlags implements fd_fdstat_set_flags(fd, flags). Every fdflags bit is supported:
 // APPEND moves each write to the end, SYNC and DSYNC sync after each write, NONBLOCK makes a
 // read of stdin without data EAGAIN, RSYNC is accepted and has no further effect (reads always
-// see every write). Errors: EBADF, ENOTCAPABLE, EINVAL (unknown bits).
+// see every write). Errors: EBADF, EINVAL (unknown bits).
 func fdFdstatSetFlags(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	e, err := p.lookup(u32(s[0]), rightFdFdstatSetFlags)
+	e, err := p.lookup(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -405,7 +401,9 @@ func fdFdstatSetFlags(_ context.Context, _ api.Module, p *Process, s []uint64) e
 }
 
 // fdFdstatSetRights implements fd_fdstat_set_rights(fd, base, inheriting): rights can only be
-// dropped. Errors: EBADF, ENOTCAPABLE (a right the fd does not have).
+// dropped. Dropping fd_read or fd_write takes the access away (later reads or writes are
+// EBADF); the other rights are only recorded (see doc.go, Rights). Errors: EBADF, ENOTCAPABLE
+// (a right the fd does not have).
 func fdFdstatSetRights(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	_ = s[2]
 	e := p.fds.get(u32(s[0]))
@@ -417,6 +415,12 @@ func fdFdstatSetRights(_ context.Context, _ api.Module, p *Process, s []uint64) 
 		return errNotcapable
 	}
 	e.base, e.inherit = base, inherit
+	if base&rightFdRead == 0 {
+		e.access &^= accRead
+	}
+	if base&rightFdWrite == 0 {
+		e.access &^= accWrite
+	}
 	return errSuccess
 }
 
@@ -434,10 +438,10 @@ func putFilestat(b []byte, st *vfs.Stat) {
 }
 
 // fdFilestatGet implements fd_filestat_get(fd) -> filestat. A standard stream reports only its
-// filetype. Errors: EBADF, ENOTCAPABLE, EFAULT, and the backend's.
+// filetype. Errors: EBADF, EFAULT, and the backend's.
 func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	e, err := p.lookup(u32(s[0]), rightFdFilestatGet)
+	e, err := p.lookup(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -459,18 +463,15 @@ func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) er
 }
 
 // fdFilestatSetSize implements fd_filestat_set_size(fd, size) as ftruncate. Errors: EBADF,
-// ENOTCAPABLE (a directory or stream), EINVAL (size beyond 2^63-1), and the backend's (EFBIG,
-// ENOSPC, EROFS).
+// EINVAL (size beyond 2^63-1; a directory, a standard stream or an fd not opened for writing, as
+// ftruncate(2) on Linux), and the backend's (EFBIG, ENOSPC, EROFS).
 func fdFilestatSetSize(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	_ = s[1]
-	e, err := p.lookup(u32(s[0]), rightFdFilestatSetSize)
+	e, err := p.lookup(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
-	if s[1] > math.MaxInt64 {
-		return errInval
-	}
-	if e.h == nil {
+	if s[1] > math.MaxInt64 || e.h == nil || e.kind == kindDir || e.access&accWrite == 0 {
 		return errInval
 	}
 	return toErrno(p.ns.SetAttr(e.h.Node, &vfs.Attr{Valid: vfs.AttrSize, Size: int64(s[1])}))
@@ -516,10 +517,10 @@ func (p *Process) timesAttr(atim, mtim uint64, fst uint32) (vfs.Attr, errno) {
 }
 
 // fdFilestatSetTimes implements fd_filestat_set_times(fd, atim, mtim, fst_flags) as futimens.
-// Errors: EBADF, ENOTCAPABLE, EINVAL (see fst_flags), and the backend's.
+// Errors: EBADF, EINVAL (see fst_flags), and the backend's.
 func fdFilestatSetTimes(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 	_ = s[3]
-	e, err := p.lookup(u32(s[0]), rightFdFilestatSetTimes)
+	e, err := p.lookup(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -594,10 +595,10 @@ func fdRenumber(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 // cookie ("." and ".." first), are packed as a 24-byte dirent header (d_next u64, d_ino u64,
 // d_namlen u32, d_type u8) followed by the name; the last entry is cut at the end of the buffer,
 // and bufused == buf_len tells the guest there may be more (it resumes from the d_next of the
-// last whole entry). Errors: EBADF, ENOTCAPABLE (not a directory), EFAULT, and the backend's.
+// last whole entry). Errors: EBADF, ENOTDIR (not a directory), EFAULT, and the backend's.
 func fdReaddir(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[4]
-	e, err := p.lookup(u32(s[0]), rightFdReaddir)
+	e, err := p.lookup(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}

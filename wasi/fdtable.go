@@ -16,6 +16,14 @@ const (
 	kindStdout                  // an output stream (standard output or error)
 )
 
+// access is the access mode of an fd, open(2)'s O_RDONLY, O_WRONLY or O_RDWR.
+type access uint8
+
+const (
+	accRead  access = 1 << iota // fd_read and fd_pread are allowed
+	accWrite                    // fd_write, fd_pwrite, fd_allocate, fd_filestat_set_size are
+)
+
 // fdEntry is one open file descriptor.
 type fdEntry struct {
 	kind     entryKind
@@ -24,7 +32,8 @@ type fdEntry struct {
 	out      *outStream  // kindStdout
 	offset   int64       // the file position (kindFile)
 	fdflags  uint16
-	base     uint64 // rights base
+	access   access // what the fd was opened for: the only rights checked (see doc.go, Rights)
+	base     uint64 // rights base, as reported by fd_fdstat_get
 	inherit  uint64 // rights inheriting
 	preopen  string // the name fd_prestat_get reports; "" if not a preopen
 }

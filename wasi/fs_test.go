@@ -58,7 +58,7 @@ func TestFdAllocate(t *testing.T) {
 ==> wasi_snapshot_preview1.fd_allocate(fd=4,offset=5,len=5)
 <== errno=ESUCCESS
 ==> wasi_snapshot_preview1.fd_allocate(fd=3,offset=0,len=10)
-<== errno=ENOTCAPABLE
+<== errno=EBADF
 ==> wasi_snapshot_preview1.fd_allocate(fd=1,offset=0,len=10)
 <== errno=ESPIPE
 `)
@@ -301,7 +301,7 @@ func TestFdReaddir(t *testing.T) {
 ==> wasi_snapshot_preview1.fd_readdir(fd=99,buf=10000,buf_len=100,cookie=0)
 <== (bufused=,errno=EBADF)
 ==> wasi_snapshot_preview1.fd_readdir(fd=8,buf=10000,buf_len=100,cookie=0)
-<== (bufused=,errno=ENOTCAPABLE)
+<== (bufused=,errno=ENOTDIR)
 ==> wasi_snapshot_preview1.fd_readdir(fd=7,buf=65530,buf_len=100,cookie=0)
 <== (bufused=,errno=EFAULT)
 ==> wasi_snapshot_preview1.fd_readdir(fd=7,buf=10000,buf_len=100,cookie=0)

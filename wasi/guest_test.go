@@ -87,7 +87,10 @@ fd_filestat_get 0 type=4 size=50 nlink=1 atim=1000 mtim=2000
 fd_fdstat_set_flags 0
 fd_fdstat_get 0 type=4 flags=1 seek=1
 fd_fdstat_set_rights 0
-fd_seek 76 (no seek right)
+fd_fdstat_get 0 seek=0
+fd_seek 0 (rights other than read and write are not enforced)
+fd_fdstat_set_rights 0
+fd_write 8 (fd_write dropped: EBADF)
 fd_sync 0
 fd_datasync 0
 path_symlink 0

@@ -7,18 +7,15 @@ import (
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
-// dirAt returns the directory entry of fd for a path_* call that needs the rights in want.
-// Errors: EBADF, ENOTDIR (fd is open but not a directory), ENOTCAPABLE.
-func (p *Process) dirAt(fd uint32, want uint64) (*fdEntry, errno) {
+// dirAt returns the directory entry of fd for a path_* call. Its rights are not checked (see
+// doc.go, Rights). Errors: EBADF, ENOTDIR (fd is open but not a directory).
+func (p *Process) dirAt(fd uint32) (*fdEntry, errno) {
 	e := p.fds.get(fd)
 	if e == nil {
 		return nil, errBadf
 	}
 	if e.kind != kindDir {
 		return nil, errNotdir
-	}
-	if e.base&want != want {
-		return nil, errNotcapable
 	}
 	return e, errSuccess
 }
@@ -41,21 +38,20 @@ func followFlag(flags uint32) (bool, errno) {
 //
 // The new fd's rights are the requested ones within fd's inheriting rights, then cut to what
 // applies to the opened type (a regular file or a directory): asking for more is not an error,
-// as wasi-libc asks for every right. The access mode comes from the rights: the file is opened
-// for writing iff fd_write is among them, for reading iff fd_read or fd_readdir is, or it is not
-// opened for writing. (fd_allocate and fd_filestat_set_size change the size through the inode,
-// which needs no write access; Go's wasip1 O_RDONLY asks for fd_filestat_set_size, so counting
-// it as write access would make os.Open fail on read-only mounts.) A directory opens with or
-// without oflags DIRECTORY, for reading; asking to write it is EISDIR, as open(2).
+// as wasi-libc asks for every right. The access mode (open(2)'s O_RDONLY, O_WRONLY or O_RDWR,
+// the one thing the rights decide) comes from those rights: the file is opened for writing iff
+// fd_write is among them, for reading iff fd_read or fd_readdir is, or it is not opened for
+// writing (no access right at all is O_RDONLY, whose value is 0). Only fd_write counts as write
+// access: Go's wasip1 O_RDONLY asks for fd_filestat_set_size, so counting it would make
+// os.Open fail on read-only mounts. A directory opens with or without oflags DIRECTORY, for
+// reading; asking to write it is EISDIR, as open(2).
 //
-// Errors: EBADF, ENOTDIR, ENOTCAPABLE (no path_open right; oflags CREAT without
-// path_create_file; TRUNC without path_filestat_set_size; fdflags DSYNC without fd_datasync,
-// SYNC or RSYNC without fd_sync), EINVAL (unknown flag bits), EFAULT, EMFILE, and the
-// namespace's: ENOENT, EEXIST, EISDIR, ELOOP (a final symlink without SYMLINK_FOLLOW),
-// ENAMETOOLONG, EILSEQ, ENOSPC, EROFS...
+// No right of fd is required (see doc.go, Rights). Errors: EBADF, ENOTDIR, EINVAL (unknown flag
+// bits), EFAULT, EMFILE, and the namespace's: ENOENT, EEXIST, EISDIR, ELOOP (a final symlink
+// without SYMLINK_FOLLOW), ENAMETOOLONG, EILSEQ, ENOSPC, EROFS...
 func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[8]
-	e, err := p.dirAt(u32(s[0]), rightPathOpen)
+	e, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -66,22 +62,6 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	oflags, fdflags := u32(s[4]), u32(s[7])
 	if oflags&^uint32(oflagsAll) != 0 || fdflags&^uint32(fdflagsAll) != 0 {
 		return errInval
-	}
-	need := uint64(0)
-	if oflags&uint32(oflagCreat) != 0 {
-		need |= rightPathCreateFile
-	}
-	if oflags&uint32(oflagTrunc) != 0 {
-		need |= rightPathFilestatSetSize
-	}
-	if fdflags&uint32(fdflagDsync) != 0 {
-		need |= rightFdDatasync
-	}
-	if fdflags&uint32(fdflagSync|fdflagRsync) != 0 {
-		need |= rightFdSync
-	}
-	if e.base&need != need {
-		return errNotcapable
 	}
 	m := p.memory(mod)
 	path, err := pathArg(m, s[2], s[3])
@@ -121,7 +101,13 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	if verr != vfs.ESUCCESS {
 		return toErrno(verr)
 	}
-	ne := &fdEntry{kind: kindFile, filetype: uint8(h.Type), h: h, fdflags: uint16(fdflags)}
+	ne := &fdEntry{kind: kindFile, filetype: uint8(h.Type), h: h, fdflags: uint16(fdflags), access: accRead}
+	if write {
+		ne.access = accWrite
+		if flags&vfs.ORead != 0 {
+			ne.access |= accRead
+		}
+	}
 	if h.Type == vfs.TypeDir {
 		ne.kind = kindDir
 		ne.base = base & rightsDir
@@ -139,10 +125,10 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 }
 
 // pathCreateDirectory implements path_create_directory(fd, path) as mkdirat. Errors: EBADF,
-// ENOTDIR, ENOTCAPABLE, EFAULT, and the namespace's (EEXIST, ENOENT, ENOSPC, EROFS...).
+// ENOTDIR, EFAULT, and the namespace's (EEXIST, ENOENT, ENOSPC, EROFS...).
 func pathCreateDirectory(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[2]
-	e, err := p.dirAt(u32(s[0]), rightPathCreateDirectory)
+	e, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -154,10 +140,10 @@ func pathCreateDirectory(_ context.Context, mod api.Module, p *Process, s []uint
 }
 
 // pathRemoveDirectory implements path_remove_directory(fd, path) as rmdir. Errors: EBADF,
-// ENOTDIR, ENOTCAPABLE, EFAULT, and the namespace's (ENOTEMPTY, EBUSY, EINVAL, ENOENT...).
+// ENOTDIR, EFAULT, and the namespace's (ENOTEMPTY, EBUSY, EINVAL, ENOENT...).
 func pathRemoveDirectory(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[2]
-	e, err := p.dirAt(u32(s[0]), rightPathRemoveDirectory)
+	e, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -169,10 +155,10 @@ func pathRemoveDirectory(_ context.Context, mod api.Module, p *Process, s []uint
 }
 
 // pathUnlinkFile implements path_unlink_file(fd, path) as unlinkat without AT_REMOVEDIR.
-// Errors: EBADF, ENOTDIR, ENOTCAPABLE, EFAULT, and the namespace's (EISDIR, ENOENT...).
+// Errors: EBADF, ENOTDIR, EFAULT, and the namespace's (EISDIR, ENOENT...).
 func pathUnlinkFile(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[2]
-	e, err := p.dirAt(u32(s[0]), rightPathUnlinkFile)
+	e, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -184,10 +170,10 @@ func pathUnlinkFile(_ context.Context, mod api.Module, p *Process, s []uint64) e
 }
 
 // pathFilestatGet implements path_filestat_get(fd, flags, path) -> filestat as fstatat.
-// Errors: EBADF, ENOTDIR, ENOTCAPABLE, EINVAL (unknown flags), EFAULT, and the namespace's.
+// Errors: EBADF, ENOTDIR, EINVAL (unknown flags), EFAULT, and the namespace's.
 func pathFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[4]
-	e, err := p.dirAt(u32(s[0]), rightPathFilestatGet)
+	e, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -214,11 +200,11 @@ func pathFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) 
 
 // pathFilestatSetTimes implements path_filestat_set_times(fd, flags, path, atim, mtim,
 // fst_flags) as utimensat. With no time to set, it only checks that path resolves. Errors:
-// EBADF, ENOTDIR, ENOTCAPABLE, EINVAL (unknown flags, ATIM with ATIM_NOW, MTIM with MTIM_NOW),
+// EBADF, ENOTDIR, EINVAL (unknown flags, ATIM with ATIM_NOW, MTIM with MTIM_NOW),
 // EFAULT, and the namespace's.
 func pathFilestatSetTimes(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[6]
-	e, err := p.dirAt(u32(s[0]), rightPathFilestatSetTimes)
+	e, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
@@ -243,15 +229,14 @@ func pathFilestatSetTimes(_ context.Context, mod api.Module, p *Process, s []uin
 
 // pathLink implements path_link(old_fd, old_flags, old_path, new_fd, new_path) as linkat;
 // SYMLINK_FOLLOW in old_flags follows a final symlink in old_path. Errors: EBADF, ENOTDIR,
-// ENOTCAPABLE (path_link_source on old_fd, path_link_target on new_fd), EINVAL, EFAULT, and the
-// namespace's (EEXIST, EXDEV, EPERM for a directory...).
+// EINVAL, EFAULT, and the namespace's (EEXIST, EXDEV, EPERM for a directory...).
 func pathLink(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[6]
-	oe, err := p.dirAt(u32(s[0]), rightPathLinkSource)
+	oe, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
-	ne, err := p.dirAt(u32(s[4]), rightPathLinkTarget)
+	ne, err := p.dirAt(u32(s[4]))
 	if err != errSuccess {
 		return err
 	}
@@ -272,15 +257,15 @@ func pathLink(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 }
 
 // pathRename implements path_rename(fd, old_path, new_fd, new_path) as renameat. Errors: EBADF,
-// ENOTDIR, ENOTCAPABLE (path_rename_source on fd, path_rename_target on new_fd), EFAULT, and the
+// ENOTDIR, EFAULT, and the
 // namespace's (EXDEV, EBUSY, ENOTEMPTY, EISDIR, EINVAL...).
 func pathRename(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[5]
-	oe, err := p.dirAt(u32(s[0]), rightPathRenameSource)
+	oe, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}
-	ne, err := p.dirAt(u32(s[3]), rightPathRenameTarget)
+	ne, err := p.dirAt(u32(s[3]))
 	if err != errSuccess {
 		return err
 	}
@@ -297,11 +282,11 @@ func pathRename(_ context.Context, mod api.Module, p *Process, s []uint64) errno
 }
 
 // pathSymlink implements path_symlink(old_path, fd, new_path) as symlinkat: new_path becomes a
-// symlink whose content is old_path, stored as given. Errors: EBADF, ENOTDIR, ENOTCAPABLE,
+// symlink whose content is old_path, stored as given. Errors: EBADF, ENOTDIR,
 // EFAULT, and the namespace's (EEXIST, ENOENT for an empty target...).
 func pathSymlink(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[4]
-	e, err := p.dirAt(u32(s[2]), rightPathSymlink)
+	e, err := p.dirAt(u32(s[2]))
 	if err != errSuccess {
 		return err
 	}
@@ -318,11 +303,11 @@ func pathSymlink(_ context.Context, mod api.Module, p *Process, s []uint64) errn
 }
 
 // pathReadlink implements path_readlink(fd, path, buf, buf_len) -> bufused as readlinkat: the
-// target is copied without a NUL and cut at buf_len. Errors: EBADF, ENOTDIR, ENOTCAPABLE,
+// target is copied without a NUL and cut at buf_len. Errors: EBADF, ENOTDIR,
 // EFAULT, and the namespace's (EINVAL for a non-symlink, ENOENT...).
 func pathReadlink(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	_ = s[5]
-	e, err := p.dirAt(u32(s[0]), rightPathReadlink)
+	e, err := p.dirAt(u32(s[0]))
 	if err != errSuccess {
 		return err
 	}

@@ -36,8 +36,9 @@ const maxSubscriptions = 1 << 16
 //     always are), nbytes being what is left to read.
 //   - fd_read on stdin: ready when the stdin goroutine has data or hit the end (hangup flag);
 //     fd_write on stdout or stderr: always ready.
-//   - a bad fd is an event with EBADF, a missing right (poll_fd_readwrite with fd_read or fd_write)
-//     one with ENOTCAPABLE.
+//   - a bad fd is an event with EBADF, and so is fd_read on an fd not opened for reading,
+//     fd_write on one not opened for writing, either on a directory (as wasmtime). No right is
+//     checked (see doc.go, Rights).
 //
 // If ctx is done while waiting, the guest exits as wazero ends a guest whose context is done.
 // Errors: EINVAL (no subscription or more than 65536, unknown event type), EFAULT.
@@ -69,11 +70,14 @@ func pollOneoff(ctx context.Context, mod api.Module, p *Process, s []uint64) err
 			sub.deadline, sub.err = p.clockDeadline(now, le.Uint32(r[16:]), le.Uint64(r[24:]), le.Uint16(r[40:]))
 		case eventFdRead, eventFdWrite:
 			sub.fd = le.Uint32(r[16:])
-			want := rightPollFdReadwrite | rightFdRead
+			want := accRead
 			if sub.tag == eventFdWrite {
-				want = rightPollFdReadwrite | rightFdWrite
+				want = accWrite
 			}
-			e, err := p.lookup(sub.fd, want)
+			e, err := p.lookupAccess(sub.fd, want, false)
+			if err == errSuccess && e.kind == kindDir {
+				err = errBadf // nothing is ever read from or written to a directory fd
+			}
 			sub.err = err
 			if err == errSuccess && e.kind == kindStdin && sub.tag == eventFdRead {
 				waitStdin = true

@@ -150,9 +150,9 @@ func NewProcess(cfg Config) (*Process, error) {
 	if p.fds.max < need {
 		return nil, errors.New("wasi: MaxFDs is too small for the standard streams and the preopen")
 	}
-	p.fds.set(0, &fdEntry{kind: kindStdin, filetype: streamFiletype(cfg.Stdin), base: rightsStdin})
-	p.fds.set(1, &fdEntry{kind: kindStdout, filetype: streamFiletype(cfg.Stdout), base: rightsStdout, out: &outStream{w: cfg.Stdout}})
-	p.fds.set(2, &fdEntry{kind: kindStdout, filetype: streamFiletype(cfg.Stderr), base: rightsStdout, out: &outStream{w: cfg.Stderr}})
+	p.fds.set(0, &fdEntry{kind: kindStdin, filetype: streamFiletype(cfg.Stdin), base: rightsStdin, access: accRead})
+	p.fds.set(1, &fdEntry{kind: kindStdout, filetype: streamFiletype(cfg.Stdout), base: rightsStdout, access: accWrite, out: &outStream{w: cfg.Stdout}})
+	p.fds.set(2, &fdEntry{kind: kindStdout, filetype: streamFiletype(cfg.Stderr), base: rightsStdout, access: accWrite, out: &outStream{w: cfg.Stderr}})
 	if cfg.NS != nil {
 		h, e := cfg.NS.Open(cfg.NS.Root(), "/", vfs.ORead|vfs.ODirectory, 0)
 		if e != vfs.ESUCCESS {
@@ -160,7 +160,7 @@ func NewProcess(cfg Config) (*Process, error) {
 		}
 		p.fds.set(3, &fdEntry{
 			kind: kindDir, filetype: filetypeDirectory, h: h,
-			base: rightsDir, inherit: rightsDir | rightsFile, preopen: "/",
+			access: accRead, base: rightsDir, inherit: rightsDir | rightsFile, preopen: "/",
 		})
 	}
 	return p, nil

@@ -30,8 +30,8 @@ func TestStdio(t *testing.T) {
 	if got := e.readString(0, 100); got != "" {
 		t.Fatalf("stdin at EOF %q", got)
 	}
-	e.want(errNotcapable, "fd_write", 0, 4000, 1, 4008)
-	e.want(errNotcapable, "fd_read", 1, 4000, 1, 4008)
+	e.want(errBadf, "fd_write", 0, 4000, 1, 4008)
+	e.want(errBadf, "fd_read", 1, 4000, 1, 4008)
 	// Standard streams that are not character devices: no seek, tell, sync.
 	for fd := uint64(0); fd < 3; fd++ {
 		e.want(errSuccess, "fd_fdstat_get", fd, 100)
@@ -154,7 +154,7 @@ func TestPollOneoff(t *testing.T) {
 		{userdata: 3, typ: eventFdWrite},
 		{userdata: 4, typ: eventFdRead, err: errBadf},
 		{userdata: 5, typ: eventFdWrite},
-		{userdata: 6, typ: eventFdRead, err: errNotcapable},
+		{userdata: 6, typ: eventFdRead, err: errBadf},
 		{userdata: 8, typ: eventClock, err: errInval},
 	}
 	if got != errSuccess || len(evs) != len(want) {

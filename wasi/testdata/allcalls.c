@@ -66,8 +66,13 @@ int main(void) {
 	printf("fd_fdstat_get %d type=%d flags=%d seek=%d\n", e, fs.fs_filetype, fs.fs_flags,
 	       (fs.fs_rights_base & __WASI_RIGHTS_FD_SEEK) != 0);
 	R("fd_fdstat_set_rights", __wasi_fd_fdstat_set_rights(fd, fs.fs_rights_base & ~__WASI_RIGHTS_FD_SEEK, 0));
+	e = __wasi_fd_fdstat_get(fd, &fs);
+	printf("fd_fdstat_get %d seek=%d\n", e, (fs.fs_rights_base & __WASI_RIGHTS_FD_SEEK) != 0);
 	e = __wasi_fd_seek(fd, 0, __WASI_WHENCE_SET, &pos);
-	printf("fd_seek %d (no seek right)\n", e);
+	printf("fd_seek %d (rights other than read and write are not enforced)\n", e);
+	R("fd_fdstat_set_rights", __wasi_fd_fdstat_set_rights(fd, fs.fs_rights_base & ~__WASI_RIGHTS_FD_WRITE, 0));
+	e = __wasi_fd_write(fd, civ, 1, &n);
+	printf("fd_write %d (fd_write dropped: EBADF)\n", e);
 	R("fd_sync", __wasi_fd_sync(fd));
 	R("fd_datasync", __wasi_fd_datasync(fd));
 	R("path_symlink", __wasi_path_symlink("a.txt", 3, "work/link"));
