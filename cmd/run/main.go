@@ -62,6 +62,9 @@ filesystem: "/" is a store file that keeps what the guest writes from one run to
 
 Usage:
   wasmrun [flags] MODULE.wasm [ARGS...]
+  wasmrun fs SUBCOMMAND [flags] [ARGS...]   inspect a store and move data in and out of it:
+      ls, tree, stat, du, cat, get, put, mkdir, rm, mv, export, import, fsck, compact,
+      backup ('wasmrun fs --help' lists them)
 
 The guest's argv is the module's base name followed by ARGS. Flags come before the module;
 everything after it goes to the guest.
@@ -296,6 +299,9 @@ func versionText() string {
 
 // wasmrun is the whole command: it returns the exit status.
 func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "fs" {
+		return fsMain(args[1:], stdin, stdout, stderr) // fs.go
+	}
 	c, act, err := parseArgs(args, stdout)
 	switch {
 	case err != nil:

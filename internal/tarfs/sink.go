@@ -212,7 +212,7 @@ func (s *sink) put(e *entry, body io.Reader) error {
 		_ = s.ns.SetAttrAt(p, base, false, &vfs.Attr{Valid: vfs.AttrAtime | vfs.AttrMtime, Atime: e.atime, Mtime: e.mtime})
 		s.placed[name] = true
 	default:
-		s.warn("%s: skipped: a %v cannot be stored", name, e.typ)
+		s.warn("%s: skipped: %s", name, special(e.typ))
 		s.stats.Skipped++
 		return nil
 	}
@@ -341,4 +341,18 @@ func Copy(dst *vfs.Namespace, dstDir string, src *vfs.Namespace, srcDir string, 
 		err = s.finish()
 	}
 	return s.stats, err
+}
+
+// special is the warning for an entry that is not a file, directory or symlink.
+func special(t vfs.FileType) string {
+	kind := "a special file"
+	switch t {
+	case vfs.TypeCharDevice:
+		kind = "a character device"
+	case vfs.TypeBlockDevice:
+		kind = "a block device"
+	case vfs.TypeSocketDgram, vfs.TypeSocketStrm:
+		kind = "a socket"
+	}
+	return kind + ": only files, directories, symlinks and hard links are kept"
 }

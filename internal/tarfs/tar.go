@@ -45,7 +45,7 @@ func Export(w io.Writer, ns *vfs.Namespace, dir string, opts Options) (Stats, er
 			hdr.Typeflag, hdr.Linkname = tar.TypeSymlink, e.target
 		default:
 			if opts.Warn != nil {
-				opts.Warn(fmt.Sprintf("%s: skipped: a %v has no place in the archive", e.name, e.typ))
+				opts.Warn(fmt.Sprintf("%s: skipped: %s", e.name, special(e.typ)))
 			}
 			s.Skipped++
 			return nil
@@ -186,7 +186,7 @@ func Import(ns *vfs.Namespace, dir string, r io.Reader, opts Options) (Stats, er
 			if _, err := cleanName(e.name); err != nil {
 				return s.stats, err
 			}
-			s.warn("%s: skipped: FIFOs and other special files cannot be stored", e.name)
+			s.warn("%s: skipped: %s", e.name, special(e.typ))
 			s.stats.Skipped++
 			continue
 		}
