@@ -104,12 +104,12 @@ func TestSparseFile(t *testing.T) {
 	}
 }
 
-// TestDenseFile writes a 2 GB file (512 MiB with -short) through a 32 MiB cache and reads it
+// TestDenseFile writes a 2 GB file (512 MiB with -short or -race) through a 32 MiB cache and reads it
 // back, and checks that the heap stays bounded by a small multiple of the cache size (pages,
 // bbolt's transaction, garbage not yet collected), not by the file size.
 func TestDenseFile(t *testing.T) {
 	size := int64(2 << 30)
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		size = 512 << 20
 	}
 	const cache = 32 << 20

@@ -14,7 +14,7 @@ import (
 func TestFsckFindsDamage(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base.store")
-	f := openT(t, base, Options{})
+	f := openT(t, base, Options{NoSync: true})
 	mkdirT(t, f, "/d")
 	mkdirT(t, f, "/d/sub")
 	fileIno := writeFileT(t, f, "/d/f", []byte(strings.Repeat("x", 10000)))

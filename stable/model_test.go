@@ -509,7 +509,7 @@ func runModel(t *testing.T, opts Options, canCrash bool, steps int) {
 
 func TestModel(t *testing.T) {
 	steps := 2000
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
 		steps = 600
 	}
 	for _, tc := range []struct {

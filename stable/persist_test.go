@@ -18,7 +18,7 @@ import (
 // directories, file contents (with holes), renames, hard links, symlinks, modes and times.
 func TestPersist(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "p.store")
-	f := openT(t, path, Options{})
+	f := openT(t, path, Options{NoSync: true})
 	mkdirT(t, f, "/a")
 	mkdirT(t, f, "/a/b")
 	mkdirT(t, f, "/c")
@@ -54,7 +54,7 @@ func TestPersist(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	f = openT(t, path, Options{})
+	f = openT(t, path, Options{NoSync: true})
 	defer closeChecked(t, f)
 	for p, want := range stats {
 		ino, e := walk(t, f, p)
@@ -294,7 +294,7 @@ func TestCommitTriggers(t *testing.T) {
 func TestOpenErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.store")
-	f := openT(t, good, Options{})
+	f := openT(t, good, Options{NoSync: true})
 	writeFileT(t, f, "/f", bytes.Repeat([]byte("data"), 100000))
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
@@ -315,7 +315,7 @@ func TestOpenErrors(t *testing.T) {
 	bbolt := filepath.Join(dir, "other.bbolt")
 	// A bbolt file without a stable superblock: make a store and delete its superblock.
 	func() {
-		f := openT(t, bbolt, Options{})
+		f := openT(t, bbolt, Options{NoSync: true})
 		f.Close()
 		s, err := openRaw(bbolt)
 		if err != nil {
@@ -329,7 +329,7 @@ func TestOpenErrors(t *testing.T) {
 	}()
 	newer := filepath.Join(dir, "newer.store")
 	func() {
-		f := openT(t, newer, Options{})
+		f := openT(t, newer, Options{NoSync: true})
 		f.Close()
 		s, err := openRaw(newer)
 		if err != nil {
@@ -482,7 +482,7 @@ func TestQuota(t *testing.T) {
 func TestDamagedPages(t *testing.T) {
 	dir := t.TempDir()
 	good := filepath.Join(dir, "good.store")
-	f := openT(t, good, Options{})
+	f := openT(t, good, Options{NoSync: true})
 	var want [][]byte
 	for i := range 40 {
 		data := bytes.Repeat([]byte{byte('a' + i%26)}, 20000+i*1000)
@@ -514,7 +514,7 @@ func TestDamagedPages(t *testing.T) {
 			if err := os.WriteFile(p, d, 0o600); err != nil {
 				t.Fatal(err)
 			}
-			f, err := Open(p, Options{})
+			f, err := Open(p, Options{NoSync: true})
 			if err != nil {
 				if !errors.Is(err, ErrCorrupt) {
 					t.Fatalf("Open = %v, want ErrCorrupt or success", err)
