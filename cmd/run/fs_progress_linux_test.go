@@ -90,3 +90,26 @@ func TestFSProgressOnTerminal(t *testing.T) {
 		}
 	}
 }
+
+// TestFSExportToTerminal: export refuses to write a tar archive to a terminal.
+func TestFSExportToTerminal(t *testing.T) {
+	store := newStore(t)
+	fsOK(t, store, "mkdir", "/d")
+	pty, tty := openPty(t)
+	cmd := exec.Command(wasmrunBin, "fs", "export")
+	cmd.Env = testEnv(store)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = tty, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	tty.Close()
+	var out bytes.Buffer
+	done := make(chan struct{})
+	go func() { out.ReadFrom(pty); close(done) }()
+	err := cmd.Wait()
+	<-done
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(stderr.String(), "refusing to write a tar archive to a terminal") || out.Len() != 0 {
+		t.Errorf("export to a terminal: %v, stderr %q, terminal got %q", err, &stderr, &out)
+	}
+}
