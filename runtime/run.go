@@ -48,8 +48,10 @@ type RunConfig struct {
 //   - the guest returned from _start: 0, nil;
 //   - the guest called proc_exit(n): n (a uint32, so exit(-1) in C is 4294967295), nil;
 //   - ctx was cancelled or its deadline passed: -1 and an error wrapping ctx.Err(), so
-//     errors.Is(err, context.DeadlineExceeded) tells a timeout. The guest is stopped at its next
-//     function call or loop iteration;
+//     errors.Is(err, context.DeadlineExceeded) tells a timeout. With Options.Interruptible the
+//     guest is stopped at its next function call or loop iteration; without, only while it waits
+//     in a host call (poll_oneoff, a read of stdin), so a guest that computes runs on, and Run
+//     waits for it, until it returns or exits (with its own result, then);
 //   - the guest trapped: -1 and an error wrapping ErrTrap;
 //   - the module could not be instantiated (an import wasmrun does not provide, a memory
 //     larger than Options.MemoryLimitPages): -1 and that error.
@@ -124,8 +126,9 @@ func exitResult(ctx context.Context, err error, what string) (int, error) {
 		return int(exit.ExitCode()), nil
 	}
 	if cerr := ctx.Err(); cerr != nil {
-		// WithCloseOnContextDone closed the module (with one of the two exit codes above), or
-		// a host call failed because of it.
+		// The module was closed with one of the two exit codes above: by wazero's checks
+		// (Options.Interruptible) or by a host call that was waiting (wasi ends the guest
+		// the same way), or a host call failed because of it.
 		return -1, fmt.Errorf("guest stopped: %w", cerr)
 	}
 	if isExit { // proc_exit with one of wazero's reserved codes, ctx still live

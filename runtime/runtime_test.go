@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -27,7 +28,7 @@ const (
 
 // newRuntime returns a Runtime closed at the end of the test; "/" is a fresh store in a
 // temporary directory unless opts says otherwise.
-func newRuntime(t *testing.T, opts wasmrt.Options) *wasmrt.Runtime {
+func newRuntime(t testing.TB, opts wasmrt.Options) *wasmrt.Runtime {
 	t.Helper()
 	if opts.Root == nil && opts.Store == "" {
 		opts.Store = filepath.Join(t.TempDir(), "root.store")
@@ -89,7 +90,7 @@ func TestRunExit(t *testing.T) {
 			wantErr: context.Canceled},
 		{name: "missing import", guest: "noimport", wantCode: -1, wantInErr: "env"},
 	}
-	r := newRuntime(t, wasmrt.Options{})
+	r := newRuntime(t, wasmrt.Options{Interruptible: true})
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
@@ -124,6 +125,78 @@ func TestRunExit(t *testing.T) {
 			}
 			if d := time.Since(start); d > 10*time.Second {
 				t.Errorf("took %v", d)
+			}
+		})
+	}
+}
+
+// TestInterruptible checks both settings of Options.Interruptible: with it, a deadline stops
+// a guest that computes without calling the host; without it, the deadline stops a guest only
+// while it waits in a host call, and one that computes runs to its end.
+func TestInterruptible(t *testing.T) {
+	tests := []struct {
+		name          string
+		interruptible bool
+		guest         string
+		stdin         bool          // the guest reads a pipe nobody writes
+		timeout       time.Duration // a deadline for the run
+		wantCode      int
+		wantErr       error
+		fast          bool // Run returns well before the guest would have ended
+	}{
+		{name: "interruptible/computing", interruptible: true, guest: "spin", timeout: 20 * time.Millisecond,
+			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
+		{name: "interruptible/waiting", interruptible: true, guest: "cat", stdin: true, timeout: 20 * time.Millisecond,
+			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
+		{name: "not/computing", guest: "spin", timeout: 20 * time.Millisecond},
+		{name: "not/waiting", guest: "cat", stdin: true, timeout: 20 * time.Millisecond,
+			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRuntime(t, wasmrt.Options{Interruptible: tc.interruptible})
+			m, err := r.Compile(context.Background(), guest(t, tc.guest))
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := args(tc.guest)
+			if tc.stdin {
+				pr, pw := io.Pipe()
+				defer pw.Close()
+				cfg.Stdin = pr
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), tc.timeout)
+			defer cancel()
+			start := time.Now()
+			code, err := r.Run(ctx, m, cfg)
+			took := time.Since(start)
+			if code != tc.wantCode || !errors.Is(err, tc.wantErr) || (tc.wantErr == nil && err != nil) {
+				t.Errorf("Run: %d, %v; want %d, %v", code, err, tc.wantCode, tc.wantErr)
+			}
+			if tc.fast && took > 2*time.Second {
+				t.Errorf("Run returned after %v, want soon after the %v deadline", took, tc.timeout)
+			}
+			if !tc.fast && took < tc.timeout {
+				t.Errorf("Run returned after %v, before the %v deadline: did the guest compute at all?", took, tc.timeout)
+			}
+		})
+	}
+}
+
+// BenchmarkInterruptible runs a guest that computes without calling the host (100 million
+// loop iterations, each a call), with and without Options.Interruptible.
+func BenchmarkInterruptible(b *testing.B) {
+	for _, interruptible := range []bool{false, true} {
+		b.Run(fmt.Sprintf("interruptible=%v", interruptible), func(b *testing.B) {
+			r := newRuntime(b, wasmrt.Options{Interruptible: interruptible})
+			m, err := r.Compile(context.Background(), guest(b, "spin"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			for b.Loop() {
+				if code, err := r.Run(context.Background(), m, args("spin")); code != 0 || err != nil {
+					b.Fatal(code, err)
+				}
 			}
 		})
 	}
@@ -282,8 +355,9 @@ func TestCommitAtExit(t *testing.T) {
 		t.Run(tc.mode, func(t *testing.T) {
 			store := filepath.Join(t.TempDir(), "root.store")
 			r := newRuntime(t, wasmrt.Options{
-				Store:        store,
-				StoreOptions: stable.Options{CommitInterval: time.Hour},
+				Store:         store,
+				StoreOptions:  stable.Options{CommitInterval: time.Hour},
+				Interruptible: tc.timeout > 0,
 			})
 			ctx := context.Background()
 			if tc.timeout > 0 {
