@@ -71,8 +71,8 @@
 // # Caching and memory
 //
 // File pages are cached up to Options.CacheBytes of dirty and committing pages together, an
-// eighth of that of clean pages (least recently used first out) and an eighth of spare page
-// buffers: at most 320 MiB by default,
+// eighth of that of clean pages (least recently used first out) and a quarter of spare page
+// buffers: at most 352 MiB by default,
 // whatever the size of the files. Large reads of pages not cached are copied straight from the
 // store, and a sequential reader reads through a window of its own, so streaming a big file
 // does not push everything else out of the cache. Metadata (inodes and

@@ -89,10 +89,11 @@ func (f *FS) newBuf(n int, whole bool) []byte {
 	return make([]byte, n, c)
 }
 
-// freeBuf keeps b for reuse if it is page-sized and the spare buffers take less than an eighth
-// of the cache size. b must not be referenced any more.
+// freeBuf keeps b for reuse if it is page-sized and the spare buffers take less than a quarter
+// of the cache size: a writer streaming a big file then writes into the buffers its last
+// commit gave back rather than into fresh memory. b must not be referenced any more.
 func (f *FS) freeBuf(b []byte) {
-	if int64(cap(b)) == f.ps && int64(len(f.free)+1)*f.ps <= f.cacheCap/8 {
+	if int64(cap(b)) == f.ps && int64(len(f.free)+1)*f.ps <= f.cacheCap/4 {
 		f.free = append(f.free, b[:0])
 	}
 }

@@ -55,8 +55,8 @@ type Options struct {
 	// dirty_background_bytes: when a quarter of it is taken by dirty file pages a commit
 	// starts in the background, and a writer that would take dirty and committing pages
 	// together past CacheBytes waits for the commit in flight. Clean pages kept for reading
-	// take at most an eighth more, and spare page buffers another eighth. So the cache never
-	// holds more than 1.25*CacheBytes of file pages, and a write burst smaller than CacheBytes
+	// take at most an eighth more, and spare page buffers a quarter. So the cache never holds
+	// more than 1.375*CacheBytes of page memory, and a write burst smaller than CacheBytes
 	// runs at memory speed while it is committed behind it. Zero means DefaultCacheBytes; the smallest value used is 64 pages.
 	CacheBytes int64
 
