@@ -477,17 +477,19 @@ var readDirPool = sync.Pool{New: func() any {
 	return st
 }}
 
-// forward passes a backend entry on, with the cookie shifted past "." and ".." and a mount
-// point's Ino replaced by the mounted root's.
+// forward passes a copy of a backend entry on, with the cookie shifted past "." and ".." and a
+// mount point's Ino replaced by the mounted root's. It never changes *e: the backend may still
+// need it (the heap resumes its batches from the last entry's Next).
 func (st *readDirState) forward(e *DirEntry) bool {
-	e.Next += 2
+	st.e = *e
+	st.e.Next += 2
 	if len(st.tab.points) > 0 {
 		if m, ok := st.tab.points[Node{st.m, e.Ino}]; ok {
-			e.Ino = m.root
-			e.Type = TypeDir
+			st.e.Ino = m.root
+			st.e.Type = TypeDir
 		}
 	}
-	return st.fn(e)
+	return st.fn(&st.e)
 }
 
 // ReadDir lists the directory open in h starting after cookie, like File.ReadDir, but with "."

@@ -200,6 +200,7 @@ type File interface {
 	// ReadDir calls fn for each entry of the directory, in the backend's order, starting after
 	// the entry whose DirEntry.Next was cookie (0 starts at the beginning), until fn returns
 	// false or the entries run out. It does not report "." and "..": the Namespace adds them.
+	// fn must neither keep nor modify *e; the Namespace passes on a copy.
 	// Errors: ENOTDIR, EBADF, EIO.
 	ReadDir(cookie uint64, fn func(e *DirEntry) bool) Errno
 

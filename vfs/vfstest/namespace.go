@@ -604,6 +604,24 @@ func (k *kit) testNSReadDir(t *testing.T) {
 			t.Errorf("ReadDir(/d) one entry at a time = %q, want %q with . and .. first", names(got), names(all))
 		}
 	})
+	k.nsSub(t, "Large", func(t *testing.T, n *nsHarness) {
+		// Enough entries that a backend answers in several internal batches: every one is
+		// listed exactly once, whatever the backend does with its entries between batches.
+		const count = 1000
+		n.mkdirNS("/d")
+		want := []string{".", ".."}
+		for i := range count {
+			name := fmt.Sprintf("f%04d", i)
+			n.writeNS("/d/"+name, "")
+			want = append(want, name)
+		}
+		got := names(listDots(n, "/d"))
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("ReadDir(/d) with %d entries: %s", count, setDiff(got, want))
+		}
+	})
 	k.nsSub(t, "DotDotAfterRename", func(t *testing.T, n *nsHarness) {
 		n.setupNS([]string{"d /a", "d /b", "d /a/d"})
 		n.must(n.ns.Rename(n.root, "/a/d", n.root, "/b/d"), "Rename(/a/d, /b/d)")
