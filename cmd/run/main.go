@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -125,7 +126,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.Int64Var(&c.tmpInodes, "tmp-inodes", 0, "the most files, directories and symlinks /tmp may hold (ENOSPC beyond);\n"+
 		"0 means unbounded")
 	fs.DurationVar(&c.timeout, "timeout", 0, "stop the guest after this long (such as 30s or 5m) and exit 124;\n"+
-		"0 means no limit")
+		"0 means no limit. With a limit, compute-bound code runs slower: it checks\n"+
+		"for the deadline at every function call and loop iteration")
 	fs.StringVar(&c.cacheDir, "cache-dir", defaultCache, "keep compiled machine code here, so that the next start is fast\n"+
 		"($WASMRUN_CACHE_DIR changes the default)")
 	fs.BoolVar(&c.noCache, "no-cache", false, "compile the module again instead of using the compilation cache")
@@ -326,24 +328,32 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail("%s: not a WebAssembly module (it does not start with \\0asm); wasmrun runs binary .wasm files", c.module)
 	}
 
-	// The first SIGINT or SIGTERM cancels the run: the guest stops at its next call, the store
-	// is committed and closed, and wasmrun exits 128+signal. A second one exits at once: the
-	// store then keeps its last commit, which is consistent (each commit is atomic).
+	// The first SIGINT or SIGTERM cancels the run. A guest that waits (poll_oneoff, a read of
+	// stdin) or, with --timeout, any guest, stops at once; the store is committed and closed,
+	// and wasmrun exits 128+signal. A guest that computes without --timeout (so without the
+	// cost of wazero's interrupt checks) cannot be stopped: if it is still running after
+	// interruptGrace, the store is committed under it and wasmrun exits. A second signal exits
+	// at once: the store then keeps its last commit, which is consistent (each commit is
+	// atomic).
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
+	guest := &runningGuest{module: c.module, stderr: stderr}
 	go func() {
-		sig, ok := <-sigs
-		if !ok {
-			return
-		}
+		sig := <-sigs
 		cancel(signalError{sig})
-		if sig, ok = <-sigs; ok {
+		select {
+		case <-time.After(interruptGrace):
+			go guest.abandon(sig) // while a second signal can still exit at once
+		case sig = <-sigs:
 			fmt.Fprintf(stderr, "wasmrun: %v again: exiting without the final commit\n", sig)
 			os.Exit(signalStatus(sig))
 		}
+		sig = <-sigs
+		fmt.Fprintf(stderr, "wasmrun: %v again: exiting without the final commit\n", sig)
+		os.Exit(signalStatus(sig))
 	}()
 
 	opts := wasmrt.Options{
@@ -356,6 +366,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		DebugInfo:        c.debugInfo,
 		MemoryLimitPages: uint32(c.maxMemory >> 16),
 		MaxFDs:           c.maxFDs,
+		Interruptible:    c.timeout > 0,
 	}
 	if c.tmpSize == 0 {
 		opts.TmpBytes = -1
@@ -386,7 +397,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	} else if err != nil {
 		return fail("%v", err)
 	}
-	code := run(ctx, r, c, wasm, later, stdin, stdout, stderr)
+	code := run(ctx, r, c, wasm, later, guest, stdin, stdout, stderr)
 	if err := r.Close(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "wasmrun: closing the store: %v\n", err)
 		if code == 0 {
@@ -398,7 +409,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 
 // run mounts, compiles and runs the module on r, and returns the exit status.
 func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts []mountSpec,
-	stdin *os.File, stdout, stderr io.Writer) int {
+	guest *runningGuest, stdin *os.File, stdout, stderr io.Writer) int {
 	for _, m := range mounts {
 		fsys, err := openMount(m, c.storeOpts)
 		if err == nil {
@@ -430,6 +441,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts 
 	if stdin != nil {
 		in = stdin
 	}
+	guest.start(r.Namespace())
 	code, err := r.Run(runCtx, mod, wasmrt.RunConfig{
 		Args:   c.args,
 		Env:    c.env,
@@ -437,6 +449,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts 
 		Stdout: stdout,
 		Stderr: stderr,
 	})
+	guest.stop()
 	var sig signalError
 	switch {
 	case err == nil:
@@ -487,6 +500,54 @@ func openMount(m mountSpec, storeOpts stable.Options) (vfs.FS, error) {
 		fsys = vfs.ReadOnly(fsys)
 	}
 	return fsys, nil
+}
+
+// interruptGrace is how long wasmrun waits after SIGINT or SIGTERM for the guest to stop before
+// it commits the store under a guest that is still running and exits.
+const interruptGrace = 200 * time.Millisecond
+
+// runningGuest tells the signal handler whether a guest is running, and on which namespace.
+type runningGuest struct {
+	module string
+	stderr io.Writer
+
+	mu sync.Mutex
+	ns *vfs.Namespace // the running guest's namespace; nil before and after Run
+}
+
+// start records that a guest runs on ns.
+func (g *runningGuest) start(ns *vfs.Namespace) {
+	g.mu.Lock()
+	g.ns = ns
+	g.mu.Unlock()
+}
+
+// stop records that Run returned. If abandon is committing, stop blocks until the process exits.
+func (g *runningGuest) stop() {
+	g.mu.Lock()
+	g.ns = nil
+	g.mu.Unlock()
+}
+
+// abandon is the end of an interrupted guest that did not stop within interruptGrace: one
+// that computes without calling the host, which nothing can stop without wazero's interrupt
+// checks (--timeout turns them on). It commits the namespace while the guest runs on (what a
+// background commit does at any moment) and exits with 128+sig, holding the lock so that Run's
+// caller never goes on. With no guest running (Run returned, or has not started and will see
+// the cancelled context) it does nothing.
+func (g *runningGuest) abandon(sig os.Signal) {
+	g.mu.Lock()
+	if g.ns == nil {
+		g.mu.Unlock()
+		return
+	}
+	status := signalStatus(sig)
+	if err := g.ns.Commit(); err != nil {
+		fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %v; the commit failed: %v\n", g.module, sig, err)
+		os.Exit(status)
+	}
+	fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %v (committed while the guest was still computing)\n", g.module, sig)
+	os.Exit(status)
 }
 
 // signalError is the cause of a run cancelled by a signal.

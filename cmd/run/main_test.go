@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/wasmrun/wasmrun/stable"
 )
 
 // The test binary, guests and environment, set up by TestMain.
@@ -164,7 +166,7 @@ func TestCommandLine(t *testing.T) {
 			"--dir HOST[:GUEST][:ro]", "--mount GUEST=KIND[:ARG][:ro]", "--env KEY[=VALUE]",
 			"--store FILE", "--tmp-size BYTES\n", "(default 1G)", "--timeout DURATION",
 			"--cache-dir DIR", "--no-cache", "--commit-interval DURATION", "(default 5s)",
-			"--cache-size BYTES", "(default 64M)", "--store-quota BYTES", "--lock-timeout DURATION",
+			"--cache-size BYTES", "(default " + formatSize(stable.DefaultCacheBytes) + ")", "--store-quota BYTES", "--lock-timeout DURATION",
 			"(default 1s)", "--max-fds N", "(default 1024)", "--max-memory BYTES", "(default 4G)",
 			"--debug-info", "--version", "-h, --help", "Exit status",
 		}},
@@ -356,37 +358,78 @@ func TestMount(t *testing.T) {
 }
 
 // TestInterrupt checks that SIGINT and SIGTERM stop a running guest, and that what it wrote is
-// committed before wasmrun exits.
+// committed before wasmrun exits: with --timeout, wazero's interrupt checks stop the guest;
+// without, the guest computes on, and wasmrun commits under it and exits after a grace period.
 func TestInterrupt(t *testing.T) {
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
-		t.Run(sig.String(), func(t *testing.T) {
-			store := newStore(t)
-			cmd := exec.Command(wasmrunBin, "--commit-interval", "1h", g("write"), "f", "before "+sig.String(), "loop")
-			cmd.Env = testEnv(store)
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
+		for _, timeout := range []string{"", "1h"} {
+			name := sig.String() + "/no timeout"
+			wantStderr := "(committed while the guest was still computing)"
+			args := []string{"--commit-interval", "1h"}
+			if timeout != "" {
+				name = sig.String() + "/timeout " + timeout
+				wantStderr = ": stopped by " + sig.String() + "\n"
+				args = append(args, "--timeout", timeout)
 			}
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			buf := make([]byte, 8)
-			if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "looping\n" {
-				t.Fatalf("guest output %q, %v", buf, err)
-			}
-			cmd.Process.Signal(sig)
-			err = cmd.Wait()
-			ee, ok := err.(*exec.ExitError)
-			if !ok || ee.ExitCode() != 128+int(sig) {
-				t.Errorf("wasmrun: %v, want exit status %d\nstderr: %s", err, 128+int(sig), stderr.String())
-			}
-			if got := cli(t, store, g("cat"), "f"); got.code != 0 || got.stdout != "before "+sig.String() {
-				t.Errorf("after the signal: cat f: %d, %q\n%s", got.code, got.stdout, got.stderr)
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				store := newStore(t)
+				data := "before " + name
+				cmd := exec.Command(wasmrunBin, append(args, g("write"), "f", data, "loop")...)
+				cmd.Env = testEnv(store)
+				var stderr bytes.Buffer
+				cmd.Stderr = &stderr
+				out, err := cmd.StdoutPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				buf := make([]byte, 8)
+				if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "looping\n" {
+					t.Fatalf("guest output %q, %v", buf, err)
+				}
+				cmd.Process.Signal(sig)
+				err = waitTimeout(t, cmd, 10*time.Second)
+				ee, ok := err.(*exec.ExitError)
+				if !ok || ee.ExitCode() != 128+int(sig) {
+					t.Errorf("wasmrun: %v, want exit status %d\nstderr: %s", err, 128+int(sig), stderr.String())
+				}
+				if !strings.Contains(stderr.String(), wantStderr) {
+					t.Errorf("stderr lacks %q:\n%s", wantStderr, stderr.String())
+				}
+				if got := cli(t, store, g("cat"), "f"); got.code != 0 || got.stdout != data {
+					t.Errorf("after the signal: cat f: %d, %q\n%s", got.code, got.stdout, got.stderr)
+				}
+			})
+		}
 	}
+
+	// A guest that only computes (loop.wat spins and never calls the host), without --timeout:
+	// SIGINT still ends wasmrun, within the grace period and a commit.
+	t.Run("computing guest", func(t *testing.T) {
+		store := newStore(t)
+		cmd := exec.Command(wasmrunBin, g("loop"))
+		cmd.Env = testEnv(store)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // let it start spinning
+		start := time.Now()
+		cmd.Process.Signal(syscall.SIGINT)
+		err := waitTimeout(t, cmd, 10*time.Second)
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+			t.Errorf("wasmrun: %v, want exit status 130\nstderr: %s", err, stderr.String())
+		}
+		if took := time.Since(start); took < interruptGrace || took > 5*time.Second {
+			t.Errorf("exited %v after SIGINT, want about the %v grace period", took, interruptGrace)
+		}
+		if want := "wasmrun: " + g("loop") + ": stopped by interrupt (committed while the guest was still computing)"; !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
+		}
+	})
 
 	// A guest blocked reading stdin is stopped too.
 	cmd := exec.Command(wasmrunBin, g("cat"))
@@ -419,6 +462,21 @@ func TestInterrupt(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()
 		t.Error("wasmrun blocked on stdin did not stop on SIGINT")
+	}
+}
+
+// waitTimeout waits for cmd, and kills it and fails the test if it takes longer than d.
+func waitTimeout(t *testing.T, cmd *exec.Cmd, d time.Duration) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		cmd.Process.Kill()
+		t.Fatalf("%v did not exit within %v", cmd.Args, d)
+		return nil
 	}
 }
 
