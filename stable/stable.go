@@ -348,7 +348,14 @@ func create(path string, pageSize, hashBits int) error {
 		if errors.Is(err, fs.ErrExist) {
 			return nil // created meanwhile by someone else: open theirs
 		}
-		return err
+		// A file system without hard links: rename, which cannot refuse to replace a store
+		// created meanwhile by another process, so check just before.
+		if _, serr := os.Lstat(path); serr == nil {
+			return nil
+		}
+		if rerr := os.Rename(name, path); rerr != nil {
+			return err
+		}
 	}
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
