@@ -232,7 +232,8 @@ func TestGroupCommit(t *testing.T) {
 	}
 }
 
-// TestSyncDurableEachCall checks every successful Sync by crashing right after it.
+// TestCommitTriggers checks the commits that come with no call: when the dirty pages reach a
+// quarter of the cache, when the oldest change is CommitInterval old, and on Close.
 func TestCommitTriggers(t *testing.T) {
 	t.Run("dirty bytes", func(t *testing.T) {
 		f := newT(t, Options{CommitInterval: -1, CacheBytes: 1 << 20, NoSync: true})

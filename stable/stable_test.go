@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math/rand/v2"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/wasmrun/wasmrun/vfs"
@@ -117,5 +118,56 @@ func TestReadWindow(t *testing.T) {
 		}
 		r.Close()
 		w.Close()
+	}
+}
+
+// TestCookiesSurviveReopen lists half a directory, reopens the store, removes the last entry
+// listed and adds others, and resumes from the cookie: the rest of the old entries come exactly
+// once, none of those listed before comes again.
+func TestCookiesSurviveReopen(t *testing.T) {
+	for _, hashBits := range []int{0, 2} { // 2: every name collides with many others
+		path := filepath.Join(t.TempDir(), "c.store")
+		f := openT(t, path, Options{NoSync: true, hashBits: hashBits})
+		d := mkdirT(t, f, "/d")
+		const n = 300
+		for i := range n {
+			writeFileT(t, f, "/d/"+strconv.Itoa(i), nil)
+		}
+		h, _ := f.Open(d, vfs.OpenRead)
+		seen := map[string]bool{}
+		var cookie uint64
+		var last string
+		must(t, h.ReadDir(0, func(e *vfs.DirEntry) bool {
+			seen[string(e.Name)] = true
+			cookie, last = e.Next, string(e.Name)
+			return len(seen) < n/2
+		}), "readdir")
+		h.Close()
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		f = openT(t, path, Options{NoSync: true})
+		must(t, f.Remove(d, last, false), "remove "+last)
+		for i := range 20 {
+			writeFileT(t, f, "/d/new"+strconv.Itoa(i), nil)
+		}
+		h, _ = f.Open(d, vfs.OpenRead)
+		rest := map[string]bool{}
+		must(t, h.ReadDir(cookie, func(e *vfs.DirEntry) bool {
+			name := string(e.Name)
+			if seen[name] || rest[name] {
+				t.Errorf("hashBits %d: %q listed again after resuming", hashBits, name)
+			}
+			rest[name] = true
+			return true
+		}), "readdir")
+		h.Close()
+		for i := range n {
+			name := strconv.Itoa(i)
+			if !seen[name] && !rest[name] {
+				t.Errorf("hashBits %d: %q never listed", hashBits, name)
+			}
+		}
+		closeChecked(t, f)
 	}
 }
