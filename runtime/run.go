@@ -35,6 +35,14 @@ type RunConfig struct {
 	Stdout, Stderr io.Writer
 	// MaxFDs bounds the open file descriptors (EMFILE beyond); 0 means Options.MaxFDs.
 	MaxFDs int
+	// Trace, if not nil, receives one line per WASI call of the guest, strace style: the call
+	// with its decoded arguments, then its result or errno (see the wasi package doc,
+	// "Tracing"; the CLI's --trace). Each line is one Write. Runs that share a writer write to
+	// it concurrently: give them an *os.File or wrap the writer with wasi.LockedWriter.
+	Trace io.Writer
+	// TraceTag, if not empty, prefixes each trace line as "[TraceTag] ", to tell apart the
+	// lines of runs sharing one Trace writer.
+	TraceTag string
 }
 
 // Run instantiates m and calls its "_start" function with cfg's arguments, environment and
@@ -79,13 +87,15 @@ func (r *Runtime) Run(ctx context.Context, m *Module, cfg RunConfig) (exitCode i
 		maxFDs = r.maxFDs
 	}
 	p, err := wasi.NewProcess(wasi.Config{
-		Args:   cfg.Args,
-		Env:    cfg.Env,
-		Stdin:  cfg.Stdin,
-		Stdout: cfg.Stdout,
-		Stderr: cfg.Stderr,
-		NS:     r.ns,
-		MaxFDs: maxFDs,
+		Args:     cfg.Args,
+		Env:      cfg.Env,
+		Stdin:    cfg.Stdin,
+		Stdout:   cfg.Stdout,
+		Stderr:   cfg.Stderr,
+		NS:       r.ns,
+		MaxFDs:   maxFDs,
+		Trace:    cfg.Trace,
+		TraceTag: cfg.TraceTag,
 	})
 	if err != nil {
 		return -1, err

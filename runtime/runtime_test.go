@@ -202,6 +202,38 @@ func BenchmarkInterruptible(b *testing.B) {
 	}
 }
 
+// TestRunTrace checks that RunConfig.Trace gets one tagged line per WASI call, with the
+// decoded arguments and the result.
+func TestRunTrace(t *testing.T) {
+	r := newRuntime(t, wasmrt.Options{})
+	var trace bytes.Buffer
+	cfg := args("write", "dir/missing", "x")
+	cfg.Trace, cfg.TraceTag = &trace, "w1"
+	got := run(t, context.Background(), r, guest(t, "write"), cfg)
+	if got.code != wasiENOENT {
+		t.Fatalf("write into a missing directory: %d, %v; want ENOENT (%d)", got.code, got.err, wasiENOENT)
+	}
+	lines := strings.Split(strings.TrimSuffix(trace.String(), "\n"), "\n")
+	for _, want := range []string{
+		`[w1] args_sizes_get(`,
+		`[w1] path_open(fd=3, dirflags=SYMLINK_FOLLOW, path="dir/missing", oflags=CREAT|TRUNC, `,
+		`[w1] proc_exit(code=44)`,
+	} {
+		found := false
+		for _, l := range lines {
+			found = found || strings.HasPrefix(l, want)
+		}
+		if !found {
+			t.Errorf("no trace line starts with %q:\n%s", want, trace.String())
+		}
+	}
+	for _, l := range lines {
+		if strings.HasPrefix(l, "[w1] path_open(") && !strings.HasSuffix(l, " = -1 ENOENT") {
+			t.Errorf("path_open line %q does not end with its errno", l)
+		}
+	}
+}
+
 func TestRunArgsEnvStdin(t *testing.T) {
 	r := newRuntime(t, wasmrt.Options{})
 	got := run(t, context.Background(), r, guest(t, "echo"), wasmrt.RunConfig{
