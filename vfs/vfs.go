@@ -93,6 +93,12 @@ const (
 	OpenWrite                      // the handle will write
 )
 
+// MaxCookie bounds the cookies a backend's File.ReadDir reports (DirEntry.Next < MaxCookie). The
+// Namespace adds 2 for "." and "..", and wasi-libc's telldir returns the cookie as a C long, which
+// is 32 bits on wasm32: a larger cookie would make seekdir(telldir()) land on the wrong entry in
+// every C guest.
+const MaxCookie = 1<<31 - 2
+
 // DirEntry is one entry that File.ReadDir reports. Name is only valid during the callback that
 // receives it (backends may hand out a view of an internal buffer); copy it to keep it.
 type DirEntry struct {
@@ -100,7 +106,7 @@ type DirEntry struct {
 	// the caller but must stay valid while other entries are added or removed: an entry that is
 	// neither added nor removed during a listing is reported exactly once, and resuming from the
 	// cookie of an entry since removed still continues after it. Backend cookies are below
-	// 1<<63; cookie 0 starts a listing.
+	// MaxCookie; cookie 0 starts a listing.
 	Next uint64
 	Ino  Ino
 	Type FileType
