@@ -1,5 +1,7 @@
 # wasmrun: build, fetch the test python.wasm, test.
 #
+#   make demo     build wasmrun, fetch python.wasm, run testdata/demo/persist.py twice: what it
+#                 stores under /data persists (bin/demo.store), /tmp starts empty every run
 #   make build    build bin/wasmrun
 #   make python   fetch and verify testdata/python/python.wasm (idempotent)
 #   make test     fetch python.wasm if missing, then run every test with the race detector
@@ -15,7 +17,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS   ?= -race
 PYTHON_WASM := testdata/python/python.wasm
 
-.PHONY: build python test fmt vet
+.PHONY: build python test fmt vet demo
 
 build:
 	$(GO) build -o bin/wasmrun ./cmd/run
@@ -28,6 +30,14 @@ $(PYTHON_WASM):
 
 test: $(PYTHON_WASM)
 	$(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...
+
+DEMO := bin/wasmrun --store bin/demo.store --dir testdata/demo:/demo $(PYTHON_WASM) /demo/persist.py
+
+demo: build $(PYTHON_WASM)
+	@echo '$$ $(DEMO)'
+	@$(DEMO)
+	@echo '$$ $(DEMO)'
+	@$(DEMO)
 
 fmt:
 	gofmt -w .
