@@ -50,6 +50,8 @@ type config struct {
 	maxFDs    int
 	maxMemory int64
 	debugInfo bool
+	trace     string // --trace: a file, "-" for standard error, "" for none
+	stats     bool
 }
 
 // usageError is a command-line mistake: wasmrun prints it with a pointer to --help.
@@ -141,6 +143,10 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		"wait this long for another process to release the store; 0 tries once")
 	fs.IntVar(&c.maxFDs, "max-fds", wasi.DefaultMaxFDs, "the most files the guest may have open at once (EMFILE beyond)")
 	fs.Var(&maxMemory, "max-memory", "the most linear memory the guest may use: a multiple of 64K, at most 4G")
+	fs.StringVar(&c.trace, "trace", "", "write one line per WASI call of the guest to FILE (- for standard\n"+
+		"error), strace style: the call, its arguments, its result or errno")
+	fs.BoolVar(&c.stats, "stats", false, "at exit, after the last commit, print each mount's operations, bytes\n"+
+		"read and written, sync and commit latencies to standard error")
 	fs.BoolVar(&c.debugInfo, "debug-info", false, "parse DWARF debug information, so that a trap's stack trace shows\n"+
 		"source lines (uses more memory)")
 	fs.BoolVar(&showVersion, "version", false, "print the version of wasmrun and exit")
@@ -231,6 +237,7 @@ var argNames = map[string]string{
 	"lock-timeout":    "DURATION",
 	"max-fds":         "N",
 	"max-memory":      "BYTES",
+	"trace":           "FILE|-",
 }
 
 // printUsage writes the help text: every flag with its argument and default, "--" style.
@@ -340,7 +347,8 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	sigs := make(chan os.Signal, 2)
 	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	defer signal.Stop(sigs)
-	guest := &runningGuest{module: c.module, stderr: stderr}
+	stats := &mountStats{on: c.stats}
+	guest := &runningGuest{module: c.module, stderr: stderr, report: func() { stats.print(stderr) }}
 	go func() {
 		sig := <-sigs
 		cancel(signalError{sig})
@@ -371,6 +379,19 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	if c.tmpSize == 0 {
 		opts.TmpBytes = -1
 	}
+	var trace io.Writer
+	switch c.trace {
+	case "":
+	case "-":
+		trace = wasi.LockedWriter(stderr)
+	default:
+		f, err := os.Create(c.trace)
+		if err != nil {
+			return fail("--trace: %v", err)
+		}
+		defer f.Close()
+		trace = f
+	}
 	var later []mountSpec // mounts below "/"
 	for _, m := range c.mounts {
 		switch m.guest {
@@ -378,7 +399,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			if opts.Root != nil {
 				return fail("two mounts at /")
 			}
-			if opts.Root, err = openMount(m, c.storeOpts); err != nil {
+			if opts.Root, err = openMount(m, c.storeOpts, stats.wrap); err != nil {
 				return fail("%v", err)
 			}
 			continue
@@ -391,27 +412,55 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		_, err := wasmrt.DefaultStorePath()
 		return fail("%v", err)
 	}
-	r, err := wasmrt.New(ctx, opts)
-	if errors.Is(err, stable.ErrLocked) {
-		return fail("%v (wait for it to exit, or give --lock-timeout or another --store)", err)
-	} else if err != nil {
+	storeFail := func(err error) int {
+		if errors.Is(err, stable.ErrLocked) {
+			return fail("%v (wait for it to exit, or give --lock-timeout or another --store)", err)
+		}
 		return fail("%v", err)
 	}
-	code := run(ctx, r, c, wasm, later, guest, stdin, stdout, stderr)
+	var tmp vfs.FS
+	if c.stats {
+		// Count the default mounts too: open them here instead of letting New do it.
+		if opts.Root == nil {
+			st, err := stable.Open(c.store, c.storeOpts)
+			if err != nil {
+				return storeFail(err)
+			}
+			opts.Root = stats.wrap("/", st)
+		}
+		if !opts.NoTmp {
+			opts.NoTmp = true
+			tmp = heap.New(heap.Options{MaxBytes: c.tmpSize, MaxInodes: c.tmpInodes})
+		}
+	}
+	r, err := wasmrt.New(ctx, opts)
+	if err != nil {
+		return storeFail(err)
+	}
+	if tmp != nil {
+		if err := r.Mount("/tmp", stats.wrap("/tmp", tmp)); err != nil {
+			r.Close(context.Background())
+			return fail("mount /tmp: %v", err)
+		}
+	}
+	code := run(ctx, r, c, wasm, later, guest, stats, trace, stdin, stdout, stderr)
 	if err := r.Close(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "wasmrun: closing the store: %v\n", err)
 		if code == 0 {
 			code = exitUsage
 		}
 	}
+	if stats.ran {
+		stats.print(stderr)
+	}
 	return code
 }
 
 // run mounts, compiles and runs the module on r, and returns the exit status.
 func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts []mountSpec,
-	guest *runningGuest, stdin *os.File, stdout, stderr io.Writer) int {
+	guest *runningGuest, stats *mountStats, trace io.Writer, stdin *os.File, stdout, stderr io.Writer) int {
 	for _, m := range mounts {
-		fsys, err := openMount(m, c.storeOpts)
+		fsys, err := openMount(m, c.storeOpts, stats.wrap)
 		if err == nil {
 			err = r.Mount(m.guest, fsys)
 			if err != nil {
@@ -441,6 +490,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts 
 	if stdin != nil {
 		in = stdin
 	}
+	stats.ran = true
 	guest.start(r.Namespace())
 	code, err := r.Run(runCtx, mod, wasmrt.RunConfig{
 		Args:   c.args,
@@ -448,6 +498,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts 
 		Stdin:  in,
 		Stdout: stdout,
 		Stderr: stderr,
+		Trace:  trace,
 	})
 	guest.stop()
 	var sig signalError
@@ -469,8 +520,9 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts 
 	}
 }
 
-// openMount makes the filesystem of one --dir or --mount.
-func openMount(m mountSpec, storeOpts stable.Options) (vfs.FS, error) {
+// openMount makes the filesystem of one --dir or --mount. wrap sees the backend before a
+// read-only mount wraps it, so that --stats counts what reaches the backend.
+func openMount(m mountSpec, storeOpts stable.Options, wrap func(guestPath string, fsys vfs.FS) vfs.FS) (vfs.FS, error) {
 	var fsys vfs.FS
 	switch m.kind {
 	case "heap":
@@ -492,14 +544,47 @@ func openMount(m mountSpec, storeOpts stable.Options) (vfs.FS, error) {
 		if err != nil {
 			return nil, err
 		}
-		return st, nil // a read-only store refuses writes itself
+		return wrap(m.guest, st), nil // a read-only store refuses writes itself
 	default:
 		return nil, fmt.Errorf("unknown mount kind %q", m.kind)
 	}
+	fsys = wrap(m.guest, fsys)
 	if m.ro {
 		fsys = vfs.ReadOnly(fsys)
 	}
 	return fsys, nil
+}
+
+// mountStats keeps the counting view of each mount for --stats.
+type mountStats struct {
+	on  bool
+	ran bool // the guest was started: there is something to report
+
+	mu     sync.Mutex
+	paths  []string
+	counts []*vfs.StatsFS
+}
+
+// wrap returns fsys as mounted at guestPath: its counting view with --stats, fsys otherwise.
+func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
+	if !m.on {
+		return fsys
+	}
+	st := vfs.WithStats(fsys)
+	m.mu.Lock()
+	m.paths = append(m.paths, guestPath)
+	m.counts = append(m.counts, st)
+	m.mu.Unlock()
+	return st.FS()
+}
+
+// print writes each mount's figures, in mount order, as one block of vfs.Stats.Format.
+func (m *mountStats) print(w io.Writer) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, st := range m.counts {
+		st.Stats().Format(w, m.paths[i])
+	}
 }
 
 // interruptGrace is how long wasmrun waits after SIGINT or SIGTERM for the guest to stop before
@@ -510,6 +595,7 @@ const interruptGrace = 200 * time.Millisecond
 type runningGuest struct {
 	module string
 	stderr io.Writer
+	report func() // prints --stats after the commit
 
 	mu sync.Mutex
 	ns *vfs.Namespace // the running guest's namespace; nil before and after Run
@@ -547,6 +633,7 @@ func (g *runningGuest) abandon(sig os.Signal) {
 		os.Exit(status)
 	}
 	fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %v (committed while the guest was still computing)\n", g.module, sig)
+	g.report()
 	os.Exit(status)
 }
 

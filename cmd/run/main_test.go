@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -168,7 +169,7 @@ func TestCommandLine(t *testing.T) {
 			"--cache-dir DIR", "--no-cache", "--commit-interval DURATION", "(default 5s)",
 			"--cache-size BYTES", "(default " + formatSize(stable.DefaultCacheBytes) + ")", "--store-quota BYTES", "--lock-timeout DURATION",
 			"(default 1s)", "--max-fds N", "(default 1024)", "--max-memory BYTES", "(default 4G)",
-			"--debug-info", "--version", "-h, --help", "Exit status",
+			"--debug-info", "--trace FILE|-\n", "--stats\n", "--version", "-h, --help", "Exit status",
 		}},
 		{name: "h", args: []string{"-h"}, wantStdout: []string{"Usage:"}},
 		{name: "unusable cache dir", args: []string{"--cache-dir", text + "/cache", g("echo")}, wantCode: 2,
@@ -354,6 +355,122 @@ func TestMount(t *testing.T) {
 		if got.code != s.wantCode || got.stdout != s.wantOut {
 			t.Errorf("%s: got %d, %q; want %d, %q\nstderr: %s", s.name, got.code, got.stdout, s.wantCode, s.wantOut, got.stderr)
 		}
+	}
+}
+
+// TestTrace checks --trace: one line per WASI call, with the decoded path and the errno, to
+// standard error with "-" and to a file otherwise.
+func TestTrace(t *testing.T) {
+	// To standard error, the guest's stdout untouched.
+	got := cli(t, newStore(t), "--trace", "-", g("write"), "dir/missing", "x")
+	if got.code != wasiENOENT || got.stdout != "" {
+		t.Errorf("write into a missing directory: %d, stdout %q; want %d and nothing", got.code, got.stdout, wasiENOENT)
+	}
+	for _, want := range []string{
+		"args_sizes_get() = count 3, size ",
+		`path_open(fd=3, dirflags=SYMLINK_FOLLOW, path="dir/missing", oflags=CREAT|TRUNC, fs_rights_base=ALL, fs_rights_inheriting=ALL, fdflags=0) = -1 ENOENT` + "\n",
+		"proc_exit(code=44)\n",
+	} {
+		if !strings.Contains(got.stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, got.stderr)
+		}
+	}
+
+	// To a file, the guest's stderr untouched; a run without --trace writes none.
+	file := filepath.Join(t.TempDir(), "trace.txt")
+	store := newStore(t)
+	got = cli(t, store, "--trace", file, g("write"), "f", "hello")
+	if got.code != 0 || got.stderr != "" {
+		t.Errorf("write f: %d, stderr %q; want 0 and nothing", got.code, got.stderr)
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+	want := []string{
+		`path_open(fd=3, dirflags=SYMLINK_FOLLOW, path="f", oflags=CREAT|TRUNC, fs_rights_base=ALL, fs_rights_inheriting=ALL, fdflags=0) = fd 4`,
+		"fd_write(fd=4, iovs=[0x",
+	}
+	if len(lines) != 4 || lines[2] != want[0] || !strings.HasPrefix(lines[3], want[1]) || !strings.HasSuffix(lines[3], " = 5") {
+		t.Errorf("trace file:\n%s\nwant 4 lines: args_sizes_get, args_get, then\n%s\n%s...) = 5", b, want[0], want[1])
+	}
+
+	// A trace file that cannot be created is wasmrun's error, before anything runs.
+	got = cli(t, store, "--trace", filepath.Join(t.TempDir(), "no", "such", "dir"), g("write"), "g", "x")
+	if got.code != exitUsage || !strings.Contains(got.stderr, "wasmrun: --trace: ") {
+		t.Errorf("unwritable trace file: %d, %q; want %d and a --trace error", got.code, got.stderr, exitUsage)
+	}
+	if got := cli(t, store, g("cat"), "g"); got.code != wasiENOENT {
+		t.Errorf("the guest ran although its trace file could not be created: cat g: %d", got.code)
+	}
+}
+
+// TestStats checks --stats: after the guest's output and the final commit, one block per mount
+// in mount order (/, /tmp, then the --dir mounts and the --mount ones), with what the guest did
+// to each.
+func TestStats(t *testing.T) {
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "in.txt"), []byte("from the host"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := newStore(t)
+	got := cli(t, store, "--stats", "--mount", "/data=heap", "--dir", host+":/host:ro",
+		g("write"), "data/out.txt", "hello")
+	if got.code != 0 {
+		t.Fatalf("exit %d\n%s", got.code, got.stderr)
+	}
+	blocks := regexp.MustCompile(`(?m)^(/\S*)\n`).FindAllStringSubmatch(got.stderr, -1)
+	var paths []string
+	for _, b := range blocks {
+		paths = append(paths, b[1])
+	}
+	if strings.Join(paths, " ") != "/ /tmp /host /data" {
+		t.Fatalf("blocks for %q, want / /tmp /host /data:\n%s", paths, got.stderr)
+	}
+	block := func(path string) string {
+		_, rest, _ := strings.Cut(got.stderr, "\n"+path+"\n")
+		if path == "/" {
+			_, rest, _ = strings.Cut(got.stderr, "/\n")
+		}
+		if i := strings.Index(rest, "\n/"); i >= 0 {
+			rest = rest[:i]
+		}
+		return rest
+	}
+	for _, tc := range []struct {
+		path string
+		want []*regexp.Regexp
+	}{
+		// The store: the mount points created, the exit commit timed.
+		{"/", []*regexp.Regexp{regexp.MustCompile(`ops +.*\bcreate [1-9]`),
+			regexp.MustCompile(`\n  commit +[1-9]\d*, p50 \S+, p90 \S+, p99 \S+, max \S+`)}},
+		{"/tmp", []*regexp.Regexp{regexp.MustCompile(`ops +none`), regexp.MustCompile(`bytes +read 0 B, written 0 B`)}},
+		// The guest's file: created, opened once, written once with its 5 bytes.
+		{"/data", []*regexp.Regexp{regexp.MustCompile(`ops +lookup \d+ \(1 failed\), stat \d+, create 1, open 1, close 1, write 1\b`),
+			regexp.MustCompile(`bytes +read 0 B, written 5 B`)}},
+		{"/host", []*regexp.Regexp{regexp.MustCompile(`ops +none`)}},
+	} {
+		b := block(tc.path)
+		for _, re := range tc.want {
+			if !re.MatchString(b) {
+				t.Errorf("%s: block lacks %v:\n%s", tc.path, re, b)
+			}
+		}
+	}
+
+	// A guest that reads: the bytes it read are counted on its mount, none are written. (cat
+	// asks for every right, so it opens for writing too: a read-only mount would be EROFS.)
+	got = cli(t, store, "--stats", "--dir", host+":/host", g("cat"), "host/in.txt")
+	if got.code != 0 || got.stdout != "from the host" {
+		t.Fatalf("cat: %d, %q\n%s", got.code, got.stdout, got.stderr)
+	}
+	if b := got.stderr[strings.Index(got.stderr, "\n/host\n"):]; !regexp.MustCompile(`read [1-9]\d*\b.*bytes +read 13 B, written 0 B`).MatchString(strings.ReplaceAll(b, "\n", " ")) {
+		t.Errorf("/host block after a read of 13 bytes:\n%s", b)
+	}
+	// Without --stats, nothing is printed.
+	if got := cli(t, store, "--dir", host+":/host", g("cat"), "host/in.txt"); got.code != 0 || got.stderr != "" {
+		t.Errorf("without --stats: %d, stderr %q; want 0 and nothing", got.code, got.stderr)
 	}
 }
 
