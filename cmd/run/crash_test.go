@@ -519,3 +519,163 @@ print(b == 'kept across SIGKILL\n' * 1000, os.listdir('/tmp'))
 		t.Fatalf("read run: exit %d, stdout %q (want \"True []\\n\")\nstderr:\n%s", got.code, got.stdout, got.stderr)
 	}
 }
+
+// The limit flags, end to end: each one run into by testdata/guests/c/limits.c in a real
+// wasmrun process, with its exact errno (the runtime package checks the same options).
+
+// limitsLine parses the C guest's "key=value ..." line.
+func limitsLine(t *testing.T, out string) map[string]int64 {
+	t.Helper()
+	m := map[string]int64{}
+	for _, f := range strings.Fields(out) {
+		k, v, ok := strings.Cut(f, "=")
+		n, err := strconv.ParseInt(v, 10, 64)
+		if !ok || err != nil {
+			t.Fatalf("bad output %q", out)
+		}
+		m[k] = n
+	}
+	return m
+}
+
+// The WASI errno numbers the limits guest reports.
+const (
+	wasiEMFILE = 33
+	wasiENOSPC = 51
+)
+
+func TestLimitFlags(t *testing.T) {
+	t.Parallel()
+	limits := guests.Build(t, "c/limits")
+	const mib = 1 << 20
+	tests := []struct {
+		name  string
+		args  []string
+		check func(got map[string]int64) bool
+		want  string
+	}{
+		{"--tmp-size", []string{"--tmp-size", "1M", limits, "fill", "/tmp/big"},
+			func(g map[string]int64) bool {
+				return g["errno"] == wasiENOSPC && g["bytes"] <= mib && g["bytes"] > mib-64<<10
+			},
+			"ENOSPC after (1 MiB - 64 KiB, 1 MiB] bytes"},
+		{"--tmp-inodes", []string{"--tmp-inodes", "100", limits, "inodes", "/tmp"},
+			func(g map[string]int64) bool { return g["errno"] == wasiENOSPC && g["count"] == 99 },
+			"99 files (/tmp is the 100th inode), then ENOSPC"},
+		{"--store-quota", []string{"--store-quota", "1M", limits, "fill", "/big"},
+			func(g map[string]int64) bool {
+				return g["errno"] == wasiENOSPC && g["bytes"] <= mib && g["bytes"] > mib-64<<10
+			},
+			"ENOSPC after (1 MiB - 64 KiB, 1 MiB] bytes"},
+		{"--max-fds", []string{"--max-fds", "16", limits, "fds", "/"},
+			func(g map[string]int64) bool { return g["errno"] == wasiEMFILE && g["count"] == 12 },
+			"12 opens (fds 0 to 3 are taken), then EMFILE"},
+		{"--max-memory", []string{"--max-memory", "16M", limits, "mem"},
+			func(g map[string]int64) bool { return g["pages"] <= 256 && g["pages"]+16 > 256 },
+			"malloc failing with 240 to 256 pages (16 MiB) in use"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			store := newStore(t)
+			got := cli(t, store, tc.args...)
+			if got.code != 0 {
+				t.Fatalf("exit %d\nstderr:\n%s", got.code, got.stderr)
+			}
+			if g := limitsLine(t, got.stdout); !tc.check(g) {
+				t.Errorf("%s: got %v; want %s", tc.name, g, tc.want)
+			}
+			st, err := stable.Open(store, stable.Options{LockTimeout: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			if rep, err := st.Fsck(); err != nil || !rep.OK() {
+				t.Errorf("fsck: %v\n%v", err, rep)
+			}
+		})
+	}
+}
+
+// TestTimeoutKeepsSynced: --timeout stops a guest that writes and fsyncs files forever, wasmrun
+// exits 124, and every file reported synced is in the store, intact, which passes fsck.
+func TestTimeoutKeepsSynced(t *testing.T) {
+	t.Parallel()
+	limits := guests.Build(t, "c/limits")
+	store := newStore(t)
+	start := time.Now()
+	got := cli(t, store, "--timeout", "500ms", limits, "sync", "/")
+	took := time.Since(start)
+	if got.code != exitTimeout || !strings.Contains(got.stderr, "timed out after 500ms") {
+		t.Fatalf("exit %d, stderr %q; want %d and a timeout message", got.code, got.stderr, exitTimeout)
+	}
+	synced := strings.Count(got.stdout, "SYNCED ")
+	if synced == 0 {
+		t.Fatalf("nothing synced in 500ms:\n%s", got.stdout)
+	}
+	st, err := stable.Open(store, stable.Options{LockTimeout: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if rep, err := st.Fsck(); err != nil || !rep.OK() {
+		t.Fatalf("fsck: %v\n%v", err, rep)
+	}
+	want := make([]byte, 4096)
+	for i := range want {
+		want[i] = byte(i % 251)
+	}
+	fsys := vfs.NewNamespace(st).IOFS()
+	for i := range synced {
+		if b, err := fs.ReadFile(fsys, fmt.Sprintf("r%d", i)); err != nil || !bytes.Equal(b, want) {
+			t.Fatalf("r%d, reported synced: %d bytes, %v", i, len(b), err)
+		}
+	}
+	t.Logf("wasmrun exited %d after %v; %d files synced before the timeout, all intact", got.code, took.Round(time.Millisecond), synced)
+}
+
+// maxRSS runs wasmrun with args and returns its peak resident memory (getrusage ru_maxrss),
+// the smaller of two runs, and the last run's output.
+func maxRSS(t *testing.T, args ...string) (int64, result) {
+	t.Helper()
+	best := int64(-1)
+	var res result
+	for range 2 {
+		cmd := exec.Command(wasmrunBin, args...)
+		cmd.Env = testEnv(newStore(t))
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("wasmrun %q: %v\n%s", args, err, &stderr)
+		}
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss << 10 // KiB on Linux
+		if best < 0 || rss < best {
+			best = rss
+		}
+		res = result{0, stdout.String(), stderr.String()}
+	}
+	return best, res
+}
+
+// TestTmpFillRSS: a guest filling a 64 MiB /tmp until ENOSPC raises the peak resident memory
+// of the wasmrun process by the limit plus a small constant, measured against the same guest
+// failing at once.
+func TestTmpFillRSS(t *testing.T) {
+	limits := guests.Build(t, "c/limits")
+	const limit = 64 << 20
+	const slack = 16 << 20
+	cache := sharedCache(t)
+	base, res := maxRSS(t, "--cache-dir", cache, "--tmp-size", "64M", limits, "fill", "/tmp/none/x")
+	if g := limitsLine(t, res.stdout); g["bytes"] != 0 {
+		t.Fatalf("baseline run wrote %v", g)
+	}
+	full, res := maxRSS(t, "--cache-dir", cache, "--tmp-size", "64M", limits, "fill", "/tmp/big")
+	if g := limitsLine(t, res.stdout); g["errno"] != wasiENOSPC || g["bytes"] < limit-64<<10 {
+		t.Fatalf("fill: %v; want ENOSPC after about 64 MiB", g)
+	}
+	grew := full - base
+	t.Logf("peak RSS: %.1f MiB with /tmp filled to its 64 MiB limit, %.1f MiB without: +%.1f MiB (limit + %.1f MiB)",
+		float64(full)/(1<<20), float64(base)/(1<<20), float64(grew)/(1<<20), float64(grew-limit)/(1<<20))
+	if grew > limit+slack {
+		t.Errorf("filling /tmp raised the peak RSS by %d bytes: more than the %d limit plus %d", grew, limit, slack)
+	}
+}
