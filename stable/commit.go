@@ -1,6 +1,7 @@
 package stable
 
 import (
+	"bytes"
 	"cmp"
 	"errors"
 	"io/fs"
@@ -22,7 +23,9 @@ type batch struct {
 	bytes   int64
 	ninodes int64
 	inodes  []inodeOp
-	chains  []chainOp
+	dents   []dentOp // the directory names taken, by (parent, name)
+	names   []keyOp  // dirents bucket, in key order
+	entries []keyOp  // dirseqs bucket, in key order
 	truncs  []truncOp
 	pages   []pageOp
 }
@@ -33,8 +36,13 @@ type inodeOp struct {
 	orphan bool   // put an orphan entry
 }
 
-type chainOp struct {
-	c   *chain
+type dentOp struct {
+	e    *dent
+	prev uint64 // e.stored before the batch: restored if the commit fails
+}
+
+type keyOp struct {
+	key []byte
 	val []byte // nil: delete
 }
 
@@ -82,21 +90,7 @@ func (f *FS) takeLocked() *batch {
 	}
 	f.dirtyInodes = f.dirtyInodes[:0]
 
-	slices.SortFunc(f.dirtyChains, func(x, y *chain) int {
-		if x.parent != y.parent {
-			return cmp.Compare(x.parent, y.parent)
-		}
-		return cmp.Compare(x.hash, y.hash)
-	})
-	for _, c := range f.dirtyChains {
-		c.dirty = false
-		op := chainOp{c: c}
-		if len(c.ents) > 0 {
-			op.val = encodeChain(c.ents)
-		}
-		b.chains = append(b.chains, op)
-	}
-	f.dirtyChains = f.dirtyChains[:0]
+	f.takeDentsLocked(b)
 
 	b.pages = make([]pageOp, 0, f.dirtyPages.Len())
 	f.dirtyPages.Scan(func(p *page) bool {
@@ -112,6 +106,54 @@ func (f *FS) takeLocked() *batch {
 	f.dirtySince = time.Time{}
 	f.flight = b
 	return b
+}
+
+// takeDentsLocked moves the dirty directory names into b: for each, the put or delete of its
+// dirents key and of its dirseqs keys. A name that comes back under another seq (removed and
+// added again, or its directory renumbered) deletes its old dirseqs key; two names may then
+// delete and put one dirseqs key in the same batch, and the delete goes first.
+func (f *FS) takeDentsLocked(b *batch) {
+	slices.SortFunc(f.dirtyDents, func(x, y *dent) int {
+		if x.parent != y.parent {
+			return cmp.Compare(x.parent, y.parent)
+		}
+		return cmp.Compare(x.name, y.name)
+	})
+	for _, e := range f.dirtyDents {
+		e.dirty = false
+		if e.ino == 0 && e.stored == 0 {
+			continue // added and removed again since the last commit: nothing to write
+		}
+		b.dents = append(b.dents, dentOp{e: e, prev: e.stored})
+		e.flight = true
+		if e.stored != 0 && e.stored != e.seq {
+			b.entries = append(b.entries, keyOp{key: pairKey(uint64(e.parent), e.stored)})
+		}
+		key := nameKey(e.parent, e.name)
+		if e.ino == 0 {
+			b.names = append(b.names, keyOp{key: key})
+			e.stored = 0
+			continue
+		}
+		b.names = append(b.names, keyOp{key: key, val: encodeNameVal(e.seq, e.typ, e.ino)})
+		b.entries = append(b.entries, keyOp{key: pairKey(uint64(e.parent), e.seq), val: encodeEntryVal(e.typ, e.ino, e.name)})
+		e.stored = e.seq
+	}
+	f.dirtyDents = f.dirtyDents[:0]
+	slices.SortStableFunc(b.entries, func(x, y keyOp) int {
+		if c := bytes.Compare(x.key, y.key); c != 0 {
+			return c
+		}
+		// Deletes before puts of the same key.
+		return cmp.Compare(boolInt(x.val != nil), boolInt(y.val != nil))
+	})
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // writeBatch writes b to the store in one transaction. It runs without f.mu.
@@ -147,16 +189,20 @@ func (f *FS) writeBatch(b *batch) error {
 				return err
 			}
 		}
-		for _, op := range b.chains {
-			key := pairKey(uint64(op.c.parent), op.c.hash)
-			var err error
-			if op.val == nil {
-				err = w.Delete(bDirents, key)
-			} else {
-				err = w.Put(bDirents, key, op.val)
-			}
-			if err != nil {
-				return err
+		for _, ops := range []struct {
+			b   kv.Bucket
+			ops []keyOp
+		}{{bDirents, b.names}, {bDirSeqs, b.entries}} {
+			for _, op := range ops.ops {
+				var err error
+				if op.val == nil {
+					err = w.Delete(ops.b, op.key)
+				} else {
+					err = w.Put(ops.b, op.key, op.val)
+				}
+				if err != nil {
+					return err
+				}
 			}
 		}
 		if err := failpoint.Inject(failpoint.BeforePages); err != nil {
@@ -214,6 +260,9 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 				delete(f.inodes, n.ino)
 			}
 		}
+		for _, op := range b.dents {
+			op.e.flight = false
+		}
 		for _, op := range b.pages {
 			p := op.p
 			live := p.n.pages[p.idx] == p
@@ -246,8 +295,11 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			n.truncFlight = noTrunc
 			f.markDirty(n)
 		}
-		for _, op := range b.chains {
-			f.markChainDirty(op.c)
+		for _, op := range b.dents {
+			// The store still has what it had before the batch.
+			op.e.flight = false
+			op.e.stored = op.prev
+			f.markDentDirty(op.e)
 		}
 		for _, op := range b.pages {
 			p := op.p

@@ -36,18 +36,21 @@
 //
 // # Store format
 //
-// The store is a bbolt file with five buckets (format version 1):
+// The store is a bbolt file with six buckets (format version 2):
 //
 //   - super: the superblock. "magic" ("wasmrun stable store\n"), "version" (uint32), "pagesize"
-//     (uint32), "created" (Unix nanoseconds), "hashkey" (16 random bytes), "hashbits" (54), "nextino" (the next
-//     inode number: numbers are never reused), "bytes" and "inodes" (usage counters).
+//     (uint32), "created" (Unix nanoseconds), "nextino" (the next inode number: numbers are
+//     never reused), "bytes" and "inodes" (usage counters).
 //   - inodes: inode number (8 bytes big-endian) to the inode record: type, permissions, nlink,
-//     size, atime, mtime, ctime, and for directories the parent and the entry count, for
-//     symlinks the target. The root directory is inode 1.
-//   - dirents: parent inode number and the 54-bit keyed SipHash of the name, shifted left 8
-//     bits (16 bytes big-endian), to the chain of entries whose names share that hash (nearly
-//     always one): slot, type, inode number and name each. A directory's entries are one range
-//     of keys, so a listing is a range scan.
+//     size, atime, mtime, ctime, and for directories the parent, the entry count and the
+//     sequence number of the next entry, for symlinks the target. The root directory is
+//     inode 1.
+//   - dirents: parent inode number (8 bytes big-endian) and the entry's name, to its sequence
+//     number, type and inode number. Lookup is one get.
+//   - dirseqs: parent inode number and sequence number (16 bytes big-endian), to the entry's
+//     type, inode number and name. A directory's entries are one range of keys, in the order
+//     they were added, so a listing is a range scan. Each entry is in both buckets, written by
+//     the same commit.
 //   - pages: inode number and page index (16 bytes big-endian) to one page of file data
 //     (Options.PageSize bytes, 8 KiB by default) with its trailing zeros cut off. A file's
 //     pages are contiguous in the tree. All-zero pages are not stored: holes and sparse files
@@ -56,6 +59,9 @@
 //   - orphans: inode numbers of inodes unlinked while open, present in the store only until
 //     their last close is committed. Open reclaims those a crash left behind.
 //
+// Stores of format version 1 (entries keyed by a hash of their name) are refused with
+// ErrOlderFormat: there is no migration, as no store of that version was ever released.
+//
 // A file is never read or written whole: reads fetch the pages they need (with read-ahead when
 // sequential), writes change the pages they touch, and truncating or deleting a file removes
 // its pages by key range without reading them. Memory is bounded by the cache size, not by the
@@ -63,10 +69,17 @@
 //
 // # Readdir cookies
 //
-// A directory lists in the order of its entries' positions: hash of the name, then slot within
-// the chain. An entry keeps its position for as long as it exists, so the cookie of an entry
-// (its position plus one) stays valid while other entries come and go, and resuming from the
-// cookie of a removed entry continues after where it was.
+// Each directory numbers its entries as they are added (1, 2, 3, ...; a counter kept in its
+// inode record), and an entry keeps its sequence number for as long as it exists; replacing
+// it by rename keeps it too. A directory lists in sequence order, and the cookie of an entry
+// is its sequence number, so a cookie stays valid while other entries come and go, across
+// reopens, and resuming from the cookie of a removed entry continues after where it was.
+//
+// Cookies are below vfs.MaxCookie (2^31-2), so that a C guest's telldir, a 32-bit long on
+// wasm32, keeps them whole. A directory that has had that many entries added has no sequence
+// number left: if it is empty at that moment it is renumbered from 1 (no cookie can tell, as
+// a listing of an empty directory has no entry to resume after); otherwise adding an entry to
+// it (create, link, rename into it) fails with ENOSPC until it is emptied.
 //
 // # Caching and memory
 //
@@ -85,6 +98,7 @@
 // A store is locked (flock) by the FS that has it open: a second Open, from this process or
 // another, waits up to Options.LockTimeout and then fails with ErrLocked. A file that is not a
 // store fails with ErrNotStore, a store from a newer version of this package with
-// ErrNewerFormat, a damaged store with ErrCorrupt, each naming the file; Open never panics on
-// a bad file and never resets one. Fsck checks every invariant of a store.
+// ErrNewerFormat, one of an older format with ErrOlderFormat, a damaged store with ErrCorrupt,
+// each naming the file; Open never panics on a bad file and never resets one. Fsck checks
+// every invariant of a store.
 package stable

@@ -232,9 +232,9 @@ func (h *file) grow(end int64) {
 	}
 }
 
-// ReadDir implements vfs.File.ReadDir. Entries come in the order of their positions (hash of
-// the name, then slot), and a cookie is a position plus one; see the package documentation.
-// fn is called without any lock held. Errors: ENOTDIR, EBADF, EIO.
+// ReadDir implements vfs.File.ReadDir. Entries come in the order they were added to the
+// directory, and the cookie of an entry is its sequence number (below vfs.MaxCookie); see the
+// package documentation. fn is called without any lock held. Errors: ENOTDIR, EBADF, EIO.
 func (h *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
 	f := h.fs
 	type item struct {
@@ -262,20 +262,15 @@ func (h *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
 			return e
 		}
 		batch = batch[:0]
-		probe := chain{parent: d.ino, hash: cookie &^ (1<<slotBits - 1)}
-		f.chains.Ascend(&probe, func(c *chain) bool {
-			if c.parent != d.ino {
-				return false
-			}
-			for _, e := range c.ents { // in slot order
-				pos := c.hash | uint64(e.slot)
-				if pos+1 <= cookie {
-					continue
+		if cookie < vfs.MaxCookie { // no entry comes after a larger one
+			f.seqs.Ascend(&dent{parent: d.ino, seq: cookie + 1}, func(e *dent) bool {
+				if e.parent != d.ino {
+					return false
 				}
-				batch = append(batch, item{pos + 1, e.ino, e.typ, e.name})
-			}
-			return len(batch) < 64
-		})
+				batch = append(batch, item{e.seq, e.ino, e.typ, e.name})
+				return len(batch) < 64
+			})
+		}
 		f.mu.Unlock()
 		if len(batch) == 0 {
 			return vfs.ESUCCESS
@@ -291,23 +286,25 @@ func (h *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
 	}
 }
 
-// listLocked makes sure every chain of directory d is in f.chains.
+// listLocked makes sure every entry of directory d is in f.names and f.seqs: it loads those
+// of the store with one range scan of d's dirseqs keys. A name already cached is newer than
+// the store and stays as it is. Errors: EIO.
 func (f *FS) listLocked(d *inode) vfs.Errno {
 	if d.listed || !d.stored {
 		d.listed = true
 		return vfs.ESUCCESS
 	}
-	var loaded []*chain
+	var loaded []*dent
 	bad := false
 	err := f.store.View(func(r kv.Reader) error {
-		return r.Scan(bDirents, pairKey(uint64(d.ino), 0), pairKey(uint64(d.ino)+1, 0), func(k, v []byte) bool {
-			_, h := splitPair(k)
-			ents, ok := decodeChain(v)
-			if !ok {
+		return r.Scan(bDirSeqs, pairKey(uint64(d.ino), 0), pairKey(uint64(d.ino)+1, 0), func(k, v []byte) bool {
+			_, seq := splitPair(k)
+			typ, ino, name, ok := decodeEntryVal(v)
+			if !ok || !validSeq(seq) || ino == 0 {
 				bad = true
 				return false
 			}
-			loaded = append(loaded, &chain{parent: d.ino, hash: h, ents: ents})
+			loaded = append(loaded, &dent{parent: d.ino, name: name, seq: seq, ino: ino, typ: typ, stored: seq})
 			return true
 		})
 	})
@@ -317,10 +314,15 @@ func (f *FS) listLocked(d *inode) vfs.Errno {
 	if bad {
 		return vfs.EIO
 	}
-	for _, c := range loaded {
-		if _, ok := f.chains.Get(c); !ok {
-			f.chains.Set(c)
+	for _, e := range loaded {
+		if _, ok := f.names.Get(e); ok {
+			continue
 		}
+		if _, ok := f.seqs.Get(e); ok {
+			continue // another name took the seq meanwhile (renumbered): the cache is newer
+		}
+		f.names.Set(e)
+		f.seqs.Set(e)
 	}
 	d.listed = true
 	return vfs.ESUCCESS

@@ -1,8 +1,11 @@
 package stable
 
 import (
+	"cmp"
 	"encoding/binary"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
@@ -66,8 +69,9 @@ type fsckInode struct {
 
 // Fsck checks every invariant of the committed state of the store (call Commit first to
 // include the changes still in the cache): the superblock and its counters; every inode record
-// well formed and below the next inode number; every directory entry in a directory, hashed
-// under its name's key, naming an existing inode of its type; every inode with links reachable
+// well formed and below the next inode number; every directory entry in a directory, stored
+// under its name and under its sequence number alike (below the directory's next one and
+// below vfs.MaxCookie), naming an existing inode of its type; every inode with links reachable
 // from the root; link counts (a file's nlink is its number of entries, a directory's is 2 plus
 // its subdirectories) and entry counts; each directory's parent; the orphan list holding
 // exactly the inodes with no link; no page of a missing inode or of a non-file, none longer
@@ -127,63 +131,102 @@ func (f *FS) Fsck() (*FsckReport, error) {
 			r.problem("inode %d is not below the next inode number %d", maxIno, next)
 		}
 
-		err = rd.Scan(bDirents, nil, nil, func(k, v []byte) bool {
+		// Every entry is under its name and under its seq: check that the two agree, one
+		// to one, and take the links from the names.
+		type entryRec struct {
+			typ  vfs.FileType
+			ino  vfs.Ino
+			name string
+		}
+		entries := make(map[[2]uint64]entryRec)
+		err = rd.Scan(bDirSeqs, nil, nil, func(k, v []byte) bool {
 			if len(k) != 16 {
-				r.problem("dirents: bad key %x", k)
+				r.problem("entries: bad key %x", k)
 				return true
 			}
-			parent, h := splitPair(k)
+			parent, seq := splitPair(k)
+			typ, ino, name, ok := decodeEntryVal(v)
+			switch {
+			case !ok:
+				r.problem("directory %d, entry %d: malformed", parent, seq)
+			case !validSeq(seq):
+				r.problem("directory %d, entry %q: sequence number %d out of range", parent, name, seq)
+			default:
+				entries[[2]uint64{parent, seq}] = entryRec{typ, ino, name}
+			}
+			return true
+		})
+		if err != nil {
+			return err
+		}
+		err = rd.Scan(bDirents, nil, nil, func(k, v []byte) bool {
+			if len(k) < 9 {
+				r.problem("names: bad key %x", k)
+				return true
+			}
+			parent := binary.BigEndian.Uint64(k)
+			name := string(k[8:])
+			where := fmt.Sprintf("directory %d, entry %q", parent, name)
+			if checkName(name) != vfs.ESUCCESS {
+				where = fmt.Sprintf("directory %d, entry %x", parent, name)
+				r.problem("%s: invalid name", where)
+			}
 			d := inodes[vfs.Ino(parent)]
 			switch {
 			case d == nil:
-				r.problem("entries of missing directory %d", parent)
+				r.problem("%s: no such directory", where)
 			case d.typ != vfs.TypeDir:
-				r.problem("entries in inode %d, a %v", parent, d.typ)
+				r.problem("%s: in inode %d, a %v", where, parent, d.typ)
 			}
-			ents, ok := decodeChain(v)
+			seq, typ, ino, ok := decodeNameVal(v)
 			if !ok {
-				r.problem("directory %d: malformed entry chain %x", parent, h)
+				r.problem("%s: malformed (%x)", where, v)
 				return true
 			}
-			for i, e := range ents {
-				r.Entries++
-				where := fmt.Sprintf("directory %d, entry %q", parent, e.name)
-				if checkName(e.name) != vfs.ESUCCESS {
-					where = fmt.Sprintf("directory %d, entry %x", parent, e.name)
-					r.problem("%s: invalid name", where)
+			r.Entries++
+			if d != nil {
+				d.ents++
+				if d.typ == vfs.TypeDir && seq >= d.nextSeq {
+					r.problem("%s: sequence number %d, not below the directory's next, %d", where, seq, d.nextSeq)
 				}
-				if f.nameHash(e.name) != h {
-					r.problem("%s: filed under the wrong hash", where)
-				}
-				if i > 0 && e.slot <= ents[i-1].slot {
-					r.problem("%s: slots out of order", where)
-				}
+			}
+			ek := [2]uint64{parent, seq}
+			switch en, found := entries[ek]; {
+			case !found:
+				r.problem("%s: no entry under its sequence number %d", where, seq)
+			case en.name != name || en.ino != ino || en.typ != typ:
+				r.problem("%s: its sequence number %d holds %q (inode %d, %v), want inode %d, %v", where, seq, en.name, en.ino, en.typ, ino, typ)
+				delete(entries, ek)
+			default:
+				delete(entries, ek)
+			}
+			n := inodes[ino]
+			if n == nil {
+				r.problem("%s: names missing inode %d", where, ino)
+				return true
+			}
+			if n.typ != typ {
+				r.problem("%s: type %v, but inode %d is a %v", where, typ, ino, n.typ)
+			}
+			n.links++
+			children[vfs.Ino(parent)] = append(children[vfs.Ino(parent)], ino)
+			if n.typ == vfs.TypeDir {
 				if d != nil {
-					d.ents++
+					d.subdirs++
 				}
-				n := inodes[e.ino]
-				if n == nil {
-					r.problem("%s: names missing inode %d", where, e.ino)
-					continue
-				}
-				if n.typ != e.typ {
-					r.problem("%s: type %v, but inode %d is a %v", where, e.typ, e.ino, n.typ)
-				}
-				n.links++
-				children[vfs.Ino(parent)] = append(children[vfs.Ino(parent)], e.ino)
-				if n.typ == vfs.TypeDir {
-					if d != nil {
-						d.subdirs++
-					}
-					if n.parent != vfs.Ino(parent) {
-						r.problem("%s: directory %d says its parent is %d", where, e.ino, n.parent)
-					}
+				if n.parent != vfs.Ino(parent) {
+					r.problem("%s: directory %d says its parent is %d", where, ino, n.parent)
 				}
 			}
 			return true
 		})
 		if err != nil {
 			return err
+		}
+		for _, k := range slices.SortedFunc(maps.Keys(entries), func(a, b [2]uint64) int {
+			return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1]))
+		}) {
+			r.problem("directory %d, entry %q: sequence number %d without its name", k[0], entries[k].name, k[1])
 		}
 
 		err = rd.Scan(bOrphans, nil, nil, func(k, _ []byte) bool {
@@ -304,7 +347,7 @@ func (f *FS) Fsck() (*FsckReport, error) {
 // fsckSuper checks the superblock's counters against the report's totals later; here it
 // checks what can be checked alone.
 func (f *FS) fsckSuper(rd kv.Reader, r *FsckReport) {
-	for _, k := range [][]byte{keyMagic, keyVersion, keyPageSize, keyCreated, keyHashKey, keyHashBits, keyNextIno, keyBytes, keyInodes} {
+	for _, k := range superKeys {
 		if rd.Get(bSuper, k) == nil {
 			r.problem("superblock: no %s", k)
 		}

@@ -22,16 +22,28 @@ func TestFsckFindsDamage(t *testing.T) {
 	must(t, f.Link(gIno, f.Root(), "h"), "link")
 	dIno := mustIno(t, f, "/d")
 	subIno := mustIno(t, f, "/d/sub")
-	hk := f.hashKey
-	hb := f.hashBits
 	ps := int(f.ps)
 	closeChecked(t, f)
 	baseBytes, err := os.ReadFile(base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	hash := func(name string) uint64 {
-		return (sipHash(hk[0], hk[1], name) >> (64 - hb)) << slotBits
+	// seqOf returns the sequence number of the entry name of directory dir.
+	seqOf := func(w rawWriter, dir vfs.Ino, name string) uint64 {
+		seq, _, _, ok := decodeNameVal(w.get(bDirents, nameKey(dir, name)))
+		if !ok {
+			t.Fatalf("entry %q of %d unreadable", name, dir)
+		}
+		return seq
+	}
+	// putEntry adds an entry under both of its keys.
+	putEntry := func(w rawWriter, dir vfs.Ino, name string, seq uint64, typ vfs.FileType, ino vfs.Ino) {
+		w.put(bDirents, nameKey(dir, name), encodeNameVal(seq, typ, ino))
+		w.put(bDirSeqs, pairKey(uint64(dir), seq), encodeEntryVal(typ, ino, name))
+	}
+	delEntry := func(w rawWriter, dir vfs.Ino, name string) {
+		w.del(bDirSeqs, pairKey(uint64(dir), seqOf(w, dir, name)))
+		w.del(bDirents, nameKey(dir, name))
 	}
 	getInode := func(w rawWriter, ino vfs.Ino) *inode {
 		n := &inode{}
@@ -49,8 +61,21 @@ func TestFsckFindsDamage(t *testing.T) {
 		damage func(w rawWriter)
 		want   string
 	}{
-		{"entry removed", func(w rawWriter) { w.del(bDirents, pairKey(uint64(dIno), hash("f"))) },
-			"not reachable from the root"},
+		{"entry removed", func(w rawWriter) { delEntry(w, dIno, "f") }, "not reachable from the root"},
+		{"name without its seq", func(w rawWriter) { w.del(bDirSeqs, pairKey(uint64(dIno), seqOf(w, dIno, "f"))) },
+			"no entry under its sequence number"},
+		{"seq without its name", func(w rawWriter) { w.del(bDirents, nameKey(dIno, "f")) },
+			`entry "f": sequence number 2 without its name`},
+		{"seq holds another entry", func(w rawWriter) {
+			w.put(bDirSeqs, pairKey(uint64(dIno), seqOf(w, dIno, "f")), encodeEntryVal(vfs.TypeRegular, fileIno, "other"))
+		}, `holds "other"`},
+		{"seq past the directory's next", func(w rawWriter) {
+			delEntry(w, dIno, "f")
+			putEntry(w, dIno, "f", 7, vfs.TypeRegular, fileIno)
+		}, "not below the directory's next, 3"},
+		{"seq out of range", func(w rawWriter) {
+			w.put(bDirSeqs, pairKey(uint64(dIno), vfs.MaxCookie), encodeEntryVal(vfs.TypeRegular, fileIno, "far"))
+		}, "out of range"},
 		{"nlink too high", func(w rawWriter) { n := getInode(w, gIno); n.nlink = 3; putInode(w, n) },
 			"nlink 3, want 2"},
 		{"directory nlink", func(w rawWriter) { n := getInode(w, dIno); n.nlink = 2; putInode(w, n) },
@@ -82,32 +107,29 @@ func TestFsckFindsDamage(t *testing.T) {
 			n := getInode(w, gIno)
 			n.nlink = 0
 			putInode(w, n)
-			w.del(bDirents, pairKey(uint64(rootIno), hash("g")))
-			w.del(bDirents, pairKey(uint64(rootIno), hash("h")))
+			delEntry(w, rootIno, "g")
+			delEntry(w, rootIno, "h")
 		}, "no links and not an orphan"},
-		{"entry of a missing inode", func(w rawWriter) {
-			w.put(bDirents, pairKey(uint64(rootIno), hash("ghost")), encodeChain([]dent{{typ: vfs.TypeRegular, ino: 555, name: "ghost"}}))
-		}, "names missing inode 555"},
-		{"entry under the wrong hash", func(w rawWriter) {
-			w.put(bDirents, pairKey(uint64(rootIno), hash("other")), encodeChain([]dent{{typ: vfs.TypeRegular, ino: gIno, name: "moved"}}))
-		}, "filed under the wrong hash"},
-		{"entry type", func(w rawWriter) {
-			w.put(bDirents, pairKey(uint64(rootIno), hash("g")), encodeChain([]dent{{typ: vfs.TypeDir, ino: gIno, name: "g"}}))
-		}, "but inode"},
-		{"malformed chain", func(w rawWriter) { w.put(bDirents, pairKey(uint64(rootIno), hash("g")), []byte{1, 2, 3}) },
-			"malformed entry chain"},
+		{"entry of a missing inode", func(w rawWriter) { putEntry(w, rootIno, "ghost", 1, vfs.TypeRegular, 555) },
+			"names missing inode 555"},
+		{"entry type", func(w rawWriter) { putEntry(w, rootIno, "g", seqOf(w, rootIno, "g"), vfs.TypeDir, gIno) },
+			"but inode"},
+		{"malformed name value", func(w rawWriter) { w.put(bDirents, nameKey(rootIno, "g"), []byte{1, 2, 3}) },
+			"malformed"},
+		{"malformed entry value", func(w rawWriter) { w.put(bDirSeqs, pairKey(uint64(rootIno), seqOf(w, rootIno, "g")), []byte{1}) },
+			"malformed"},
+		{"invalid name", func(w rawWriter) { putEntry(w, rootIno, "a/b", 1, vfs.TypeRegular, gIno) }, "invalid name"},
 		{"malformed inode", func(w rawWriter) { w.put(bInodes, u64key(uint64(gIno)), []byte{1}) },
 			"malformed record"},
 		{"wrong parent", func(w rawWriter) { n := getInode(w, subIno); n.parent = rootIno; putInode(w, n) },
 			"says its parent is 1"},
-		{"directory linked twice", func(w rawWriter) {
-			w.put(bDirents, pairKey(uint64(rootIno), hash("sub2")), encodeChain([]dent{{typ: vfs.TypeDir, ino: subIno, name: "sub2"}}))
-		}, "named by 2 entries"},
+		{"directory linked twice", func(w rawWriter) { putEntry(w, rootIno, "sub2", 1, vfs.TypeDir, subIno) },
+			"named by 2 entries"},
 		{"inode past nextino", func(w rawWriter) { w.put(bSuper, keyNextIno, u64key(uint64(gIno))) },
 			"not below the next inode number"},
 		{"byte counter", func(w rawWriter) { w.put(bSuper, keyBytes, u64key(1)) }, "superblock: 10002 bytes"},
 		{"inode counter", func(w rawWriter) { w.put(bSuper, keyInodes, u64key(1)) }, "superblock: 5 inodes"},
-		{"missing hash key", func(w rawWriter) { w.del(bSuper, keyCreated) }, ""}, // Open refuses
+		{"missing creation time", func(w rawWriter) { w.del(bSuper, keyCreated) }, ""}, // Open refuses
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "damaged.store")

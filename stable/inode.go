@@ -1,7 +1,6 @@
 package stable
 
 import (
-	"slices"
 	"strings"
 	"time"
 
@@ -14,23 +13,24 @@ import (
 // deletion is committed (the metadata cache is not bounded yet).
 type inode struct {
 	// The record.
-	ino    vfs.Ino
-	typ    vfs.FileType
-	mode   uint32
-	nlink  uint64
-	size   int64
-	atime  int64
-	mtime  int64
-	ctime  int64
-	parent vfs.Ino // directories
-	nent   uint64  // directories: number of entries
-	target string  // symlinks
+	ino     vfs.Ino
+	typ     vfs.FileType
+	mode    uint32
+	nlink   uint64
+	size    int64
+	atime   int64
+	mtime   int64
+	ctime   int64
+	parent  vfs.Ino // directories
+	nent    uint64  // directories: number of entries
+	nextSeq uint64  // directories: the sequence number of the next entry (see newSeq)
+	target  string  // symlinks
 
 	opens   int  // open Files
 	dirty   bool // in FS.dirtyInodes
 	deleted bool // gone; kept as a tombstone until its deletion commits
 	stored  bool // a record may be in the store (loaded from it, or taken by a commit)
-	listed  bool // directories: every chain of the directory is in FS.chains
+	listed  bool // directories: every entry of the directory is in FS.names and FS.seqs
 
 	// Regular files: the cached pages by index, and the pending truncations: store pages at
 	// or past truncDirty (dirty set) or truncFlight (commit in flight) are dead.
@@ -59,21 +59,36 @@ func (n *inode) stat() vfs.Stat {
 	return st
 }
 
-// chain is the cached value of one key of the dirents bucket: the entries of directory parent
-// whose names hash to hash. An empty chain caches the absence of the key (a negative lookup),
-// or, when dirty, a deletion to commit.
-type chain struct {
+// dent is the cached state of one name in a directory: an entry (ino != 0), or the absence of
+// one (ino 0), which caches a negative lookup or, when dirty, a removal to commit. FS.names
+// indexes every cached dent by (parent, name); FS.seqs indexes the entries by (parent, seq),
+// the order ReadDir reports them in. Every field is guarded by FS.mu.
+type dent struct {
 	parent vfs.Ino
-	hash   uint64
-	ents   []dent
-	dirty  bool
+	name   string
+	seq    uint64 // the entry's sequence number (its readdir cookie); 0 when absent
+	ino    vfs.Ino
+	typ    vfs.FileType
+	// stored is the sequence number under which the store has this name, as of the last
+	// commit taken (0: the store does not have it): the dirseqs key a commit must delete when
+	// the name goes or comes back under another seq.
+	stored uint64
+	dirty  bool // in FS.dirtyDents
+	flight bool // taken by the commit in flight
 }
 
-func chainLess(a, b *chain) bool {
+func dentNameLess(a, b *dent) bool {
 	if a.parent != b.parent {
 		return a.parent < b.parent
 	}
-	return a.hash < b.hash
+	return a.name < b.name
+}
+
+func dentSeqLess(a, b *dent) bool {
+	if a.parent != b.parent {
+		return a.parent < b.parent
+	}
+	return a.seq < b.seq
 }
 
 func now() int64 { return time.Now().UnixNano() }
@@ -100,10 +115,10 @@ func (f *FS) markDirty(n *inode) {
 	}
 }
 
-func (f *FS) markChainDirty(c *chain) {
-	if !c.dirty {
-		c.dirty = true
-		f.dirtyChains = append(f.dirtyChains, c)
+func (f *FS) markDentDirty(e *dent) {
+	if !e.dirty {
+		e.dirty = true
+		f.dirtyDents = append(f.dirtyDents, e)
 		f.noteDirty()
 	}
 }
@@ -124,7 +139,7 @@ func (f *FS) noteDirty() {
 }
 
 func (f *FS) dirtyEmpty() bool {
-	return len(f.dirtyInodes) == 0 && len(f.dirtyChains) == 0 && f.dirtyPages.Len() == 0 && !f.superDirty
+	return len(f.dirtyInodes) == 0 && len(f.dirtyDents) == 0 && f.dirtyPages.Len() == 0 && !f.superDirty
 }
 
 // inodeLocked returns the live inode ino, loading it from the store if needed.
@@ -178,19 +193,22 @@ func (f *FS) dirLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 	return d, vfs.ESUCCESS
 }
 
-// chainLocked returns the chain of hash h in directory d, loading it from the store if needed;
-// the result may be empty, never nil. Errors: EIO.
-func (f *FS) chainLocked(d *inode, h uint64) (*chain, vfs.Errno) {
-	probe := chain{parent: d.ino, hash: h}
-	if c, ok := f.chains.Get(&probe); ok {
-		return c, vfs.ESUCCESS
+// lookupLocked returns the dent of name in directory d, loading it from the store if needed:
+// an entry if d has one of that name, an absent dent (ino 0) otherwise; never nil.
+// Errors: EIO.
+func (f *FS) lookupLocked(d *inode, name string) (*dent, vfs.Errno) {
+	probe := dent{parent: d.ino, name: name}
+	if e, ok := f.names.Get(&probe); ok {
+		return e, vfs.ESUCCESS
 	}
-	c := &chain{parent: d.ino, hash: h}
+	e := &dent{parent: d.ino, name: strings.Clone(name)} // name may be part of a whole path
 	if !d.listed && d.stored {
 		ok := true
 		err := f.store.View(func(r kv.Reader) error {
-			if v := r.Get(bDirents, pairKey(uint64(d.ino), h)); v != nil {
-				c.ents, ok = decodeChain(v)
+			if v := r.Get(bDirents, nameKey(d.ino, name)); v != nil {
+				e.seq, e.typ, e.ino, ok = decodeNameVal(v)
+				ok = ok && e.ino != 0
+				e.stored = e.seq
 			}
 			return nil
 		})
@@ -201,79 +219,78 @@ func (f *FS) chainLocked(d *inode, h uint64) (*chain, vfs.Errno) {
 			return nil, vfs.EIO
 		}
 	}
-	if len(c.ents) == 0 {
+	if e.ino == 0 {
+		e.seq = 0
 		f.negs++
-		if f.negs > maxNegatives {
+		if f.negs > f.maxNegs {
 			f.dropNegatives()
 		}
+	} else {
+		f.seqs.Set(e)
 	}
-	f.chains.Set(c)
-	return c, vfs.ESUCCESS
+	f.names.Set(e)
+	return e, vfs.ESUCCESS
 }
 
-// maxNegatives bounds the number of cached negative lookups; beyond it they are all dropped.
-const maxNegatives = 1 << 16
+// defaultMaxNegatives bounds the number of cached negative lookups; beyond it they are dropped.
+const defaultMaxNegatives = 1 << 16
 
+// dropNegatives drops the cached absent names that the store agrees with: neither dirty nor
+// taken by the commit in flight (which would put them back in the dirty set if it failed).
 func (f *FS) dropNegatives() {
-	var drop []*chain
-	f.chains.Scan(func(c *chain) bool {
-		if len(c.ents) == 0 && !c.dirty {
-			if d := f.inodes[c.parent]; d == nil || !d.listed {
-				drop = append(drop, c)
-			}
+	var drop []*dent
+	f.names.Scan(func(e *dent) bool {
+		if e.ino == 0 && !e.dirty && !e.flight {
+			drop = append(drop, e)
 		}
 		return true
 	})
-	for _, c := range drop {
-		f.chains.Delete(c)
+	for _, e := range drop {
+		f.names.Delete(e)
 	}
 	f.negs = 0
 }
 
-// lookupLocked finds name in directory d. It returns the chain the name belongs in and the
-// entry's index in it (-1 if absent).
-func (f *FS) lookupLocked(d *inode, name string) (*chain, int, vfs.Errno) {
-	c, e := f.chainLocked(d, f.nameHash(name))
-	if e != vfs.ESUCCESS {
-		return nil, -1, e
-	}
-	for i := range c.ents {
-		if c.ents[i].name == name {
-			return c, i, vfs.ESUCCESS
+// newSeq hands out the sequence number of a new entry of directory d: the directory's
+// counter, which only grows, so that a readdir cookie (an entry's seq) stays valid while
+// entries come and go. Sequence numbers are below vfs.MaxCookie. When d's counter reaches it
+// (after about two billion entries added to d), d is renumbered from 1 if it is empty, which
+// no cookie can tell: a listing of an empty directory has no entry to resume after. Otherwise
+// the new entry is refused with ENOSPC until d is emptied. The caller marks d dirty.
+func (f *FS) newSeq(d *inode) (uint64, vfs.Errno) {
+	if d.nextSeq >= vfs.MaxCookie || d.nextSeq == 0 {
+		if d.nent > 0 {
+			return 0, vfs.ENOSPC
 		}
+		d.nextSeq = 1
 	}
-	return c, -1, vfs.ESUCCESS
+	seq := d.nextSeq
+	d.nextSeq++
+	return seq, vfs.ESUCCESS
 }
 
-// addEntry adds name -> n to chain c of directory d. Errors: ENOSPC (256 names share a hash).
-func (f *FS) addEntry(d *inode, c *chain, name string, n *inode) vfs.Errno {
-	var used [256]bool
-	for _, e := range c.ents {
-		used[e.slot] = true
+// addEntry makes the absent dent e of directory d an entry for n. Errors: ENOSPC (d's
+// sequence numbers are used up, see newSeq).
+func (f *FS) addEntry(d *inode, e *dent, n *inode) vfs.Errno {
+	seq, errno := f.newSeq(d)
+	if errno != vfs.ESUCCESS {
+		return errno
 	}
-	slot := slices.Index(used[:], false)
-	if slot < 0 {
-		return vfs.ENOSPC
-	}
-	if len(c.ents) == 0 {
-		f.negs--
-	}
-	// Entries stay in slot order, the order ReadDir reports them in.
-	c.ents = slices.Insert(c.ents, slot, dent{slot: uint8(slot), typ: n.typ, ino: n.ino, name: name})
+	f.negs--
+	e.seq, e.ino, e.typ = seq, n.ino, n.typ
+	f.seqs.Set(e)
 	d.nent++
-	f.markChainDirty(c)
+	f.markDentDirty(e)
 	return vfs.ESUCCESS
 }
 
-// removeEntry removes entry i of chain c of directory d.
-func (f *FS) removeEntry(d *inode, c *chain, i int) {
-	c.ents = slices.Delete(c.ents, i, i+1)
-	if len(c.ents) == 0 {
-		c.ents = nil
-		f.negs++
-	}
+// removeEntry removes the entry e of directory d.
+func (f *FS) removeEntry(d *inode, e *dent) {
+	f.seqs.Delete(e)
+	e.seq, e.ino, e.typ = 0, 0, 0
+	f.negs++
 	d.nent--
-	f.markChainDirty(c)
+	f.markDentDirty(e)
 }
 
 // Root implements vfs.FS.Root.
@@ -290,14 +307,14 @@ func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
 	if e := checkName(name); e != vfs.ESUCCESS {
 		return 0, e
 	}
-	c, i, e := f.lookupLocked(d, name)
+	de, e := f.lookupLocked(d, name)
 	if e != vfs.ESUCCESS {
 		return 0, e
 	}
-	if i < 0 {
+	if de.ino == 0 {
 		return 0, vfs.ENOENT
 	}
-	return c.ents[i].ino, vfs.ESUCCESS
+	return de.ino, vfs.ESUCCESS
 }
 
 // Stat implements vfs.FS.Stat. Errors: ENOENT, EIO.
@@ -385,11 +402,11 @@ func (f *FS) Create(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, tar
 	if f.readOnly {
 		return 0, vfs.EROFS
 	}
-	c, i, e := f.lookupLocked(d, name)
+	de, e := f.lookupLocked(d, name)
 	if e != vfs.ESUCCESS {
 		return 0, e
 	}
-	if i >= 0 {
+	if de.ino != 0 {
 		return 0, vfs.EEXIST
 	}
 	if typ == vfs.TypeDir && d.nlink >= maxNlink {
@@ -400,12 +417,12 @@ func (f *FS) Create(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, tar
 		atime: t, mtime: t, ctime: t, target: target}
 	switch typ {
 	case vfs.TypeDir:
-		n.nlink, n.parent, n.listed = 2, d.ino, true
+		n.nlink, n.parent, n.listed, n.nextSeq = 2, d.ino, true, 1
 	case vfs.TypeSymlink:
 		n.size = int64(len(target))
 	}
 	n.init()
-	if e := f.addEntry(d, c, name, n); e != vfs.ESUCCESS {
+	if e := f.addEntry(d, de, n); e != vfs.ESUCCESS {
 		return 0, e
 	}
 	f.nextIno++
@@ -444,17 +461,17 @@ func (f *FS) Link(ino vfs.Ino, dir vfs.Ino, name string) vfs.Errno {
 	case f.readOnly:
 		return vfs.EROFS
 	}
-	c, i, e := f.lookupLocked(d, name)
+	de, e := f.lookupLocked(d, name)
 	if e != vfs.ESUCCESS {
 		return e
 	}
-	if i >= 0 {
+	if de.ino != 0 {
 		return vfs.EEXIST
 	}
 	if n.nlink >= maxNlink {
 		return vfs.EMLINK
 	}
-	if e := f.addEntry(d, c, name, n); e != vfs.ESUCCESS {
+	if e := f.addEntry(d, de, n); e != vfs.ESUCCESS {
 		return e
 	}
 	t := now()
@@ -481,14 +498,14 @@ func (f *FS) Remove(dir vfs.Ino, name string, dirOnly bool) vfs.Errno {
 	if f.readOnly {
 		return vfs.EROFS
 	}
-	c, i, e := f.lookupLocked(d, name)
+	de, e := f.lookupLocked(d, name)
 	if e != vfs.ESUCCESS {
 		return e
 	}
-	if i < 0 {
+	if de.ino == 0 {
 		return vfs.ENOENT
 	}
-	n, e := f.inodeLocked(c.ents[i].ino)
+	n, e := f.inodeLocked(de.ino)
 	if e != vfs.ESUCCESS {
 		return vfs.EIO // an entry without its inode: fsck reports it
 	}
@@ -500,7 +517,7 @@ func (f *FS) Remove(dir vfs.Ino, name string, dirOnly bool) vfs.Errno {
 	case n.typ == vfs.TypeDir && n.nent > 0:
 		return vfs.ENOTEMPTY
 	}
-	f.removeEntry(d, c, i)
+	f.removeEntry(d, de)
 	t := now()
 	d.mtime, d.ctime = t, t
 	f.markDirty(d)
@@ -561,24 +578,24 @@ func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName stri
 	if f.readOnly {
 		return vfs.EROFS
 	}
-	oc, oi, e := f.lookupLocked(od, oldName)
+	oe, e := f.lookupLocked(od, oldName)
 	if e != vfs.ESUCCESS {
 		return e
 	}
-	if oi < 0 {
+	if oe.ino == 0 {
 		return vfs.ENOENT
 	}
-	src, e := f.inodeLocked(oc.ents[oi].ino)
+	src, e := f.inodeLocked(oe.ino)
 	if e != vfs.ESUCCESS {
 		return vfs.EIO
 	}
-	nc, ni, e := f.lookupLocked(nd, newName)
+	ne, e := f.lookupLocked(nd, newName)
 	if e != vfs.ESUCCESS {
 		return e
 	}
 	var dst *inode
-	if ni >= 0 {
-		if dst, e = f.inodeLocked(nc.ents[ni].ino); e != vfs.ESUCCESS {
+	if ne.ino != 0 {
+		if dst, e = f.inodeLocked(ne.ino); e != vfs.ESUCCESS {
 			return vfs.EIO
 		}
 		if dst == src {
@@ -613,23 +630,21 @@ func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName stri
 	}
 
 	t := now()
-	// Add the new name first: the only failure (a full hash chain) then leaves all as it was.
+	// Add the new name first: the only failure (nd's sequence numbers used up) then leaves all
+	// as it was. A replaced entry keeps its sequence number, so its place in a listing.
 	if dst != nil {
-		e := nc.ents[ni]
-		nc.ents[ni] = dent{slot: e.slot, typ: src.typ, ino: src.ino, name: newName}
-		f.markChainDirty(nc)
+		ne.ino, ne.typ = src.ino, src.typ
+		f.markDentDirty(ne)
 		f.unlinkLocked(nd, dst, t)
 		if dst.typ == vfs.TypeDir {
 			nd.nlink++ // unlinkLocked dropped the link of dst's "..", src brings one back below
 		}
-	} else if e := f.addEntry(nd, nc, newName, src); e != vfs.ESUCCESS {
+	} else if e := f.addEntry(nd, ne, src); e != vfs.ESUCCESS {
 		return e
 	} else if src.typ == vfs.TypeDir {
 		nd.nlink++
 	}
-	// The chain may have moved in its slice if it is the same chain: find the old entry again.
-	oi = slices.IndexFunc(oc.ents, func(e dent) bool { return e.name == oldName })
-	f.removeEntry(od, oc, oi)
+	f.removeEntry(od, oe)
 	if src.typ == vfs.TypeDir {
 		od.nlink--
 		src.parent = nd.ino

@@ -519,11 +519,12 @@ func TestModel(t *testing.T) {
 	}{
 		// Commits only when asked: crashes have a known outcome.
 		{"crash", Options{PageSize: 4096, CommitInterval: -1, NoSync: true}, true},
-		{"crash-collisions", Options{PageSize: 4096, CommitInterval: -1, NoSync: true, hashBits: 2}, true},
+		// Negative lookups dropped all the time, also while commits are in flight.
+		{"crash-negatives", Options{PageSize: 4096, CommitInterval: -1, NoSync: true, maxNegatives: 2}, true},
 		// A tiny cache and a short interval: evictions, commits from writers and from the
 		// background, interleaved with everything else.
 		{"tiny-cache", Options{PageSize: 4096, CacheBytes: 1, CommitInterval: 1, NoSync: true}, false},
-		{"tiny-cache-16k", Options{PageSize: 16384, CacheBytes: 1, CommitInterval: 1, NoSync: true, hashBits: 3}, false},
+		{"tiny-cache-16k", Options{PageSize: 16384, CacheBytes: 1, CommitInterval: 1, NoSync: true, maxNegatives: 3}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runModel(t, tc.opts, tc.canCrash, steps) })
 	}

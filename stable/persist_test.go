@@ -323,7 +323,7 @@ func TestOpenErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		rawUpdate(t, s, func(w rawWriter) {
-			for _, k := range [][]byte{keyMagic, keyVersion, keyPageSize, keyCreated, keyHashKey, keyHashBits, keyNextIno, keyBytes, keyInodes} {
+			for _, k := range superKeys {
 				w.del(bSuper, k)
 			}
 		})
@@ -337,6 +337,16 @@ func TestOpenErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		rawUpdate(t, s, func(w rawWriter) { w.put(bSuper, keyVersion, []byte{0, 0, 0, formatVersion + 1}) })
+	}()
+	older := filepath.Join(dir, "older.store")
+	func() {
+		f := openT(t, older, Options{NoSync: true})
+		f.Close()
+		s, err := openRaw(older)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rawUpdate(t, s, func(w rawWriter) { w.put(bSuper, keyVersion, []byte{0, 0, 0, formatVersion - 1}) })
 	}()
 	psize := os.Getpagesize()
 	for _, tc := range []struct {
@@ -365,6 +375,7 @@ func TestOpenErrors(t *testing.T) {
 		}), ErrCorrupt},
 		{"no superblock", bbolt, ErrNotStore},
 		{"newer format", newer, ErrNewerFormat},
+		{"older format", older, ErrOlderFormat},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var before []byte

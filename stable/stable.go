@@ -2,7 +2,6 @@ package stable
 
 import (
 	"cmp"
-	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -84,9 +83,9 @@ type Options struct {
 	// are left for the next writer to reclaim, and Open does not create a missing store.
 	ReadOnly bool
 
-	// hashBits, for tests only, makes a new store hash names to fewer bits than posHashBits,
-	// so that names collide.
-	hashBits int
+	// maxNegatives, for tests only, bounds the cached negative lookups (0: the default), so
+	// that a test can make them be dropped all the time.
+	maxNegatives int
 }
 
 // Errors of Open. Open wraps them in an *fs.PathError naming the file, so the message reads
@@ -101,6 +100,10 @@ var (
 	// ErrNewerFormat means the store was written by a newer version of this package, whose
 	// format this one cannot read.
 	ErrNewerFormat = errors.New("store has a newer format version")
+	// ErrOlderFormat means the store was written by an older version of this package, in a
+	// format this one no longer reads (there is no migration yet: export the data with the
+	// older version and import it into a new store).
+	ErrOlderFormat = errors.New("store has an older format version")
 	// ErrCorrupt means the store is damaged: truncated, overwritten, or inconsistent.
 	ErrCorrupt = errors.New("store is corrupted")
 )
@@ -117,9 +120,8 @@ type FS struct {
 	pshift   uint  // log2(ps)
 	cacheCap int64 // Options.CacheBytes
 	interval time.Duration
-	hashKey  [2]uint64
-	hashBits uint
 	created  int64
+	maxNegs  int // cached negative lookups before they are dropped
 
 	// mu guards everything below. Store reads happen under it; store commits do not.
 	mu     sync.Mutex
@@ -127,15 +129,16 @@ type FS struct {
 	closed bool
 
 	inodes  map[vfs.Ino]*inode
-	chains  *btree.BTreeG[*chain] // directory entry chains, by (parent, hash)
+	names   *btree.BTreeG[*dent] // cached names of directories, by (parent, name)
+	seqs    *btree.BTreeG[*dent] // cached entries (names with an inode), by (parent, seq)
 	nextIno uint64
 	bytes   int64 // sum of regular file sizes
 	ninodes int64 // inode records
-	negs    int   // empty chains cached (negative lookups)
+	negs    int   // about the number of absent names cached (negative lookups)
 
 	// The dirty set: changes since the last commit was taken.
 	dirtyInodes []*inode
-	dirtyChains []*chain
+	dirtyDents  []*dent
 	dirtyPages  *btree.BTreeG[*page]
 	dirtyBytes  int64 // bytes of dirty pages
 	flightBytes int64 // bytes of the pages of the commit in flight
@@ -175,7 +178,8 @@ type Stats struct {
 // untouched) if it does not exist. It waits up to Options.LockTimeout for another user of the
 // store to let go. After a crash it reclaims the orphans the crash left (files unlinked while
 // open). Errors, each wrapped in an *fs.PathError naming the file: ErrLocked, ErrNotStore,
-// ErrNewerFormat, ErrCorrupt, an invalid option, or the operating system's error.
+// ErrNewerFormat, ErrOlderFormat, ErrCorrupt, an invalid option, or the operating system's
+// error.
 func Open(path string, opts Options) (*FS, error) {
 	f, err := open(path, opts)
 	if err != nil {
@@ -211,7 +215,7 @@ func open(path string, opts Options) (*FS, error) {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !opts.ReadOnly:
-		if err := create(path, opts.PageSize, cmp.Or(opts.hashBits, posHashBits)); err != nil {
+		if err := create(path, opts.PageSize); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -237,8 +241,10 @@ func open(path string, opts Options) (*FS, error) {
 		readOnly:   opts.ReadOnly,
 		quota:      opts.QuotaBytes,
 		interval:   opts.CommitInterval,
+		maxNegs:    cmp.Or(opts.maxNegatives, defaultMaxNegatives),
 		inodes:     make(map[vfs.Ino]*inode),
-		chains:     btree.NewBTreeGOptions(chainLess, btree.Options{NoLocks: true}),
+		names:      btree.NewBTreeGOptions(dentNameLess, btree.Options{NoLocks: true}),
+		seqs:       btree.NewBTreeGOptions(dentSeqLess, btree.Options{NoLocks: true}),
 		dirtyPages: btree.NewBTreeGOptions(pageLess, btree.Options{NoLocks: true}),
 		gen:        1,
 	}
@@ -284,7 +290,7 @@ func boltPageSize(ps int) int { return 8 * ps }
 // create makes a new, empty store at path. It builds it under a temporary name in the same
 // directory and links it into place only when it is complete and synced, so a crash during
 // creation never leaves a half-made store at path.
-func create(path string, pageSize, hashBits int) error {
+func create(path string, pageSize int) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
 	if err != nil {
@@ -298,14 +304,9 @@ func create(path string, pageSize, hashBits int) error {
 	if err != nil {
 		return err
 	}
-	var hk [16]byte
-	if _, err := rand.Read(hk[:]); err != nil {
-		_ = s.Close()
-		return err
-	}
 	now := time.Now().UnixNano()
 	root := &inode{ino: rootIno, typ: vfs.TypeDir, mode: 0o755, nlink: 2, parent: rootIno,
-		atime: now, mtime: now, ctime: now}
+		nextSeq: 1, atime: now, mtime: now, ctime: now}
 	err = s.Update(func(w kv.Writer) error {
 		puts := []struct {
 			b    kv.Bucket
@@ -315,8 +316,6 @@ func create(path string, pageSize, hashBits int) error {
 			{bSuper, keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion)},
 			{bSuper, keyPageSize, binary.BigEndian.AppendUint32(nil, uint32(pageSize))},
 			{bSuper, keyCreated, u64key(uint64(now))},
-			{bSuper, keyHashKey, hk[:]},
-			{bSuper, keyHashBits, binary.BigEndian.AppendUint32(nil, uint32(hashBits))},
 			{bSuper, keyNextIno, u64key(uint64(rootIno) + 1)},
 			{bSuper, keyBytes, u64key(0)},
 			{bSuper, keyInodes, u64key(1)},
@@ -328,7 +327,7 @@ func create(path string, pageSize, hashBits int) error {
 			}
 		}
 		// Create the other buckets now, so that a store always has all of them.
-		for _, b := range []kv.Bucket{bDirents, bPages, bOrphans} {
+		for _, b := range []kv.Bucket{bDirents, bDirSeqs, bPages, bOrphans} {
 			if err := w.Put(b, []byte{0}, nil); err != nil {
 				return err
 			}
@@ -379,9 +378,11 @@ func (f *FS) loadSuper() error {
 		}
 		switch ver := binary.BigEndian.Uint32(v); {
 		case ver > formatVersion:
-			return fmt.Errorf("%w: version %d, this program reads up to %d", ErrNewerFormat, ver, formatVersion)
+			return fmt.Errorf("%w: version %d, this program reads version %d", ErrNewerFormat, ver, formatVersion)
 		case ver == 0:
 			return fmt.Errorf("%w: format version 0", ErrCorrupt)
+		case ver < formatVersion:
+			return fmt.Errorf("%w: version %d, this program reads version %d (export the data with the program that wrote it, and import it into a new store)", ErrOlderFormat, ver, formatVersion)
 		}
 		ps := r.Get(bSuper, keyPageSize)
 		if len(ps) != 4 {
@@ -392,20 +393,18 @@ func (f *FS) loadSuper() error {
 			return fmt.Errorf("%w: bad page size %d", ErrCorrupt, size)
 		}
 		f.ps, f.pshift = size, uint(bits.TrailingZeros64(uint64(size)))
-		hk := r.Get(bSuper, keyHashKey)
 		created := r.Get(bSuper, keyCreated)
 		next := r.Get(bSuper, keyNextIno)
 		nbytes := r.Get(bSuper, keyBytes)
 		ninodes := r.Get(bSuper, keyInodes)
-		hb := r.Get(bSuper, keyHashBits)
-		if len(hb) != 4 || binary.BigEndian.Uint32(hb) == 0 || binary.BigEndian.Uint32(hb) > posHashBits {
-			return fmt.Errorf("%w: bad hash bits", ErrCorrupt)
-		}
-		f.hashBits = uint(binary.BigEndian.Uint32(hb))
-		if len(hk) != 16 || len(created) != 8 || len(next) != 8 || len(nbytes) != 8 || len(ninodes) != 8 {
+		if len(created) != 8 || len(next) != 8 || len(nbytes) != 8 || len(ninodes) != 8 {
 			return fmt.Errorf("%w: incomplete superblock", ErrCorrupt)
 		}
-		f.hashKey = [2]uint64{binary.LittleEndian.Uint64(hk), binary.LittleEndian.Uint64(hk[8:])}
+		for _, b := range []kv.Bucket{bInodes, bDirents, bDirSeqs, bPages, bOrphans} {
+			if !r.Exists(b) {
+				return fmt.Errorf("%w: no %s bucket", ErrCorrupt, bucketSpecs[b].Name)
+			}
+		}
 		f.created = int64(binary.BigEndian.Uint64(created))
 		f.nextIno = binary.BigEndian.Uint64(next)
 		f.bytes = int64(binary.BigEndian.Uint64(nbytes))

@@ -2,6 +2,7 @@ package stable
 
 import (
 	"bytes"
+	"maps"
 	"math/rand/v2"
 	"path/filepath"
 	"strconv"
@@ -123,11 +124,12 @@ func TestReadWindow(t *testing.T) {
 
 // TestCookiesSurviveReopen lists half a directory, reopens the store, removes the last entry
 // listed and adds others, and resumes from the cookie: the rest of the old entries come exactly
-// once, none of those listed before comes again.
+// once, none of those listed before comes again. With "warm", lookups load some of the
+// entries into the cache before the listing loads the rest from the store.
 func TestCookiesSurviveReopen(t *testing.T) {
-	for _, hashBits := range []int{0, 2} { // 2: every name collides with many others
+	for _, warm := range []bool{false, true} {
 		path := filepath.Join(t.TempDir(), "c.store")
-		f := openT(t, path, Options{NoSync: true, hashBits: hashBits})
+		f := openT(t, path, Options{NoSync: true})
 		d := mkdirT(t, f, "/d")
 		const n = 300
 		for i := range n {
@@ -147,6 +149,12 @@ func TestCookiesSurviveReopen(t *testing.T) {
 			t.Fatal(err)
 		}
 		f = openT(t, path, Options{NoSync: true})
+		if warm {
+			for i := 0; i < n; i += 3 {
+				_, e := f.Lookup(d, strconv.Itoa(i))
+				must(t, e, "lookup")
+			}
+		}
 		must(t, f.Remove(d, last, false), "remove "+last)
 		for i := range 20 {
 			writeFileT(t, f, "/d/new"+strconv.Itoa(i), nil)
@@ -156,7 +164,7 @@ func TestCookiesSurviveReopen(t *testing.T) {
 		must(t, h.ReadDir(cookie, func(e *vfs.DirEntry) bool {
 			name := string(e.Name)
 			if seen[name] || rest[name] {
-				t.Errorf("hashBits %d: %q listed again after resuming", hashBits, name)
+				t.Errorf("warm %v: %q listed again after resuming", warm, name)
 			}
 			rest[name] = true
 			return true
@@ -165,9 +173,84 @@ func TestCookiesSurviveReopen(t *testing.T) {
 		for i := range n {
 			name := strconv.Itoa(i)
 			if !seen[name] && !rest[name] {
-				t.Errorf("hashBits %d: %q never listed", hashBits, name)
+				t.Errorf("warm %v: %q never listed", warm, name)
 			}
 		}
 		closeChecked(t, f)
 	}
+}
+
+// listCookies lists directory ino: name -> cookie.
+func listCookies(t *testing.T, f *FS, ino vfs.Ino) map[string]uint64 {
+	t.Helper()
+	h, e := f.Open(ino, vfs.OpenRead)
+	must(t, e, "open")
+	defer h.Close()
+	m := map[string]uint64{}
+	must(t, h.ReadDir(0, func(e *vfs.DirEntry) bool {
+		m[string(e.Name)] = e.Next
+		return true
+	}), "readdir")
+	return m
+}
+
+// TestSeqExhausted starts a directory's sequence counter just below vfs.MaxCookie: the last
+// sequence numbers are cookies below it, then adding an entry (create, link, rename into the
+// directory) fails with ENOSPC until the directory is empty, after which it is renumbered
+// from 1. The counter and the refusal survive a reopen, and every commit passes fsck.
+func TestSeqExhausted(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seq.store")
+	f := openT(t, path, Options{NoSync: true, CommitInterval: -1})
+	d := mkdirT(t, f, "/d")
+	other := writeFileT(t, f, "/other", []byte("x"))
+	f.mu.Lock()
+	dn := f.inodes[d]
+	dn.nextSeq = vfs.MaxCookie - 2
+	f.markDirty(dn)
+	f.mu.Unlock()
+	writeFileT(t, f, "/d/a", nil)
+	writeFileT(t, f, "/d/b", nil)
+	if got, want := listCookies(t, f, d), (map[string]uint64{"a": vfs.MaxCookie - 2, "b": vfs.MaxCookie - 1}); !maps.Equal(got, want) {
+		t.Fatalf("cookies %v, want %v", got, want)
+	}
+	full := func(f *FS) {
+		t.Helper()
+		if _, e := f.Create(d, "c", vfs.TypeRegular, 0o644, ""); e != vfs.ENOSPC {
+			t.Errorf("create in a full directory = %v, want ENOSPC", e)
+		}
+		if e := f.Link(other, d, "c"); e != vfs.ENOSPC {
+			t.Errorf("link into a full directory = %v, want ENOSPC", e)
+		}
+		if e := f.Rename(f.Root(), "other", d, "c"); e != vfs.ENOSPC {
+			t.Errorf("rename into a full directory = %v, want ENOSPC", e)
+		}
+		// Replacing an entry takes no new sequence number.
+		must(t, f.Rename(f.Root(), "other", d, "a"), "rename over /d/a")
+		other = writeFileT(t, f, "/other", []byte("y"))
+		checkFsck(t, f)
+	}
+	must(t, f.Commit(), "commit")
+	full(f)
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f = openT(t, path, Options{NoSync: true, CommitInterval: -1})
+	defer closeChecked(t, f)
+	full(f)
+	if got := listCookies(t, f, d); got["a"] != vfs.MaxCookie-2 || got["b"] != vfs.MaxCookie-1 || len(got) != 2 {
+		t.Errorf("after reopen: cookies %v", got)
+	}
+	must(t, f.Remove(d, "a", false), "remove a")
+	if _, e := f.Create(d, "c", vfs.TypeRegular, 0o644, ""); e != vfs.ENOSPC {
+		t.Errorf("create in a full directory with one entry = %v, want ENOSPC", e)
+	}
+	must(t, f.Remove(d, "b", false), "remove b")
+	for _, name := range []string{"b", "c", "a"} { // b comes back: its old key must go
+		writeFileT(t, f, "/d/"+name, nil)
+	}
+	if got, want := listCookies(t, f, d), (map[string]uint64{"b": 1, "c": 2, "a": 3}); !maps.Equal(got, want) {
+		t.Errorf("renumbered: cookies %v, want %v", got, want)
+	}
+	must(t, f.Commit(), "commit")
+	checkFsck(t, f)
 }

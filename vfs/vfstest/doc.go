@@ -19,8 +19,8 @@
 // the end of file; File.Append, including many concurrent appenders; truncation up and down;
 // holes and writes past the end, at unaligned offsets that cross page boundaries; mkdir, rmdir,
 // unlink and their errnos; the link count of files and directories; ReadDir completeness, inode
-// numbers that match Lookup and Stat, and cookies that stay valid while entries are added and
-// removed; rename of files and directories with every errno of rename(2); unlink while open;
+// numbers that match Lookup and Stat, and cookies from 1 to vfs.MaxCookie-1 that stay valid
+// while entries are added and removed; rename of files and directories with every errno of rename(2); unlink while open;
 // hard links; symlinks and Readlink; atime, mtime and ctime; the 255-byte name limit; inode
 // numbers that are never reused; removed directories; concurrent creators, renamers and
 // removers racing a lister (run the kit under -race); an 8 MiB file written and read in odd

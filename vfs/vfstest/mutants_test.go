@@ -56,6 +56,8 @@ var mutants = map[string]mutant{
 		func(f vfs.FS) vfs.FS { return &mutFS{FS: f, readDir: dropLast} }},
 	"IndexCookies": {"uses positions as readdir cookies", "ReadDir/CookiesUnderChange",
 		func(f vfs.FS) vfs.FS { return &mutFS{FS: f, readDir: indexCookies} }},
+	"WideCookies": {"reports readdir cookies above vfs.MaxCookie (a C guest's telldir keeps 31 bits)", "ReadDir/Complete",
+		func(f vfs.FS) vfs.FS { return &mutFS{FS: f, readDir: wideCookies} }},
 	"RenameIntoSubtree": {"moves a directory into its own subtree", "Rename/DirIntoOwnSubtree",
 		func(f vfs.FS) vfs.FS {
 			return &mutFS{FS: f, rename: func(inner vfs.FS, od vfs.Ino, on string, nd vfs.Ino, nn string) vfs.Errno {
@@ -303,4 +305,18 @@ func indexCookies(inner vfs.File, cookie uint64, fn func(*vfs.DirEntry) bool) vf
 		}
 	}
 	return 0
+}
+
+// wideCookies lists correctly but with every cookie offset by 1<<40, as a backend whose
+// cookies pack a hash into 64 bits would.
+func wideCookies(inner vfs.File, cookie uint64, fn func(*vfs.DirEntry) bool) vfs.Errno {
+	const off = 1 << 40
+	if cookie >= off {
+		cookie -= off
+	}
+	return inner.ReadDir(cookie, func(d *vfs.DirEntry) bool {
+		c := *d
+		c.Next += off
+		return fn(&c)
+	})
 }
