@@ -8,6 +8,8 @@
 #                 (about 4 minutes on 2 cores; TESTFLAGS= runs without -race)
 #   make fmt      gofmt -w the tree
 #   make vet      go vet ./...
+#   make soak     run python.wasm on a mixed I/O workload for SOAK_DURATION (10m), sampling memory
+#                 and store size into benchmarks/soak/out (soak.csv, verdict.txt); not in `make test`
 #
 # The tests build their guests from source and need clang (wasm32-wasi target, wasi-libc), lld,
 # wat2wasm and Go; .ci/run installs them on Debian.
@@ -17,7 +19,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS   ?= -race
 PYTHON_WASM := testdata/python/python.wasm
 
-.PHONY: build python test fmt vet demo
+.PHONY: build python test fmt vet demo soak
 
 build:
 	$(GO) build -o bin/wasmrun ./cmd/run
@@ -56,3 +58,8 @@ bench-quick: $(PYTHON_WASM)
 
 bench-scale:
 	$(GO) run ./benchmarks/cmd/scale
+
+SOAK_DURATION ?= 10m
+
+soak: build $(PYTHON_WASM)
+	$(GO) run ./benchmarks/soak -duration $(SOAK_DURATION) -out benchmarks/soak/out
