@@ -241,3 +241,71 @@ func TestBackupWhileReading(t *testing.T) {
 	g, _ := storeFiles(t, filepath.Join(dir, "b.store"))
 	wantFile(t, g, "/x", []byte("shared"))
 }
+
+// openFds counts this process's file descriptors open on the file at path.
+func openFds(t *testing.T, path string) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatalf("listing open files: %v", err)
+	}
+	n := 0
+	for _, e := range ents {
+		if l, err := os.Readlink(filepath.Join("/proc/self/fd", e.Name())); err == nil && l == path {
+			n++
+		}
+	}
+	return n
+}
+
+// TestCompactWhileWaiting: an Open that has opened the store file and waits for its lock while
+// Compact renames the compacted file over it ends up on the new file, not on the old one, which
+// is gone: what it writes is in the store afterwards.
+func TestCompactWhileWaiting(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.store")
+	f := openT(t, path, Options{NoSync: true, CommitInterval: -1})
+	writeFileT(t, f, "/before", []byte("before compact"))
+	for i := range 50 {
+		writeFileT(t, f, fmt.Sprintf("/gone%d", i), content(i, 20000))
+	}
+	must(t, f.Commit(), "commit")
+	for i := range 50 {
+		must(t, f.Remove(f.Root(), fmt.Sprintf("gone%d", i), false), "remove")
+	}
+	must(t, f.Commit(), "commit")
+	type result struct {
+		g   *FS
+		err error
+	}
+	waiter := make(chan result, 1)
+	go func() {
+		g, err := Open(path, Options{NoSync: true, LockTimeout: 30 * time.Second})
+		waiter <- result{g, err}
+	}()
+	for deadline := time.Now().Add(10 * time.Second); openFds(t, path) < 2; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the second Open never opened the file")
+		}
+	}
+	// What Compact does once it holds the store: copy, rename over, close.
+	if _, err := f.compact(CompactOptions{NoSync: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := <-waiter
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	writeFileT(t, r.g, "/after", []byte("written after compact"))
+	if err := r.g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g, names := storeFiles(t, path)
+	if len(names) != 2 {
+		t.Errorf("after compact: %v, want before and after", names)
+	}
+	wantFile(t, g, "/before", []byte("before compact"))
+	wantFile(t, g, "/after", []byte("written after compact"))
+}

@@ -36,18 +36,17 @@ type CompactStats struct {
 // the store is the old file or the new one, both whole; on any error the old file is left as it
 // was and the new one removed. The file keeps its permissions.
 //
-// Other processes must not have the store open: Compact waits for them like any writer. One
-// that opened the file and is still waiting for the lock when Compact renames the new file in
-// place gets the old, replaced, file; so run Compact while nothing else uses the store.
+// Other processes may wait for the store meanwhile: Compact waits for them like any writer, and
+// one that opened the file and is still waiting for its lock when Compact renames the new file
+// in place finds, once it has the lock, that the path names another file, and opens that one
+// (see Open): it never works on the old, replaced file.
 //
 // Errors, each naming the file: those of Open, ErrCorrupt (a key could not be read), and the
 // operating system's.
 func Compact(path string, opts CompactOptions) (stats CompactStats, err error) {
-	st, err := os.Stat(path)
-	if err != nil {
-		return stats, err
+	if _, err := os.Stat(path); err != nil {
+		return stats, err // Open would create a missing store
 	}
-	stats.Before = st.Size()
 	f, err := Open(path, Options{LockTimeout: opts.LockTimeout, CommitInterval: -1, NoSync: opts.NoSync})
 	if err != nil {
 		return stats, err
@@ -57,6 +56,18 @@ func Compact(path string, opts CompactOptions) (stats CompactStats, err error) {
 			err = cerr
 		}
 	}()
+	return f.compact(opts)
+}
+
+// compact does the work of Compact on f, which has the store open for writing (and so
+// locked), and must close it afterwards: the FS is then still on the old file.
+func (f *FS) compact(opts CompactOptions) (stats CompactStats, err error) {
+	path := f.path
+	st, err := os.Stat(path) // the file f has locked: Open checked that path names it
+	if err != nil {
+		return stats, err
+	}
+	stats.Before = st.Size()
 	tmp, size, err := f.copyStore(filepath.Dir(path), filepath.Base(path)+".compact-*", opts.NoSync, opts.Progress)
 	if err != nil {
 		return stats, &fs.PathError{Op: "compact", Path: path, Err: err}

@@ -2,12 +2,14 @@ package stable
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -373,6 +375,7 @@ func TestOpenErrors(t *testing.T) {
 			}
 			return b
 		}), ErrCorrupt},
+		{"garbage root page", variant("root.store", garbleRoot), ErrCorrupt},
 		{"no superblock", bbolt, ErrNotStore},
 		{"newer format", newer, ErrNewerFormat},
 		{"older format", older, ErrOlderFormat},
@@ -580,3 +583,48 @@ func TestDamagedPages(t *testing.T) {
 // usedLen returns the length of b without its trailing zeros: the part of a store file bbolt
 // has written (it grows the file ahead of its use).
 func usedLen(b []byte) int { return len(trimZeros(b)) }
+
+// garbleRoot overwrites the page of the root bucket (the page that names every bucket) that
+// both of bbolt's meta pages point to with garbage: the file opens, and the first transaction
+// that reads a bucket fails.
+func garbleRoot(b []byte) []byte {
+	// A bbolt meta page: a 16-byte page header, then magic, version, page size and flags
+	// (4 bytes each), then the root bucket's page id.
+	ps := int(binary.LittleEndian.Uint32(b[16+8:]))
+	for _, meta := range []int{0, ps} {
+		root := int(binary.LittleEndian.Uint64(b[meta+32:]))
+		for i := root * ps; i < (root+1)*ps && i < len(b); i++ {
+			b[i] = byte(i*31 + 7)
+		}
+	}
+	return b
+}
+
+// TestNewStoreSize: a new, empty store is small on disk and in apparent size (bbolt alone
+// would grow it by 16 MiB at its first commit), and a store grows in steps of an eighth of its
+// size: a file of 1 MiB leaves at most 1 MiB (the smallest step) unused at the end.
+func TestNewStoreSize(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.store")
+	f := openT(t, path, Options{})
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	disk := st.Sys().(*syscall.Stat_t).Blocks * 512
+	t.Logf("new store: %d bytes, %d on disk", st.Size(), disk)
+	if st.Size() > 2<<20 || disk > 1<<20 {
+		t.Errorf("new store: %d bytes, %d on disk; want at most 2 MiB and 1 MiB", st.Size(), disk)
+	}
+	f = openT(t, path, Options{NoSync: true})
+	writeFileT(t, f, "/f", bytes.Repeat([]byte("x"), 1<<20))
+	closeChecked(t, f)
+	if st, err = os.Stat(path); err != nil {
+		t.Fatal(err)
+	}
+	if st.Size() > 4<<20 {
+		t.Errorf("store with 1 MiB of data: %d bytes, want at most 4 MiB", st.Size())
+	}
+}

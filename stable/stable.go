@@ -176,7 +176,7 @@ type Stats struct {
 
 // Open opens the store at path, creating it (with its parent directory's permissions
 // untouched) if it does not exist. It waits up to Options.LockTimeout for another user of the
-// store to let go. After a crash it reclaims the orphans the crash left (files unlinked while
+// store to let go; if the file was replaced meanwhile (by Compact), it opens the new one. After a crash it reclaims the orphans the crash left (files unlinked while
 // open). Errors, each wrapped in an *fs.PathError naming the file: ErrLocked, ErrNotStore,
 // ErrNewerFormat, ErrOlderFormat, ErrCorrupt, an invalid option, or the operating system's
 // error.
@@ -251,7 +251,7 @@ func open(path string, opts Options) (*FS, error) {
 	f.cond.L = &f.mu
 	if err := f.loadSuper(); err != nil {
 		_ = store.Close()
-		return nil, err
+		return nil, storeError(err)
 	}
 	f.cacheCap = max(opts.CacheBytes, 64*f.ps)
 	if !f.readOnly {
@@ -269,9 +269,13 @@ func open(path string, opts Options) (*FS, error) {
 	return f, nil
 }
 
-// storeError maps an error of the kv layer to the errors of Open.
+// storeError maps an error of the kv layer to the errors of Open. Errors already of this
+// package (ErrNotStore, ErrCorrupt, ...) pass through.
 func storeError(err error) error {
 	switch {
+	case errors.Is(err, ErrNotStore), errors.Is(err, ErrCorrupt), errors.Is(err, ErrNewerFormat),
+		errors.Is(err, ErrOlderFormat), errors.Is(err, ErrLocked):
+		return err
 	case errors.Is(err, kv.ErrLocked):
 		return ErrLocked
 	case errors.Is(err, kv.ErrInvalid):

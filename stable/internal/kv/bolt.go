@@ -42,9 +42,31 @@ type boltStore struct {
 	names   [][]byte
 }
 
-// OpenBolt opens (creating it if it does not exist and opts.ReadOnly is not set) the bbolt file
-// at path. Errors: ErrLocked, ErrInvalid, ErrCorrupt (all wrapped), or the os error.
-func OpenBolt(path string, opts BoltOptions) (_ Store, err error) {
+// maxReopens bounds how many times OpenBolt follows a file replaced under it.
+const maxReopens = 100
+
+// OpenBolt opens the bbolt file at path, which must exist (an empty file is made a new,
+// empty database unless opts.ReadOnly is set). It waits up to opts.LockTimeout for the file's
+// lock. Once it has the lock it checks that path still names the file it opened and locked:
+// if another process renamed a new file over it meanwhile (a compaction), it opens that one
+// instead, so that it never works on a file that is no longer the store. Errors: ErrLocked,
+// ErrInvalid, ErrCorrupt (all wrapped), or the os error (fs.ErrNotExist if path is missing).
+func OpenBolt(path string, opts BoltOptions) (Store, error) {
+	deadline := time.Now().Add(opts.LockTimeout)
+	for range maxReopens {
+		s, same, err := openBolt(path, opts)
+		if err != nil || same {
+			return s, err
+		}
+		_ = s.Close()
+		opts.LockTimeout = max(time.Until(deadline), 0)
+	}
+	return nil, fmt.Errorf("%w (replaced %d times while waiting for its lock)", ErrLocked, maxReopens)
+}
+
+// openBolt opens path once, and reports whether path still names the file it opened once it
+// has the file's lock.
+func openBolt(path string, opts BoltOptions) (_ *boltStore, same bool, err error) {
 	if opts.InitialMmapSize == 0 {
 		opts.InitialMmapSize = 1 << 30
 		if st, err := os.Stat(path); err == nil && st.Size() > 1<<29 {
@@ -67,10 +89,10 @@ func OpenBolt(path string, opts BoltOptions) (_ Store, err error) {
 		NoStatistics:    true,
 	}
 	// If bbolt panics or faults on a damaged file half-way through Open, close the file it
-	// opened so that its lock goes with it.
+	// opened so that its lock goes with it. bbolt would create a missing file: it must not.
 	var file *os.File
 	bo.OpenFile = func(name string, flag int, perm os.FileMode) (*os.File, error) {
-		f, err := os.OpenFile(name, flag, perm)
+		f, err := os.OpenFile(name, flag&^os.O_CREATE, perm)
 		file = f
 		return f, err
 	}
@@ -87,25 +109,35 @@ func OpenBolt(path string, opts BoltOptions) (_ Store, err error) {
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
-			return nil, fmt.Errorf("%w (waited %v)", ErrLocked, opts.LockTimeout)
+			return nil, false, fmt.Errorf("%w (waited %v)", ErrLocked, opts.LockTimeout)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch):
-			return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
+			return nil, false, fmt.Errorf("%w: %w", ErrInvalid, err)
 		case errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
-			return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+			return nil, false, fmt.Errorf("%w: %w", ErrCorrupt, err)
 		}
 		var pe *fs.PathError
 		var errno syscall.Errno
 		if errors.As(err, &pe) || errors.As(err, &errno) {
-			return nil, err // the operating system's error
+			return nil, false, err // the operating system's error
 		}
 		// bbolt's other complaints about an existing file ("file size too small", ...).
-		return nil, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		return nil, false, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
 	s := &boltStore{db: db, buckets: opts.Buckets}
 	for _, b := range opts.Buckets {
 		s.names = append(s.names, []byte(b.Name))
 	}
-	return s, nil
+	locked, err := file.Stat()
+	if err != nil {
+		_ = s.Close()
+		return nil, false, err
+	}
+	now, err := os.Stat(path)
+	if err != nil {
+		_ = s.Close()
+		return nil, false, err // removed while we waited
+	}
+	return s, os.SameFile(locked, now), nil
 }
 
 // guard turns a panic of the engine (or a fault on its memory map, made a panic by
@@ -126,10 +158,26 @@ func (s *boltStore) View(fn func(r Reader) error) (err error) {
 	})
 }
 
+// The bounds of the slack bbolt adds when a commit grows the file (bbolt.DB.AllocSize).
+const (
+	minAllocSize = 1 << 20
+	maxAllocSize = 16 << 20 // bbolt's default
+)
+
+// allocSize returns the slack to add when a commit grows a file of size bytes: an eighth of
+// it, from 1 to 16 MiB. (bbolt adds its fixed DefaultAllocSize, 16 MiB, whenever its memory
+// map is bigger than that, which InitialMmapSize makes it always: every new store would be
+// 17 MB.)
+func allocSize(size int64) int {
+	return int(min(max(size/8, minAllocSize), maxAllocSize))
+}
+
 func (s *boltStore) Update(fn func(w Writer) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
 	err = s.db.Update(func(tx *bolt.Tx) error {
+		// Read by this transaction's commit, under the same writer lock.
+		s.db.AllocSize = allocSize(tx.Size())
 		return fn(&boltTx{s: s, tx: tx})
 	})
 	if errors.Is(err, berrors.ErrDatabaseReadOnly) || errors.Is(err, berrors.ErrTxNotWritable) {
