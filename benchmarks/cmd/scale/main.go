@@ -10,7 +10,8 @@
 // the cache bound (3 x CacheBytes: dirty, committing and clean pages, see stable.Options) plus a
 // fixed allowance, whatever the size of the store. The resident set also counts the pages of
 // bbolt's memory map that were touched, which the kernel can drop at any time, so it is reported
-// but not checked. -factor scales every size down (0.05 for a quick look). The results go to
+// but not checked. -factor scales every size down (0.05 for a quick look); -memprofile writes a
+// heap profile after the last step. The results go to
 // scale.md, scale.json and scale.png in -out.
 package main
 
@@ -25,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -88,6 +90,7 @@ func main() {
 	cache := flag.String("cache", "64M", "stable write-back cache bytes (Options.CacheBytes)")
 	out := flag.String("out", "", "results directory (default benchmarks/results)")
 	work := flag.String("work", "", "scratch directory on disk (default benchmarks/.work)")
+	memProfile := flag.String("memprofile", "", "write a heap profile here after the last step, before the store is closed")
 	flag.Parse()
 	cacheBytes, err := parseSize(*cache)
 	if err != nil {
@@ -128,6 +131,17 @@ func main() {
 	s.manyFiles(n(1e6) - n(200000))
 	if err := ns.Commit(); err != nil {
 		log.Fatal(err)
+	}
+	if *memProfile != "" {
+		f, err := os.Create(*memProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		goruntime.GC()
+		if err := pprof.WriteHeapProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		f.Close()
 	}
 	if err := ns.Close(); err != nil {
 		log.Fatal(err)

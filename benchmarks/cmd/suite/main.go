@@ -39,19 +39,19 @@ var (
 )
 
 type options struct {
-	quick        bool
-	reps         int
-	startupReps  int
-	coldReps     int
-	out          string
-	work         string
-	tmpfs        string
-	guests       []string
-	configs      []string
-	profile      bool
-	seed         uint64
-	runTimeout   time.Duration
-	rev          string
+	quick       bool
+	reps        int
+	startupReps int
+	coldReps    int
+	out         string
+	work        string
+	tmpfs       string
+	guests      []string
+	configs     []string
+	profile     bool
+	seed        uint64
+	runTimeout  time.Duration
+	rev         string
 }
 
 func main() {

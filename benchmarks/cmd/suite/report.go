@@ -116,8 +116,8 @@ func markdown(res *Results) string {
 	var b bytes.Buffer
 	m := res.Machine
 	fmt.Fprintf(&b, "# wasmrun benchmark results (%s mode)\n\n", res.Mode)
-	fmt.Fprintf(&b, "Machine: %s, %d cores, %s; %s, node %s, %s; %s; load average %s at the start, %s at the end.  \n",
-		m.CPU, m.Cores, m.Kernel, m.Go, m.Node, m.Python, m.Date, m.LoadStart, m.LoadEnd)
+	fmt.Fprintf(&b, "Machine: %s, %d cores, %s; %s, node %s, %s; %s; load average %s at the start, %s at the end; nice %d.  \n",
+		m.CPU, m.Cores, m.Kernel, m.Go, m.Node, m.Python, m.Date, m.LoadStart, m.LoadEnd, m.Nice)
 	fmt.Fprintf(&b, "Commit: %s.  \n", res.Commit)
 	fmt.Fprintf(&b, "Command: `%s` (%d repetitions, configurations interleaved in a random order, seed %d).\n\n", res.Command, res.Reps, res.Seed)
 	s := res.Sizes

@@ -435,7 +435,10 @@ type Machine struct {
 	// Load is /proc/loadavg's 1-minute load average at the start and at the end of the run: other
 	// work on the machine, which the results suffer from.
 	LoadStart string `json:"load_start"`
-	LoadEnd   string `json:"load_end"`
+	// Nice is the suite's scheduling niceness (the runs inherit it): `nice -n -10 make bench`
+	// gives the measured processes priority over other work on a shared machine.
+	Nice    int    `json:"nice"`
+	LoadEnd string `json:"load_end"`
 }
 
 func loadavg() string {
@@ -452,6 +455,9 @@ func loadavg() string {
 
 func machine(e *env) Machine {
 	m := Machine{Cores: goruntime.NumCPU(), Go: goruntime.Version(), Date: time.Now().UTC().Format("2006-01-02"), LoadStart: loadavg()}
+	if p, err := syscall.Getpriority(syscall.PRIO_PROCESS, 0); err == nil {
+		m.Nice = 20 - p // the raw system call returns 20 - nice
+	}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, l := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(l, ":"); ok && strings.TrimSpace(k) == "model name" {

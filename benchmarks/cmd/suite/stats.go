@@ -22,7 +22,7 @@ var phaseOrder = []string{
 // durable phases include at least one fsync; every other phase is buffered.
 var durable = map[string]bool{
 	"seq_write_1m_fsync": true, "seq_write_4k_fsync": true, "append_fsync": true,
-	"sqlite_insert": true, // one transaction: one commit, so a few fsyncs at its end
+	"sqlite_insert":  true, // one transaction: one commit, so a few fsyncs at its end
 	"sqlite_commits": true,
 }
 
