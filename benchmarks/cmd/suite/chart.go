@@ -78,7 +78,7 @@ func speedPlot(gr *GuestResults) (*plot.Plot, error) {
 		phases[len(phases)-1-i] = ph
 	}
 	n := len(gr.Configs)
-	barW := vg.Points(5)
+	barW := vg.Points(4.5) // 8 bars leave a gap between phases
 	for i, c := range gr.Configs {
 		vals := make(plotter.Values, len(phases))
 		for j, ph := range phases {
