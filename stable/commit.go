@@ -18,6 +18,8 @@ import (
 
 // batch is a dirty set taken for a commit: every record to write, in key order.
 type batch struct {
+	trigger trigger // what started the commit
+	written int64   // bytes of keys and values put, counted by writeBatch
 	gen     uint64
 	nextIno uint64
 	bytes   int64
@@ -61,8 +63,8 @@ type pageOp struct {
 
 // takeLocked moves the dirty set into a new batch for the commit about to run, and freezes
 // its pages. The caller sets f.committing.
-func (f *FS) takeLocked() *batch {
-	b := &batch{gen: f.gen, nextIno: f.nextIno, bytes: f.bytes, ninodes: f.ninodes}
+func (f *FS) takeLocked(t trigger) *batch {
+	b := &batch{trigger: t, gen: f.gen, nextIno: f.nextIno, bytes: f.bytes, ninodes: f.ninodes}
 	f.gen++
 
 	slices.SortFunc(f.dirtyInodes, func(x, y *inode) int { return cmp.Compare(x.ino, y.ino) })
@@ -161,7 +163,9 @@ func (f *FS) writeBatch(b *batch) error {
 	if err := failpoint.Inject(failpoint.BeforeTx); err != nil {
 		return err
 	}
-	err := f.store.Update(func(w kv.Writer) error {
+	b.written = 0
+	err := f.store.Update(func(kw kv.Writer) error {
+		w := countingWriter{kw, &b.written}
 		for _, p := range []struct {
 			k []byte
 			v uint64
@@ -248,10 +252,12 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 	f.flight = nil
 	f.flightBytes = 0
 	f.stats.CommitTime += took
+	f.commitLat.Record(took)
 	if err == nil {
 		f.durable = b.gen
 		f.lastFailed = false
-		f.stats.Commits++
+		f.stats.countCommit(b.trigger)
+		f.stats.CommittedBytes += b.written
 		f.stats.PagesWritten += int64(len(b.pages))
 		for _, op := range b.inodes {
 			n := op.n
@@ -283,7 +289,7 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 		f.evictLocked()
 		if f.dirtyBytes >= f.cacheCap/4 && !f.closed {
 			// Writers filled a quarter of the cache meanwhile: keep the pipeline going.
-			f.startCommitLocked()
+			f.startCommitLocked(bySize)
 		}
 	} else {
 		f.failGen, f.failErr = b.gen, errnoOf(err)
@@ -319,8 +325,9 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 // commitLocked makes every change made before the call durable: it takes the dirty set and
 // writes it, or waits for the commit in flight to do so (group commit: every caller that
 // arrives while a commit is being written shares the next one). With nothing dirty and no
-// commit in flight it returns at once. It releases f.mu while it writes or waits.
-func (f *FS) commitLocked() vfs.Errno {
+// commit in flight it returns at once. It releases f.mu while it writes or waits. t says who
+// asks, for the counters.
+func (f *FS) commitLocked(t trigger) vfs.Errno {
 	target := f.gen
 	if f.dirtyEmpty() {
 		if !f.committing {
@@ -340,14 +347,14 @@ func (f *FS) commitLocked() vfs.Errno {
 		case f.closed:
 			return vfs.EIO
 		}
-		f.runCommitLocked()
+		f.runCommitLocked(t)
 	}
 }
 
 // runCommitLocked takes the dirty set and commits it, releasing f.mu meanwhile.
-func (f *FS) runCommitLocked() {
+func (f *FS) runCommitLocked(t trigger) {
 	f.committing = true
-	b := f.takeLocked()
+	b := f.takeLocked(t)
 	f.mu.Unlock()
 	start := time.Now()
 	err := f.writeBatch(b)
@@ -357,9 +364,9 @@ func (f *FS) runCommitLocked() {
 }
 
 // startCommitLocked starts a commit of the dirty set in a new goroutine.
-func (f *FS) startCommitLocked() {
+func (f *FS) startCommitLocked(t trigger) {
 	f.committing = true
-	b := f.takeLocked()
+	b := f.takeLocked(t)
 	go func() {
 		start := time.Now()
 		err := f.writeBatch(b)
@@ -380,11 +387,11 @@ func (f *FS) makeRoomLocked() vfs.Errno {
 		case f.committing:
 			f.cond.Wait()
 		case f.lastFailed:
-			if e := f.commitLocked(); e != vfs.ESUCCESS {
+			if e := f.commitLocked(bySize); e != vfs.ESUCCESS {
 				return e
 			}
 		default:
-			f.startCommitLocked()
+			f.startCommitLocked(bySize)
 		}
 	}
 	return vfs.ESUCCESS
@@ -400,7 +407,7 @@ func (f *FS) Commit() vfs.Errno {
 	if f.closed || f.readOnly {
 		return vfs.ESUCCESS
 	}
-	return f.commitLocked()
+	return f.commitLocked(byExplicit)
 }
 
 // background commits when the oldest dirty change is Options.CommitInterval old.
@@ -414,7 +421,7 @@ func (f *FS) background() {
 		if !f.closed && !f.dirtyEmpty() {
 			wait = time.Until(f.dirtySince.Add(f.interval))
 			if wait <= 0 && !f.committing {
-				f.runCommitLocked()
+				f.runCommitLocked(byAge)
 				if f.lastFailed {
 					// Retry after a full interval, not in a tight loop.
 					f.dirtySince = time.Now()
@@ -441,6 +448,17 @@ func (f *FS) background() {
 		}
 		timer.Stop()
 	}
+}
+
+// countingWriter counts the bytes of the keys and values put through it.
+type countingWriter struct {
+	kv.Writer
+	n *int64
+}
+
+func (w countingWriter) Put(b kv.Bucket, key, value []byte) error {
+	*w.n += int64(len(key) + len(value))
+	return w.Writer.Put(b, key, value)
 }
 
 // errnoOf maps an error of the store to an errno: the one place this package does.

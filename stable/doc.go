@@ -93,6 +93,13 @@
 // files needs memory in proportion to the files it touches. Listing a directory caches all of
 // its entries.
 //
+// # Figures
+//
+// FS.Stats counts commits by what started them (a sync, a Commit or Close, the dirty-size
+// bound, the age bound), failed commits, commit latency, bytes committed, cache hits and
+// misses, pages read and written, and the peak of dirty page memory. FS.BackendStats gives
+// the same figures to vfs.StatsFS, which is how the CLI's --stats prints them.
+//
 // # Locking and errors
 //
 // A store is locked (flock) by the FS that has it open: a second Open, from this process or

@@ -67,6 +67,7 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 			// without going through (and churning) the cache.
 			k := f.directRun(n, idx, uint64((end-pos)>>f.pshift))
 			if k > 1 {
+				f.stats.CacheMisses += int64(k)
 				if e := f.readDirectLocked(n, p[done:done+int(k)<<f.pshift], idx); e != vfs.ESUCCESS {
 					return done, e
 				}
@@ -82,6 +83,9 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 				if e := h.fillWindow(idx); e != vfs.ESUCCESS {
 					return done, e
 				}
+				f.stats.CacheMisses++
+			} else {
+				f.stats.CacheHits++
 			}
 			i := (idx - h.winIdx) << f.pshift
 			data = h.win[i : i+uint64(f.ps)]
@@ -219,7 +223,7 @@ func (h *file) writeLocked(p []byte, off int64, appending bool) (int, vfs.Errno)
 	n.mtime, n.ctime = t, t
 	f.markDirty(n)
 	if f.dirtyBytes >= f.cacheCap/4 && !f.committing {
-		f.startCommitLocked()
+		f.startCommitLocked(bySize)
 	}
 	return done, vfs.ESUCCESS
 }
@@ -341,7 +345,7 @@ func (h *file) Sync(dataOnly bool) vfs.Errno {
 	if f.readOnly {
 		return vfs.ESUCCESS
 	}
-	return f.commitLocked()
+	return f.commitLocked(bySync)
 }
 
 // Close implements vfs.File.Close. The last Close of an unlinked inode frees it. Errors:

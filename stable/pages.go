@@ -125,6 +125,7 @@ func (f *FS) readPageLocked(n *inode, idx uint64, ahead uint64) ([]byte, vfs.Err
 		if p.state == pageClean {
 			f.lru.touch(p)
 		}
+		f.stats.CacheHits++
 		return p.data, vfs.ESUCCESS
 	}
 	p, e := f.fetchLocked(n, idx, idx+1+ahead)
@@ -140,8 +141,10 @@ func (f *FS) readPageLocked(n *inode, idx uint64, ahead uint64) ([]byte, vfs.Err
 func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 	to = min(to, from+1+maxReadAhead, f.pageCount(n.size), n.deadFrom())
 	if from >= to || (from >= n.holeLo && from < n.holeHi) {
+		f.stats.CacheHits++ // a hole the cache knows of, or a page past the end or cut off
 		return nil, vfs.ESUCCESS
 	}
+	f.stats.CacheMisses++
 	ino := uint64(n.ino)
 	next := uint64(noTrunc) // the first page at or after from in the store
 	var loaded int64
@@ -312,6 +315,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 	if c := int64(cap(p.data)); c != p.charge {
 		f.dirtyBytes += c - p.charge
 		p.charge = c
+		f.noteDirtyPeak()
 	}
 	return p, vfs.ESUCCESS
 }

@@ -256,8 +256,8 @@ func TestCommitTriggers(t *testing.T) {
 			f.cond.Wait()
 		}
 		f.mu.Unlock()
-		if c := f.Stats().Commits; c < 3 {
-			t.Errorf("%d commits while writing 4 MiB through a 1 MiB cache, want 3 or more", c)
+		if st := f.Stats(); st.Commits < 3 || st.SizeCommits != st.Commits {
+			t.Errorf("%d commits (%d for size) while writing 4 MiB through a 1 MiB cache, want 3 or more, all for size", st.Commits, st.SizeCommits)
 		}
 		f.mu.Lock()
 		dirty := f.dirtyBytes
@@ -274,6 +274,9 @@ func TestCommitTriggers(t *testing.T) {
 		for f.Stats().Commits == 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
+		if st := f.Stats(); st.AgeCommits != st.Commits || st.Commits == 0 {
+			t.Errorf("%d commits, %d for age; want them all for age", st.Commits, st.AgeCommits)
+		}
 		crash(t, f)
 		f = openT(t, path, Options{})
 		defer closeChecked(t, f)
@@ -285,6 +288,9 @@ func TestCommitTriggers(t *testing.T) {
 		writeFileT(t, f, "/f", []byte("closed"))
 		if err := f.Close(); err != nil {
 			t.Fatal(err)
+		}
+		if b := f.BackendStats(); b["commits_explicit"] != 1 {
+			t.Errorf("after Close: %v, want one explicit commit", b)
 		}
 		f = openT(t, path, Options{})
 		defer closeChecked(t, f)

@@ -109,7 +109,8 @@ var (
 )
 
 // FS is a file system persisted in a store file. It implements vfs.FS, vfs.Committer,
-// vfs.Closer and vfs.Usager, and is safe for concurrent use by many goroutines. Create one with
+// vfs.Closer, vfs.Usager and vfs.BackendStatser, and is safe for concurrent use by many
+// goroutines. Create one with
 // Open; see the package documentation for the store format and the durability contract.
 type FS struct {
 	path     string
@@ -159,19 +160,11 @@ type FS struct {
 	failErr    vfs.Errno // and its error
 	lastFailed bool      // the most recent commit failed
 	stats      Stats
+	commitLat  vfs.Histogram // durations of the commits, successful or not
 
 	wake chan struct{} // to the background committer: the dirty set is no longer empty
 	stop chan struct{}
 	done chan struct{}
-}
-
-// Stats are counters of an FS since Open.
-type Stats struct {
-	Commits       int64         // commits that wrote a store transaction
-	FailedCommits int64         // commits that failed (their changes stay dirty and are retried)
-	CommitTime    time.Duration // total time spent in commits
-	PagesWritten  int64         // file pages put or deleted by commits
-	PagesRead     int64         // file pages read from the store
 }
 
 // Open opens the store at path, creating it (with its parent directory's permissions
@@ -481,13 +474,6 @@ func (f *FS) Path() string { return f.path }
 // PageSize returns the store's file page size.
 func (f *FS) PageSize() int { return int(f.ps) }
 
-// Stats returns the FS's counters.
-func (f *FS) Stats() Stats {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.stats
-}
-
 // Usage implements vfs.Usager: Bytes is the sum of the sizes of the regular files (holes
 // included), Inodes the number of inodes, LimitBytes Options.QuotaBytes.
 func (f *FS) Usage() vfs.Usage {
@@ -508,7 +494,7 @@ func (f *FS) Close() error {
 	}
 	var cerr error
 	if !f.readOnly {
-		if e := f.commitLocked(); e != vfs.ESUCCESS {
+		if e := f.commitLocked(byExplicit); e != vfs.ESUCCESS {
 			cerr = fmt.Errorf("stable: close %s: commit: %w", f.path, e)
 		}
 	}
