@@ -45,8 +45,10 @@
 // Options.MemoryLimitPages bounds guest memory, Options.MaxFDs (or RunConfig.MaxFDs) the open
 // file descriptors (EMFILE), Options.TmpBytes the size of /tmp (ENOSPC), and
 // Options.StoreOptions the store's quota and write-back cache. A wall-clock limit is a context
-// deadline: the guest is stopped at its next function call or loop iteration and Run returns an
-// error that errors.Is(err, context.DeadlineExceeded).
+// deadline, and Run then returns an error that errors.Is(err, context.DeadlineExceeded). With
+// Options.Interruptible the guest is stopped at its next function call or loop iteration; without
+// it (the default, because the checks slow CPU-bound guests down several times) only while it
+// waits in a host call (poll_oneoff, a read of stdin).
 //
 // # Compilation cache and debug information
 //
