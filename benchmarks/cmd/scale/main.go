@@ -392,7 +392,7 @@ func write(dir string, rep *report) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Stable store at scale\n\nMachine: %s; %s. Command: `go run ./benchmarks/cmd/scale %s`.\n\n", rep.Machine, rep.Date, strings.Join(os.Args[1:], " "))
+	fmt.Fprintf(&b, "# Stable store at scale\n\nMachine: %s; %s. Command: `%s`.\n\n", rep.Machine, rep.Date, strings.TrimSpace("go run ./benchmarks/cmd/scale "+strings.Join(os.Args[1:], " ")))
 	fmt.Fprintf(&b, "Size factor %g; write-back cache %d MiB, so the Go heap must stay under %d MiB "+
 		"(2 x (3 x cache + %d MiB): dirty, committing and clean pages plus a fixed allowance, doubled for the GC's headroom). "+
 		"Final store: %d MiB, %d files, built in %.1f s.\n\n", rep.Factor, rep.CacheMiB, rep.BoundMiB, allowanceMiB, rep.StoreMiB, rep.TotalFiles, rep.Seconds)
