@@ -129,7 +129,9 @@ func TestStatsCapabilities(t *testing.T) {
 					t.Fatal("close not forwarded")
 				}
 			}
-			if b := s.Stats().Backend; (b != nil) != (caps(c.fsys)[3] == 'B') || (b != nil && b["cache_hits"] != 3) {
+			// The backend's own figures come through exactly when it has them; the fake one's
+			// value proves they are the backend's, not a copy made elsewhere.
+			if b := s.Stats().Backend; (b != nil) != (caps(c.fsys)[3] == 'B') || (c.name == "backend" && b["cache_hits"] != 3) {
 				t.Fatalf("backend figures %v", b)
 			}
 		})
