@@ -31,6 +31,16 @@
 //     being written waits for it and then joins the next one with every other waiter, so n
 //     concurrent Syncs cost about two commits, not n.
 //
+// When a commit cannot write its transaction (a full disk: ENOSPC; an I/O error: EIO), the
+// store is left as it was, at the last commit, and File.Sync and FS.Commit return the error (so
+// fd_sync does). The changes stay in the cache, visible to every File, and the next commit (a
+// later Sync, a background commit) tries all of them again: a guest that frees space (removing
+// or truncating files drops their pages from the cache) gets its commits through again without
+// losing anything. Once the cache is full of changes that cannot be committed, writes fail with
+// the same error rather than fill memory. If the commit of Close (module exit) fails, Close
+// returns the error and the changes since the last commit are lost: the store, reopened, is the
+// last commit and passes Fsck.
+//
 // Options.NoSync drops fdatasync from commits: commits then survive a crash of the process but
 // not of the machine. It is for tests and benchmarks only.
 //

@@ -86,6 +86,9 @@ type Options struct {
 	// maxNegatives, for tests only, bounds the cached negative lookups (0: the default), so
 	// that a test can make them be dropped all the time.
 	maxNegatives int
+
+	// fault, for tests only, makes the store's writes fail on demand (disk full, I/O error).
+	fault *kv.Fault
 }
 
 // Errors of Open. Open wraps them in an *fs.PathError naming the file, so the message reads
@@ -224,6 +227,7 @@ func open(path string, opts Options) (*FS, error) {
 		LockTimeout: opts.LockTimeout,
 		ReadOnly:    opts.ReadOnly,
 		NoSync:      opts.NoSync,
+		Fault:       opts.fault,
 	})
 	if err != nil {
 		return nil, storeError(err)

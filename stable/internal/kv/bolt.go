@@ -34,12 +34,15 @@ type BoltOptions struct {
 	// transaction holds whenever the map grows, and that dominates the cost of big commits;
 	// mapping address space ahead of the file avoids it and costs no memory.
 	InitialMmapSize int
+	// Fault, if not nil, makes writes fail on demand: a test seam (see Fault).
+	Fault *Fault
 }
 
 type boltStore struct {
 	db      *bolt.DB
 	buckets []BucketSpec
 	names   [][]byte
+	fault   *Fault
 }
 
 // maxReopens bounds how many times OpenBolt follows a file replaced under it.
@@ -123,7 +126,7 @@ func openBolt(path string, opts BoltOptions) (_ *boltStore, same bool, err error
 		// bbolt's other complaints about an existing file ("file size too small", ...).
 		return nil, false, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	s := &boltStore{db: db, buckets: opts.Buckets}
+	s := &boltStore{db: db, buckets: opts.Buckets, fault: opts.Fault}
 	for _, b := range opts.Buckets {
 		s.names = append(s.names, []byte(b.Name))
 	}
@@ -264,6 +267,11 @@ func (t *boltTx) Scan(b Bucket, from, to []byte, fn func(k, v []byte) bool) erro
 }
 
 func (t *boltTx) Put(b Bucket, key, value []byte) error {
+	if f := t.s.fault; f != nil {
+		if err := f.put(t.s.db.Path(), len(key)+len(value)); err != nil {
+			return err
+		}
+	}
 	bk, err := t.bucket(b, true)
 	if err != nil {
 		return err
