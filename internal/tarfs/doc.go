@@ -22,7 +22,8 @@
 //
 //   - an absolute name ("/etc/passwd"), or one with a ".." element ("a/../../x"), is refused
 //     (ErrUnsafePath), as is a name with a NUL byte;
-//   - a hard link must name a non-directory entry imported earlier from the same archive;
+//   - a hard link must name a file or symlink imported earlier from the same archive (not a
+//     directory, nor a device or FIFO, which are skipped);
 //   - symlinks are created as they are (a symlink is only ever resolved inside the guest's
 //     namespace, never on the host) but never followed while importing: an entry whose path
 //     goes through a symlink, one from the archive or one already in the target, is refused.

@@ -352,6 +352,8 @@ func fuzzSeeds(tb testing.TB) []struct {
 		{"hostile-target-symlinks", seedArchive(tb, tar.FormatPAX, sReg("esc/secret", "evil"), sDir("up/dir/"), sReg("sib", "replaces the symlink only")), false},
 		{"hostile-hard-link-outside", seedArchive(tb, tar.FormatPAX, sHard("h", "../outside/secret"), sHard("h2", "/outside/secret")), false},
 		{"hostile-hard-link-in-target", seedArchive(tb, tar.FormatPAX, sHard("h", "old"), sHard("h2", "esc/secret")), false},
+		{"hostile-hard-link-to-symlink", seedArchive(tb, tar.FormatPAX, sSym("s", "/outside"), sHard("h", "s"), sReg("h/secret", "evil")), false},
+		{"hostile-hard-link-to-device", seedArchive(tb, tar.FormatPAX, &tar.Header{Name: "dev", Typeflag: tar.TypeChar}, sHard("h", "dev")), false},
 		{"hostile-other-mount", seedArchive(tb, tar.FormatPAX, sReg("m/y", "replaced"), sHard("cross", "m/y"), sDir("m/d/"), sHard("m/d/h", "old")), false},
 		{"hostile-gz-symlink", seedArchive(tb, tar.FormatGNU, sSym("x", "/"), sReg("x/outside/secret", "evil")), true},
 	}

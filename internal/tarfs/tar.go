@@ -182,14 +182,6 @@ func Import(ns *vfs.Namespace, dir string, r io.Reader, opts Options) (Stats, er
 		if skip {
 			continue
 		}
-		if e.typ == vfs.TypeUnknown {
-			if _, err := cleanName(e.name); err != nil {
-				return s.stats, err
-			}
-			s.warn("%s: skipped: %s", e.name, special(e.typ))
-			s.stats.Skipped++
-			continue
-		}
 		if err := s.put(e, body); err != nil {
 			return s.stats, err
 		}
@@ -199,8 +191,9 @@ func Import(ns *vfs.Namespace, dir string, r io.Reader, opts Options) (Stats, er
 
 // Check reads the archive in r through (plain or gzip-compressed) without writing anything, and
 // returns the first entry Import would refuse as unsafe (ErrUnsafePath): an absolute name, a
-// ".." element, a path through a symlink of the archive, or a hard link to something that is
-// not an earlier non-directory entry. It cannot know the target's own symlinks, which Import
+// ".." element, a path through a symlink of the archive (a hard link to a symlink is one too),
+// or a hard link to something that is not an earlier file or symlink entry (a directory, or a
+// device or FIFO, which Import skips). It cannot know the target's own symlinks, which Import
 // refuses when it meets them. It also returns the archive's read error, if any.
 func Check(r io.Reader) error {
 	tr, err := newReader(r)
@@ -229,15 +222,22 @@ func Check(r io.Reader) error {
 				return fmt.Errorf("%s: %s is a symlink of the archive: %w", name, p, ErrUnsafePath)
 			}
 		}
+		typ := e.typ
 		if e.linkTo != "" {
 			to, err := cleanName(e.linkTo)
 			if err != nil {
 				return fmt.Errorf("%s: hard link: %w", name, err)
 			}
-			if t, ok := kinds[to]; !ok || t == vfs.TypeDir {
+			// What Import places: files and symlinks, not skipped entries nor directories.
+			typ = kinds[to]
+			if typ != vfs.TypeRegular && typ != vfs.TypeSymlink {
 				return fmt.Errorf("%s: hard link to %q, which is not an earlier file of the archive: %w", name, e.linkTo, ErrUnsafePath)
 			}
 		}
-		kinds[name] = e.typ
+		switch typ {
+		case vfs.TypeDir, vfs.TypeRegular, vfs.TypeSymlink:
+			kinds[name] = typ
+		}
+		// A skipped entry (a device, a FIFO) leaves what was there.
 	}
 }
