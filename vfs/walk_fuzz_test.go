@@ -1,6 +1,10 @@
 package vfs_test
 
 import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -134,4 +138,56 @@ func FuzzResolve(f *testing.F) {
 			}
 		}
 	})
+}
+
+// updateSeeds rewrites the committed seed corpus of FuzzResolve from resolveSeeds.
+var updateSeeds = flag.Bool("update-seeds", false, "rewrite testdata/fuzz/FuzzResolve from the seed generator")
+
+// resolveSeeds are FuzzResolve's committed seeds: the edges of the walker's limits (PathMax,
+// NameMax, SymlinkMax, each just under and at the limit) and of its mount and symlink handling in
+// fuzzTree.
+var resolveSeeds = []struct {
+	name   string
+	path   string
+	follow bool
+}{
+	{"dotdot-across-mount", "/tmp/x/../../a/b/c", true},
+	{"symlink-dir-trailing-slash", "/l/", false},
+	{"relative-symlink-out-of-mount", "/tmp/up", true},
+	{"abs-symlink-to-file-slash", "/tmp/x/abs/.", true},
+	{"dangling-trailing-slash", "/a/b/dang/", false},
+	{"loop-trailing-slash", "/tmp/loop/", false},
+	{"symlinks-40", "/a/" + strings.Repeat("self/", vfs.SymlinkMax) + "f", true},
+	{"symlinks-41", "/a/" + strings.Repeat("self/", vfs.SymlinkMax+1) + "f", true},
+	{"path-max-minus-1", "/" + strings.Repeat("./", (vfs.PathMax-2)/2), true},
+	{"path-max", "/" + strings.Repeat("./", (vfs.PathMax-2)/2) + ".", true},
+	{"name-max", "/a/" + strings.Repeat("n", vfs.NameMax), true},
+	{"name-max-plus-1", "/a/" + strings.Repeat("n", vfs.NameMax+1), true},
+	{"nul-inside", "/a\x00/b", true},
+	{"dotdot-above-root-relative", "../../../tmp/../e/", false},
+}
+
+// TestFuzzResolveSeeds checks that testdata/fuzz/FuzzResolve holds exactly resolveSeeds; with
+// -update-seeds it writes them.
+func TestFuzzResolveSeeds(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzResolve")
+	for _, s := range resolveSeeds {
+		want := fmt.Sprintf("go test fuzz v1\nstring(%q)\nbool(%v)\n", s.path, s.follow)
+		p := filepath.Join(dir, "seed-"+s.name)
+		if *updateSeeds {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(p, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(p)
+		if err != nil {
+			t.Errorf("%v (go test ./vfs -run TestFuzzResolveSeeds -update-seeds writes it)", err)
+		} else if string(got) != want {
+			t.Errorf("%s is not what the generator makes now: run go test ./vfs -run TestFuzzResolveSeeds -update-seeds", p)
+		}
+	}
 }
