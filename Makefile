@@ -5,7 +5,9 @@
 #   make build    build bin/wasmrun
 #   make python   fetch and verify testdata/python/python.wasm (idempotent)
 #   make test     fetch python.wasm if missing, then run every test with the race detector
-#                 (about 4 minutes on 2 cores; TESTFLAGS= runs without -race)
+#                 (about 4 minutes on 2 cores; TESTFLAGS= runs without -race), then make fuzz-short
+#   make fuzz-short  run each fuzz target for FUZZTIME (5s); an input that fails is written to
+#                 <pkg>/testdata/fuzz/<Target>/: commit it with the fix, as a regression seed
 #   make fmt      gofmt -w the tree
 #   make vet      go vet ./...
 #   make soak     run python.wasm on a mixed I/O workload for SOAK_DURATION (10m), sampling memory
@@ -32,6 +34,24 @@ $(PYTHON_WASM):
 
 test: $(PYTHON_WASM)
 	$(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...
+	$(MAKE) fuzz-short
+
+# Fuzzing: one `go test -fuzz` per target (Go fuzzes one target per run), each package:Target
+# checked to exist so that a renamed target fails here instead of fuzzing nothing. Minimization is
+# off for these short runs (-fuzzminimizetime 0): it would spend them shrinking new inputs; a
+# failing input is written as it was found. Fuzz longer with e.g. make fuzz-short FUZZTIME=10m.
+FUZZTIME         ?= 5s
+FUZZMINIMIZETIME ?= 0
+FUZZ_TARGETS     := vfs:FuzzResolve wasi:FuzzHostCall internal/tarfs:FuzzImport stable:FuzzOpenStore
+
+.PHONY: fuzz-short
+fuzz-short:
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		pkg=./$${t%%:*}; fn=$${t##*:}; \
+		grep -q "^func $$fn(" $$pkg/*_test.go || { echo "fuzz-short: no $$fn in $$pkg" >&2; exit 1; }; \
+		echo "$(GO) test -run '^\$$' -fuzz '^$$fn\$$' -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZMINIMIZETIME) $$pkg; \
+	done
 
 DEMO := bin/wasmrun --store bin/demo.store --dir testdata/demo:/demo $(PYTHON_WASM) /demo/persist.py
 
