@@ -129,7 +129,7 @@ func snapshot(tb testing.TB, ns *vfs.Namespace, skip string) string {
 // a sparse file's holes as zeros to read through (it has no public API for the sparse map, Go
 // issue 22735), so a few bytes of archive declaring a hole of 2^60 bytes keep Import reading
 // zeros for years. That is a known limit of Import, not something each input should rediscover.
-const sparseLimit = 64 << 20
+const sparseLimit = 4 << 20
 
 // hugeSparse reports whether the archive in data holds a sparse entry whose logical size is over
 // sparseLimit.
