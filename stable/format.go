@@ -100,9 +100,10 @@ func encodeInode(n *inode) []byte {
 	return b
 }
 
-// decodeInode fills n from record b and reports whether b is well formed.
+// decodeInode fills n from record b and reports whether b is well formed. It checks the
+// length of b before it copies anything out of it (a damaged store may hold a huge value).
 func decodeInode(n *inode, b []byte) bool {
-	if len(b) < inodeRecLen {
+	if len(b) < inodeRecLen || len(b) > inodeRecLen+vfs.PathMax {
 		return false
 	}
 	n.typ = vfs.FileType(b[0])

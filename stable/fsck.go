@@ -68,7 +68,8 @@ type fsckInode struct {
 }
 
 // Fsck checks every invariant of the committed state of the store (call Commit first to
-// include the changes still in the cache): the superblock and its counters; every inode record
+// include the changes still in the cache): the superblock (every key known and of its size)
+// and its counters; every inode record
 // well formed and below the next inode number; every directory entry in a directory, stored
 // under its name and under its sequence number alike (below the directory's next one and
 // below vfs.MaxCookie), naming an existing inode of its type; every inode with links reachable
@@ -76,8 +77,8 @@ type fsckInode struct {
 // its subdirectories) and entry counts; each directory's parent; the orphan list holding
 // exactly the inodes with no link; no page of a missing inode or of a non-file, none longer
 // than the page size or stored with trailing zeros (so none all zeros), none holding data
-// past the end of its file; and
-// bbolt's own check of its pages. It holds the FS (every other call waits) while it runs, as
+// past the end of its file; the page graph of the file (every page inside the file, reached
+// once, of the type its parent says); and bbolt's own check of its pages. It holds the FS (every other call waits) while it runs, as
 // bbolt's check must not run alongside a commit. The error is for a store that cannot be read
 // at all, or an FS already closed.
 func (f *FS) Fsck() (*FsckReport, error) {
@@ -93,11 +94,13 @@ func (f *FS) Fsck() (*FsckReport, error) {
 	inodes := make(map[vfs.Ino]*fsckInode)
 	children := make(map[vfs.Ino][]vfs.Ino)
 	err := f.store.View(func(rd kv.Reader) error {
-		f.fsckSuper(rd, r)
+		if err := f.fsckSuper(rd, r); err != nil {
+			return err
+		}
 		var maxIno uint64
 		err := rd.Scan(bInodes, nil, nil, func(k, v []byte) bool {
 			if len(k) != 8 {
-				r.problem("inodes: bad key %x", k)
+				r.problem("inodes: bad key %x", clip(k))
 				return true
 			}
 			ino := binary.BigEndian.Uint64(k)
@@ -141,7 +144,7 @@ func (f *FS) Fsck() (*FsckReport, error) {
 		entries := make(map[[2]uint64]entryRec)
 		err = rd.Scan(bDirSeqs, nil, nil, func(k, v []byte) bool {
 			if len(k) != 16 {
-				r.problem("entries: bad key %x", k)
+				r.problem("entries: bad key %x", clip(k))
 				return true
 			}
 			parent, seq := splitPair(k)
@@ -160,8 +163,8 @@ func (f *FS) Fsck() (*FsckReport, error) {
 			return err
 		}
 		err = rd.Scan(bDirents, nil, nil, func(k, v []byte) bool {
-			if len(k) < 9 {
-				r.problem("names: bad key %x", k)
+			if len(k) < 9 || len(k) > 8+vfs.NameMax {
+				r.problem("dirents: bad key %x", clip(k))
 				return true
 			}
 			parent := binary.BigEndian.Uint64(k)
@@ -180,7 +183,7 @@ func (f *FS) Fsck() (*FsckReport, error) {
 			}
 			seq, typ, ino, ok := decodeNameVal(v)
 			if !ok {
-				r.problem("%s: malformed (%x)", where, v)
+				r.problem("%s: malformed (%x)", where, clip(v))
 				return true
 			}
 			r.Entries++
@@ -229,9 +232,9 @@ func (f *FS) Fsck() (*FsckReport, error) {
 			r.problem("directory %d, entry %q: sequence number %d without its name", k[0], entries[k].name, k[1])
 		}
 
-		err = rd.Scan(bOrphans, nil, nil, func(k, _ []byte) bool {
-			if len(k) != 8 {
-				r.problem("orphans: bad key %x", k)
+		err = rd.Scan(bOrphans, nil, nil, func(k, v []byte) bool {
+			if len(k) != 8 || len(v) != 0 {
+				r.problem("orphans: bad key %x or value of %d bytes", clip(k), len(v))
 				return true
 			}
 			r.Orphans++
@@ -307,7 +310,7 @@ func (f *FS) Fsck() (*FsckReport, error) {
 
 		err = rd.Scan(bPages, nil, nil, func(k, v []byte) bool {
 			if len(k) != 16 {
-				r.problem("pages: bad key %x", k)
+				r.problem("pages: bad key %x", clip(k))
 				return true
 			}
 			r.Pages++
@@ -346,19 +349,34 @@ func (f *FS) Fsck() (*FsckReport, error) {
 
 // fsckSuper checks the superblock's counters against the report's totals later; here it
 // checks what can be checked alone.
-func (f *FS) fsckSuper(rd kv.Reader, r *FsckReport) {
+func (f *FS) fsckSuper(rd kv.Reader, r *FsckReport) error {
 	for _, k := range superKeys {
 		if rd.Get(bSuper, k) == nil {
 			r.problem("superblock: no %s", k)
 		}
 	}
+	sizes := map[string]int{string(keyMagic): len(magic), string(keyVersion): 4, string(keyPageSize): 4,
+		string(keyCreated): 8, string(keyNextIno): 8, string(keyBytes): 8, string(keyInodes): 8}
+	err := rd.Scan(bSuper, nil, nil, func(k, v []byte) bool {
+		switch size, ok := sizes[string(k)]; {
+		case !ok:
+			r.problem("superblock: unknown key %x", clip(k))
+		case len(v) != size:
+			r.problem("superblock: %s has %d bytes, want %d", k, len(v), size)
+		}
+		return true
+	})
 	r.superBytes = int64(binary.BigEndian.Uint64(pad8(rd.Get(bSuper, keyBytes))))
 	r.superInodes = int64(binary.BigEndian.Uint64(pad8(rd.Get(bSuper, keyInodes))))
+	return err
 }
 
 func (f *FS) superNext(rd kv.Reader) uint64 {
 	return binary.BigEndian.Uint64(pad8(rd.Get(bSuper, keyNextIno)))
 }
+
+// clip returns at most the first 32 bytes of b, for a report.
+func clip(b []byte) []byte { return b[:min(len(b), 32)] }
 
 func pad8(b []byte) []byte {
 	if len(b) == 8 {

@@ -89,6 +89,10 @@ type Options struct {
 
 	// fault, for tests only, makes the store's writes fail on demand (disk full, I/O error).
 	fault *kv.Fault
+
+	// boltPageSize, for tests only, is the bbolt page size of a new store (0: the default,
+	// boltPageSize(PageSize)), to make the small stores the fuzz test starts from.
+	boltPageSize int
 }
 
 // Errors of Open. Open wraps them in an *fs.PathError naming the file, so the message reads
@@ -211,7 +215,7 @@ func open(path string, opts Options) (*FS, error) {
 	st, err := os.Stat(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !opts.ReadOnly:
-		if err := create(path, opts.PageSize); err != nil {
+		if err := create(path, opts.PageSize, cmp.Or(opts.boltPageSize, boltPageSize(opts.PageSize))); err != nil {
 			return nil, err
 		}
 	case err != nil:
@@ -288,10 +292,10 @@ func storeError(err error) error {
 // multi-page (overflow) path and a leaf of file pages is 7/8 data. See RATIONALE.md.
 func boltPageSize(ps int) int { return 8 * ps }
 
-// create makes a new, empty store at path. It builds it under a temporary name in the same
+// create makes a new, empty store at path, with bbolt pages of boltPage bytes. It builds it under a temporary name in the same
 // directory and links it into place only when it is complete and synced, so a crash during
 // creation never leaves a half-made store at path.
-func create(path string, pageSize int) error {
+func create(path string, pageSize, boltPage int) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, filepath.Base(path)+".new-*")
 	if err != nil {
@@ -301,7 +305,7 @@ func create(path string, pageSize int) error {
 	_ = tmp.Close()
 	defer os.Remove(name)
 
-	s, err := kv.OpenBolt(name, kv.BoltOptions{Buckets: bucketSpecs, PageSize: boltPageSize(pageSize)})
+	s, err := kv.OpenBolt(name, kv.BoltOptions{Buckets: bucketSpecs, PageSize: boltPage})
 	if err != nil {
 		return err
 	}

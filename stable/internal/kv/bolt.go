@@ -40,6 +40,7 @@ type BoltOptions struct {
 
 type boltStore struct {
 	db      *bolt.DB
+	file    *os.File // bbolt's file, read by verify
 	buckets []BucketSpec
 	names   [][]byte
 	fault   *Fault
@@ -126,9 +127,13 @@ func openBolt(path string, opts BoltOptions) (_ *boltStore, same bool, err error
 		// bbolt's other complaints about an existing file ("file size too small", ...).
 		return nil, false, fmt.Errorf("%w: %w", ErrCorrupt, err)
 	}
-	s := &boltStore{db: db, buckets: opts.Buckets, fault: opts.Fault}
+	s := &boltStore{db: db, file: file, buckets: opts.Buckets, fault: opts.Fault}
 	for _, b := range opts.Buckets {
 		s.names = append(s.names, []byte(b.Name))
+	}
+	if err := s.verify(); err != nil {
+		_ = s.Close()
+		return nil, false, err
 	}
 	locked, err := file.Stat()
 	if err != nil {
@@ -189,14 +194,34 @@ func (s *boltStore) Update(fn func(w Writer) error) (err error) {
 	return err
 }
 
+// Check walks the page graph first (see verify): bbolt's own check runs in a goroutine of its
+// own, where a fault on a page past the end of the file kills the process and a cycle of pages
+// overflows the stack, so it runs only on a graph found sound.
 func (s *boltStore) Check(fn func(error)) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
 	return s.db.View(func(tx *bolt.Tx) error {
+		if err := verify(s.file, s.db.Info().PageSize, uint64(tx.ID()), true); err != nil {
+			fn(err)
+			return nil
+		}
 		for e := range tx.Check() {
 			fn(e)
 		}
 		return nil
+	})
+}
+
+// verify walks the page graph of the store's file as its current transaction sees it (see
+// verify; without reading leaf pages): every page a read could reach is inside the file, of
+// the type its parent says, and reached once (no cycle), so that a read of the store's trees
+// faults outside the file or recurses without end only if a leaf page was damaged into a
+// branch page. Errors: ErrCorrupt.
+func (s *boltStore) verify() (err error) {
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer guard(&err)
+	return s.db.View(func(tx *bolt.Tx) error {
+		return verify(s.file, s.db.Info().PageSize, uint64(tx.ID()), false)
 	})
 }
 
