@@ -410,14 +410,28 @@ func (f *FS) Commit() vfs.Errno {
 	return f.commitLocked(byExplicit)
 }
 
-// background commits when the oldest dirty change is Options.CommitInterval old.
+// background commits when the oldest dirty change is Options.CommitInterval old, and gives
+// back the spare page buffers beyond a quarter of the cache once nothing was dirty for as
+// long.
 func (f *FS) background() {
 	defer close(f.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	var idleSince time.Time // when the dirty set was first seen empty, with spare buffers to trim
 	for {
 		f.mu.Lock()
 		wait := time.Duration(-1)
+		if !f.closed && f.dirtyEmpty() && !f.committing && int64(len(f.free))*f.ps > f.cacheCap/4 {
+			if idleSince.IsZero() {
+				idleSince = time.Now()
+			}
+			if wait = time.Until(idleSince.Add(f.interval)); wait <= 0 {
+				f.trimSpareLocked()
+				idleSince, wait = time.Time{}, -1
+			}
+		} else {
+			idleSince = time.Time{}
+		}
 		if !f.closed && !f.dirtyEmpty() {
 			wait = time.Until(f.dirtySince.Add(f.interval))
 			if wait <= 0 && !f.committing {

@@ -93,10 +93,9 @@
 //
 // # Caching and memory
 //
-// File pages are cached up to Options.CacheBytes of dirty and committing pages together, an
-// eighth of that of clean pages (least recently used first out) and a quarter of spare page
-// buffers: at most 352 MiB by default,
-// whatever the size of the files. Large reads of pages not cached are copied straight from the
+// File pages are cached up to Options.CacheBytes of dirty and committing pages and spare page
+// buffers together, and an eighth of that of clean pages (least recently used first out): at
+// most 288 MiB by default, whatever the size of the files. Large reads of pages not cached are copied straight from the
 // store, and a sequential reader reads through a window of its own, so streaming a big file
 // does not push everything else out of the cache. Metadata (inodes and
 // directory entries) is cached without bound for the life of the FS: a store with millions of

@@ -634,3 +634,29 @@ func TestNewStoreSize(t *testing.T) {
 		t.Errorf("store with 1 MiB of data: %d bytes, want at most 4 MiB", st.Size())
 	}
 }
+
+// TestSpareBuffers: page buffers freed by a deletion are kept for reuse within the room dirty
+// pages leave in the cache, and trimmed to a quarter of the cache once nothing was written for
+// CommitInterval.
+func TestSpareBuffers(t *testing.T) {
+	const cache = 4 << 20
+	f := newT(t, Options{PageSize: 4096, CacheBytes: cache, CommitInterval: 20 * time.Millisecond, NoSync: true})
+	spare := func() (spare, dirty int64) {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return int64(len(f.free)) * f.ps, f.dirtyBytes + f.flightBytes
+	}
+	writeFileT(t, f, "/f", bytes.Repeat([]byte("x"), 3<<20))
+	must(t, f.Commit(), "commit")
+	must(t, f.Remove(f.Root(), "f", false), "remove")
+	if s, d := spare(); s <= cache/4 || s+d > cache {
+		t.Errorf("after deleting a 3 MiB file: %d bytes of spare buffers, %d dirty; want more than a quarter of the %d-byte cache, and both within it", s, d, cache)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for s, _ := spare(); s > cache/4 && time.Now().Before(deadline); s, _ = spare() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s, _ := spare(); s > cache/4 {
+		t.Errorf("%d bytes of spare buffers after the store was idle, want at most a quarter of the cache", s)
+	}
+}

@@ -53,10 +53,12 @@ type Options struct {
 	// CacheBytes sizes the write-back cache, like Linux's dirty_bytes and
 	// dirty_background_bytes: when a quarter of it is taken by dirty file pages a commit
 	// starts in the background, and a writer that would take dirty and committing pages
-	// together past CacheBytes waits for the commit in flight. Clean pages kept for reading
-	// take at most an eighth more, and spare page buffers a quarter. So the cache never holds
-	// more than 1.375*CacheBytes of page memory, and a write burst smaller than CacheBytes
-	// runs at memory speed while it is committed behind it. Zero means DefaultCacheBytes; the smallest value used is 64 pages.
+	// together past CacheBytes waits for the commit in flight. Spare page buffers, kept for
+	// writers to reuse, take at most the room dirty and committing pages leave in CacheBytes
+	// (a quarter of it once nothing was written for CommitInterval), and clean pages kept for
+	// reading at most an eighth more. So the cache never holds more than 1.125*CacheBytes of
+	// page memory, and a write burst smaller than CacheBytes runs at memory speed while it is
+	// committed behind it. Zero means DefaultCacheBytes; the smallest value used is 64 pages.
 	CacheBytes int64
 
 	// CommitInterval bounds the age of the oldest uncommitted change: a background commit
