@@ -47,8 +47,8 @@
 // Options.StoreOptions the store's quota and write-back cache. A wall-clock limit is a context
 // deadline, and Run then returns an error that errors.Is(err, context.DeadlineExceeded). With
 // Options.Interruptible the guest is stopped at its next function call or loop iteration; without
-// it (the default, because the checks slow CPU-bound guests down several times) only while it
-// waits in a host call (poll_oneoff, a read of stdin).
+// it (the default, because the checks slow CPU-bound guests down several times) at its next
+// host call, or at once if it is waiting in one (poll_oneoff, a read of stdin).
 //
 // # Compilation cache and debug information
 //

@@ -92,9 +92,9 @@ type Options struct {
 	// against 0.12 s without, and io/fs's TestCVE202230630 18.9 s against 2.9 s (wazero
 	// v1.12.0, amd64).
 	//
-	// Without it, a done context ends a guest only while it waits in a host call (poll_oneoff,
-	// a read of stdin); a guest that computes runs on until it returns or exits, and Run
-	// returns only then. Set it when a deadline or a cancellation must stop any guest; the CLI
+	// Without it, a done context ends a guest at its next host call (any WASI call), or at once
+	// if it waits in one (poll_oneoff, a read of stdin); a guest that only computes runs on
+	// until it returns, exits or calls the host, and Run returns only then. Set it when a deadline or a cancellation must stop any guest; the CLI
 	// sets it with --timeout, and otherwise stops an interrupted guest by exiting the process
 	// after a commit.
 	Interruptible bool

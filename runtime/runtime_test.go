@@ -148,7 +148,12 @@ func TestInterruptible(t *testing.T) {
 			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
 		{name: "interruptible/waiting", interruptible: true, guest: "cat", stdin: true, timeout: 20 * time.Millisecond,
 			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
+		{name: "interruptible/calling", interruptible: true, guest: "hostloop", timeout: 20 * time.Millisecond,
+			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
 		{name: "not/computing", guest: "spin", timeout: 20 * time.Millisecond},
+		// A guest that keeps calling the host stops at its next host call.
+		{name: "not/calling", guest: "hostloop", timeout: 20 * time.Millisecond,
+			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
 		{name: "not/waiting", guest: "cat", stdin: true, timeout: 20 * time.Millisecond,
 			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
 	}

@@ -74,9 +74,11 @@
 //
 // Realtime comes from Config.Walltime and monotonic from Config.Nanotime. The process and
 // thread CPU-time clocks are emulated as the monotonic time since NewProcess. When the context
-// of a call is done while poll_oneoff or a stdin read waits, the guest is ended the way wazero
-// ends a guest whose context is done: the module is closed and the call unwinds with
-// *sys.ExitError (sys.ExitCodeDeadlineExceeded or ExitCodeContextCanceled).
+// of a call is done at the start of any host call, or while poll_oneoff or a stdin read waits,
+// the guest is ended the way wazero ends a guest whose context is done: the module is closed and
+// the call unwinds with *sys.ExitError (sys.ExitCodeDeadlineExceeded or ExitCodeContextCanceled).
+// So a deadline stops every guest that calls the host; one that only computes needs wazero's
+// interrupt checks as well (runtime.Options.Interruptible).
 //
 // # Choices where the spec is silent
 //

@@ -29,11 +29,22 @@ type hostFunc struct {
 // Call implements api.GoModuleFunction. mod is the calling guest, whose memory the pointers
 // refer to. Without a Process in ctx the call fails with ENOSYS, never a nil dereference. With
 // tracing off (Config.Trace nil) the only cost of tracing is the one nil check here.
+//
+// A done ctx ends the guest at its next host call (see exitGuest), so a deadline or a
+// cancellation stops every guest that calls the host, even when the runtime does not compile
+// wazero's interrupt checks into guest code. The check is a non-blocking receive on ctx.Done().
 func (f *hostFunc) Call(ctx context.Context, mod api.Module, stack []uint64) {
 	p := processFrom(ctx)
 	if p == nil {
 		stack[0] = uint64(errNosys)
 		return
+	}
+	if done := ctx.Done(); done != nil {
+		select {
+		case <-done:
+			exitGuest(ctx, mod)
+		default:
+		}
 	}
 	if p.trace != nil {
 		f.tracedCall(ctx, mod, p, stack)
