@@ -136,7 +136,7 @@ func (n *inode) readPages(p []byte, off int64) {
 
 // writePages copies p into the file at off, storing pages as needed, and returns how many bytes
 // it wrote: less than len(p) only when MaxBytes is reached. All-zero data going to a hole stays
-// a hole, and a page overwritten whole with zeros becomes one. It does not change the size.
+// a hole, and a page that a write of zeros leaves all zero becomes one. It does not change the size.
 // n.mu must be held exclusively.
 func (n *inode) writePages(fsys *FS, p []byte, off int64) int {
 	done := 0
@@ -166,6 +166,11 @@ func (n *inode) writePages(fsys *FS, p []byte, off int64) int {
 			fallthrough
 		default:
 			copy(pg[po:], chunk)
+			// Zeros over the last non-zero bytes of a page make it a hole again. The end bytes
+			// reject almost every write at once, and isZero stops at the first non-zero byte.
+			if chunk[0] == 0 && chunk[c-1] == 0 && isZero(chunk) && isZero(pg) {
+				fsys.unchargeData(n.dropPage(fsys, idx, pg))
+			}
 		}
 		done += c
 		off += int64(c)
