@@ -302,9 +302,13 @@ func (f *FS) listLocked(d *inode) vfs.Errno {
 	bad := false
 	err := f.store.View(func(r kv.Reader) error {
 		return r.Scan(bDirSeqs, pairKey(uint64(d.ino), 0), pairKey(uint64(d.ino)+1, 0), func(k, v []byte) bool {
-			_, seq := splitPair(k)
+			if len(k) != 16 {
+				bad = true
+				return false
+			}
+			parent, seq := splitPair(k) // another parent's only if the store is damaged
 			typ, ino, name, ok := decodeEntryVal(v)
-			if !ok || !validSeq(seq) || ino == 0 {
+			if !ok || !validSeq(seq) || ino == 0 || parent != uint64(d.ino) {
 				bad = true
 				return false
 			}

@@ -162,15 +162,24 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 	var loaded int64
 	bad := false
 	err := f.store.View(func(r kv.Reader) error {
+		last := uint64(0)
 		return r.Scan(bPages, pairKey(ino, from), pairKey(ino+1, 0), func(k, v []byte) bool {
+			if len(k) != 16 || binary.BigEndian.Uint64(k) != ino {
+				bad = true // a damaged store whose keys are out of order
+				return false
+			}
 			idx := binary.BigEndian.Uint64(k[8:])
 			if next == noTrunc {
 				next = idx
+			} else if idx <= last {
+				bad = true
+				return false
 			}
+			last = idx
 			if idx >= to {
 				return false
 			}
-			if len(v) == 0 || int64(len(v)) > f.ps {
+			if len(v) == 0 || int64(len(v)) > f.ps || idx < from {
 				bad = true
 				return false
 			}
@@ -228,8 +237,13 @@ func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
 		ino := uint64(n.ino)
 		err := f.store.View(func(r kv.Reader) error {
 			return r.Scan(bPages, pairKey(ino, idx), pairKey(ino, to), func(k, v []byte) bool {
+				// A damaged store whose keys are out of order may give any key here.
+				if len(k) != 16 || binary.BigEndian.Uint64(k) != ino {
+					bad = true
+					return false
+				}
 				i := binary.BigEndian.Uint64(k[8:]) - idx
-				if len(v) == 0 || int64(len(v)) > f.ps {
+				if len(v) == 0 || int64(len(v)) > f.ps || i < filled || i >= count {
 					bad = true
 					return false
 				}

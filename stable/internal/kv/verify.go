@@ -278,13 +278,26 @@ func (v *verifier) buckets(id uint64, p []byte, count int) error {
 			roots = append(roots, root)
 			continue
 		}
-		// An inline bucket: its one page, a leaf, follows the header within the value.
+		// An inline bucket: its one page, a leaf, follows the header within the value. bbolt
+		// copies an unaligned one into the Go heap and makes slices of its elements by pointer
+		// arithmetic: an element past its end would be a pointer into the heap that the
+		// garbage collector finds bad (a fatal error), so every element must lie within it.
 		in := val[bucketHeaderSize:]
 		if len(in) < pageHeaderSize || binary.LittleEndian.Uint16(in[8:]) != leafPageFlag {
 			return fmt.Errorf("%w: page %d: inline bucket %d is not a leaf page", ErrCorrupt, id, i)
 		}
-		if n := int(binary.LittleEndian.Uint16(in[10:])); pageHeaderSize+n*elementSize > len(in) {
+		n := int(binary.LittleEndian.Uint16(in[10:]))
+		if pageHeaderSize+n*elementSize > len(in) {
 			return fmt.Errorf("%w: page %d: inline bucket %d: %d elements do not fit", ErrCorrupt, id, i, n)
+		}
+		for j := range n {
+			at := pageHeaderSize + j*elementSize
+			e := in[at:]
+			end := uint64(at) + uint64(binary.LittleEndian.Uint32(e[4:])) +
+				uint64(binary.LittleEndian.Uint32(e[8:])) + uint64(binary.LittleEndian.Uint32(e[12:]))
+			if binary.LittleEndian.Uint32(e)&bucketLeafFlag != 0 || end > uint64(len(in)) {
+				return fmt.Errorf("%w: page %d: inline bucket %d: element %d is a bucket or runs past its page", ErrCorrupt, id, i, j)
+			}
 		}
 	}
 	for _, r := range roots {
