@@ -193,6 +193,23 @@ func (f *FS) dirLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 	return d, vfs.ESUCCESS
 }
 
+// entryLocked returns the entry name of directory d and its inode. Errors: ENOENT, EIO (an
+// entry without its inode: fsck reports it), and those of lookupLocked. f.mu must be held.
+func (f *FS) entryLocked(d *inode, name string) (*dent, *inode, vfs.Errno) {
+	de, e := f.lookupLocked(d, name)
+	if e != vfs.ESUCCESS {
+		return nil, nil, e
+	}
+	if de.ino == 0 {
+		return nil, nil, vfs.ENOENT
+	}
+	n, e := f.inodeLocked(de.ino)
+	if e != vfs.ESUCCESS {
+		return nil, nil, vfs.EIO
+	}
+	return de, n, vfs.ESUCCESS
+}
+
 // lookupLocked returns the dent of name in directory d, loading it from the store if needed:
 // an entry if d has one of that name, an absent dent (ino 0) otherwise; never nil.
 // Errors: EIO.
@@ -498,16 +515,9 @@ func (f *FS) Remove(dir vfs.Ino, name string, dirOnly bool) vfs.Errno {
 	if f.readOnly {
 		return vfs.EROFS
 	}
-	de, e := f.lookupLocked(d, name)
+	de, n, e := f.entryLocked(d, name)
 	if e != vfs.ESUCCESS {
 		return e
-	}
-	if de.ino == 0 {
-		return vfs.ENOENT
-	}
-	n, e := f.inodeLocked(de.ino)
-	if e != vfs.ESUCCESS {
-		return vfs.EIO // an entry without its inode: fsck reports it
 	}
 	switch {
 	case dirOnly && n.typ != vfs.TypeDir:
@@ -578,16 +588,9 @@ func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName stri
 	if f.readOnly {
 		return vfs.EROFS
 	}
-	oe, e := f.lookupLocked(od, oldName)
+	oe, src, e := f.entryLocked(od, oldName)
 	if e != vfs.ESUCCESS {
 		return e
-	}
-	if oe.ino == 0 {
-		return vfs.ENOENT
-	}
-	src, e := f.inodeLocked(oe.ino)
-	if e != vfs.ESUCCESS {
-		return vfs.EIO
 	}
 	ne, e := f.lookupLocked(nd, newName)
 	if e != vfs.ESUCCESS {
