@@ -88,6 +88,28 @@ func BenchmarkSeqWrite(b *testing.B) {
 	}
 }
 
+// BenchmarkSeqWriteNew writes a new 64 MiB file in 1 MiB chunks and removes it: one op is the
+// whole file, as in the suite's seq_write_1m phase, so every page is stored anew (from the
+// backend's free pages, or from memory it has to get).
+func BenchmarkSeqWriteNew(b *testing.B) {
+	forEach(b, func(b *testing.B, ns *vfs.Namespace) {
+		buf := filled(1<<20, 0xa5)
+		b.SetBytes(fileBytes)
+		for b.Loop() {
+			h := open(b, ns, "new", vfs.OWrite|vfs.OCreate|vfs.OTrunc)
+			for off := int64(0); off < fileBytes; off += int64(len(buf)) {
+				if _, e := h.File.WriteAt(buf, off); e != vfs.ESUCCESS {
+					b.Fatal(e)
+				}
+			}
+			h.File.Close()
+			if e := ns.Remove(ns.Root(), "new", false); e != vfs.ESUCCESS {
+				b.Fatal(e)
+			}
+		}
+	})
+}
+
 // BenchmarkSeqRead reads a 64 MiB file front to back, again and again.
 func BenchmarkSeqRead(b *testing.B) {
 	for _, c := range chunks {

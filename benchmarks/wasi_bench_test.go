@@ -3,11 +3,13 @@ package benchmarks
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"testing"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
 
+	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/vfs"
 	"github.com/wasmrun/wasmrun/wasi"
 )
@@ -26,6 +28,9 @@ var proxyImports = []struct {
 	{"fd_pread", []byte{i32, i32, i32, i64, i32}},
 	{"fd_seek", []byte{i32, i64, i32, i32}},
 	{"path_open", []byte{i32, i32, i32, i32, i32, i64, i64, i32, i32}},
+	{"path_filestat_get", []byte{i32, i32, i32, i32, i32}},
+	{"fd_readdir", []byte{i32, i32, i32, i64, i32}},
+	{"fd_close", []byte{i32}},
 }
 
 const (
@@ -219,4 +224,83 @@ func TestWASINoAllocs(t *testing.T) {
 			}
 		})
 	}
+}
+
+// BenchmarkWASIWalk makes the calls of the suite's tree_walk phase (Python's os.walk with an
+// lstat per file) from a wasm guest, over the suite's layout: a stable store at "/" and a heap
+// mounted at /tmp holding /tmp/tree/dNNNN/fNNN (10 directories of 20 files). "stat" is one
+// path_filestat_get of a file, by its path from the preopened "/" (5 components, one mount
+// crossing); "dir" is a directory's listing, path_open with DIRECTORY, fd_readdir and fd_close.
+func BenchmarkWASIWalk(b *testing.B) {
+	const dirs, files = 10, 20
+	ns := vfs.NewNamespace(backends[1].open(b))
+	if err := ns.Mount("/tmp", heap.New(heap.Options{})); err != nil {
+		b.Fatal(err)
+	}
+	var dirPaths, filePaths []string
+	ns.Mkdir(ns.Root(), "tmp/tree", 0o755)
+	for i := range dirs {
+		d := fmt.Sprintf("tmp/tree/d%04d", i)
+		if e := ns.Mkdir(ns.Root(), d, 0o755); e != vfs.ESUCCESS {
+			b.Fatal(e)
+		}
+		dirPaths = append(dirPaths, d)
+		for j := range files {
+			f := fmt.Sprintf("%s/f%03d", d, j)
+			h := open(b, ns, f, vfs.OWrite|vfs.OCreate|vfs.OExcl)
+			h.File.Close()
+			filePaths = append(filePaths, f)
+		}
+	}
+	g := newGuest(b, ns)
+	mem := g.mod.Memory()
+	// Paths at 16 KiB, 32 bytes apart; the stat buffer at statAt; the dirent buffer at 64 KiB.
+	const pathsAt, statAt, direntsAt, fdOut = 16384, 4096 + 64, 65536, 4200
+	put := func(i int, p string) uint64 {
+		mem.Write(uint32(pathsAt+32*i), []byte(p))
+		return uint64(pathsAt + 32*i)
+	}
+	var stats, opens []*hostCall
+	for i, f := range filePaths {
+		stats = append(stats, g.prepare("path_filestat_get", 3, 0, put(i, f), uint64(len(f)), statAt))
+	}
+	for i, d := range dirPaths {
+		const oflagDirectory = 2
+		const rightsRead = 1<<1 | 1<<14 // fd_read, fd_readdir
+		at := put(len(filePaths)+i, d)
+		opens = append(opens, g.prepare("path_open", 3, 1, at, uint64(len(d)), oflagDirectory, rightsRead, 1<<29-1, 0, fdOut))
+	}
+	b.Run("stat", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if e := g.run(b, stats[i%len(stats)]); e != 0 {
+				b.Fatalf("errno %d", e)
+			}
+			i++
+		}
+	})
+	readdir := g.prepare("fd_readdir", 0, direntsAt, 4096, 0, countAt)
+	closeFd := g.prepare("fd_close", 0)
+	b.Run("dir", func(b *testing.B) {
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if e := g.run(b, opens[i%len(opens)]); e != 0 {
+				b.Fatalf("path_open: errno %d", e)
+			}
+			fd, _ := mem.ReadUint32Le(fdOut)
+			readdir.args[0], closeFd.args[0] = uint64(fd), uint64(fd)
+			if e := g.run(b, readdir); e != 0 {
+				b.Fatalf("fd_readdir: errno %d", e)
+			}
+			if n, _ := mem.ReadUint32Le(countAt); n < files*24 {
+				b.Fatalf("fd_readdir: %d bytes", n)
+			}
+			if e := g.run(b, closeFd); e != 0 {
+				b.Fatalf("fd_close: errno %d", e)
+			}
+			i++
+		}
+	})
 }

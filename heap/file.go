@@ -29,6 +29,11 @@ type file struct {
 // callback runs with no lock held, so it may call back into the FS.
 const readDirBatch = 64
 
+// readDirScratches pools the buffers of ReadDir: a File takes one at its first ReadDir and gives
+// it back at Close, since most directories are opened, listed once and closed (os.walk, ls), and
+// allocating the 4 KiB scratch per open was most of the cost of opening and listing one.
+var readDirScratches = sync.Pool{New: func() any { return new(readDirScratch) }}
+
 type readDirScratch struct {
 	it    btree.IterG[dirent]
 	ents  [readDirBatch]vfs.DirEntry
@@ -149,11 +154,12 @@ func (f *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
 	if f.rdMu.TryLock() {
 		defer f.rdMu.Unlock()
 		if f.rd == nil {
-			f.rd = new(readDirScratch)
+			f.rd = readDirScratches.Get().(*readDirScratch)
 		}
 		s = f.rd
 	} else {
-		s = new(readDirScratch)
+		s = readDirScratches.Get().(*readDirScratch)
+		defer readDirScratches.Put(s)
 	}
 	for cookie < maxCookie-1 {
 		k := f.fillReadDir(s, cookie)
@@ -214,6 +220,14 @@ func (f *file) Sync(dataOnly bool) vfs.Errno {
 func (f *file) Close() vfs.Errno {
 	if !f.closed.CompareAndSwap(false, true) {
 		return vfs.EBADF
+	}
+	if f.n.typ == vfs.TypeDir {
+		f.rdMu.Lock()
+		if f.rd != nil {
+			readDirScratches.Put(f.rd)
+			f.rd = nil
+		}
+		f.rdMu.Unlock()
 	}
 	n := f.n
 	if n.open.Add(-1) == 0 && n.unlinked.Load() {

@@ -136,7 +136,11 @@ func (d *dirIndex) len() int { return d.byName.Len() }
 // New returns an empty FS (a root directory with mode 0o755) with the limits in opts.
 func New(opts Options) *FS {
 	fsys := &FS{opts: opts, inodes: make(map[vfs.Ino]*inode)}
-	fsys.pages.New = func() any { return new(page) }
+	fsys.pages.New = func() any {
+		p := new(page)
+		prefault(p)
+		return p
+	}
 	now := time.Now().UnixNano()
 	root := fsys.newInode(vfs.TypeDir, 0o755, now)
 	root.parent = root
