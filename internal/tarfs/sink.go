@@ -248,14 +248,23 @@ func (s *sink) link(e *entry, name string, p vfs.Node, base string) error {
 	return nil
 }
 
-// file creates the regular file p/base with body's content. All-zero chunks are not written,
-// so holes stay holes.
-func (s *sink) file(e *entry, name string, p vfs.Node, base string, body io.Reader) error {
+// file creates the regular file p/base with body's content (or e.sparse's). All-zero chunks
+// are not written, so holes stay holes. On an error the file is removed again.
+func (s *sink) file(e *entry, name string, p vfs.Node, base string, body io.Reader) (err error) {
 	h, en := s.ns.Open(p, base, vfs.OWrite|vfs.OCreate|vfs.OExcl|vfs.ONoFollow, e.mode)
 	if en != 0 {
 		return fmt.Errorf("%s: %w", name, en)
 	}
 	defer h.File.Close()
+	defer func() {
+		if err != nil {
+			// Leave nothing of a file half-imported: the entries before it stay, not it.
+			_ = s.ns.Remove(p, base, false)
+		}
+	}()
+	if e.sparse != nil {
+		return s.sparse(e, name, h)
+	}
 	var off int64
 	for body != nil {
 		n, err := io.ReadFull(body, s.buf)
@@ -284,6 +293,42 @@ func (s *sink) file(e *entry, name string, p vfs.Node, base string, body io.Read
 		return fmt.Errorf("%s: %w", name, en)
 	}
 	e.size = off // what Stats count
+	return nil
+}
+
+// sparse writes the content of the sparse entry e into the file just created (h): its size
+// first, so that a file the target has no room for (ENOSPC, EFBIG: the store's quota, a heap's
+// MaxBytes) fails before any data is read, then each fragment's data, all-zero chunks left
+// out. It costs what the archive holds, not the file's size.
+func (s *sink) sparse(e *entry, name string, h *vfs.Handle) error {
+	sp := e.sparse
+	if en := s.ns.SetAttr(h.Node, &vfs.Attr{Valid: vfs.AttrSize, Size: sp.size}); en != 0 {
+		return fmt.Errorf("%s: a sparse file of %d bytes: %w", name, sp.size, en)
+	}
+	for _, f := range sp.frags {
+		for at := f.off; at < f.off+f.n; {
+			b := s.buf[:min(int64(len(s.buf)), f.off+f.n-at)]
+			if err := sp.read(b); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if !allZero(b) {
+				if _, en := h.File.WriteAt(b, at); en != 0 {
+					return fmt.Errorf("%s: %w", name, en)
+				}
+			}
+			at += int64(len(b))
+			s.done += int64(len(b))
+			if s.opts.Progress != nil {
+				s.opts.Progress(s.done)
+			}
+		}
+	}
+	a := &vfs.Attr{Valid: vfs.AttrSize | vfs.AttrMode | vfs.AttrAtime | vfs.AttrMtime,
+		Size: sp.size, Mode: e.mode, Atime: e.atime, Mtime: e.mtime}
+	if en := s.ns.SetAttr(h.Node, a); en != 0 {
+		return fmt.Errorf("%s: %w", name, en)
+	}
+	e.size = sp.size
 	return nil
 }
 

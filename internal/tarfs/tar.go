@@ -92,27 +92,46 @@ func tarName(name string) string {
 	return "./" + name
 }
 
-// reader reads tar entries from r, which may be gzip-compressed.
+// reader reads tar entries from r, which may be gzip-compressed. A sparse entry's content is
+// read past the tar.Reader, through a tap (see sparse.go).
 type reader struct {
-	tr *tar.Reader
+	tr  *tar.Reader
+	t   *tap
+	sp  *sparseFile // the current entry's, if it is sparse
+	buf []byte      // for skipping sparse data
 }
 
 func newReader(r io.Reader) (*reader, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	t := &tap{r: br}
 	if magic, err := br.Peek(2); err == nil && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("gzip: %w", err)
 		}
-		return &reader{tr: tar.NewReader(zr)}, nil
+		t.r = zr
 	}
-	return &reader{tr: tar.NewReader(br)}, nil
+	return &reader{tr: tar.NewReader(t), t: t}, nil
 }
 
 // next returns the next entry and its content (nil at the end), or skip for an entry with no
-// meaning here (a global PAX header: nothing to warn about).
+// meaning here (a global PAX header: nothing to warn about). The content of a sparse entry is
+// e.sparse, not body. Whatever the caller left unread of the entry before is skipped.
 func (r *reader) next() (e *entry, body io.Reader, skip bool, err error) {
+	if r.sp != nil {
+		if r.buf == nil {
+			r.buf = make([]byte, 64<<10)
+		}
+		if err := r.sp.skip(r.buf); err != nil {
+			return nil, nil, false, err
+		}
+		r.sp = nil
+	} else if _, err := io.Copy(io.Discard, r.tr); err != nil {
+		return nil, nil, false, fmt.Errorf("reading the archive: %w", err)
+	}
+	start := r.t.record()
 	hdr, err := r.tr.Next()
+	r.t.on = false
 	if err == io.EOF {
 		return nil, nil, false, io.EOF
 	}
@@ -121,6 +140,12 @@ func (r *reader) next() (e *entry, body io.Reader, skip bool, err error) {
 			err = nil // archive/tar's GODEBUG=tarinsecurepath=0 check: ours is cleanName
 		} else {
 			return nil, nil, false, fmt.Errorf("reading the archive: %w", err)
+		}
+	}
+	var sp *sparseFile
+	if kind := sparseKind(hdr); kind != "" && hdr.Typeflag != tar.TypeXGlobalHeader {
+		if sp, err = parseSparse(r.t, hdr, kind, r.t.rec, start); err != nil {
+			return nil, nil, false, fmt.Errorf("%s: %w", hdr.Name, err)
 		}
 	}
 	e = &entry{
@@ -136,7 +161,9 @@ func (r *reader) next() (e *entry, body io.Reader, skip bool, err error) {
 	switch hdr.Typeflag {
 	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse, tar.TypeCont:
 		e.typ = vfs.TypeRegular
-		body = r.tr
+		if e.sparse = sp; sp == nil {
+			body = r.tr
+		}
 	case tar.TypeDir:
 		e.typ = vfs.TypeDir
 	case tar.TypeSymlink:
@@ -152,6 +179,7 @@ func (r *reader) next() (e *entry, body io.Reader, skip bool, err error) {
 	default:
 		e.typ = vfs.TypeUnknown // FIFOs and the rest: skipped with a warning
 	}
+	r.sp = sp
 	return e, body, false, nil
 }
 

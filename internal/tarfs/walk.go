@@ -38,8 +38,9 @@ type entry struct {
 	size   int64  // regular files
 	atime  int64  // Unix nanoseconds
 	mtime  int64
-	target string // symlinks: the target
-	linkTo string // hard links: the name of the earlier entry for the same inode
+	target string      // symlinks: the target
+	linkTo string      // hard links: the name of the earlier entry for the same inode
+	sparse *sparseFile // a sparse regular file from an archive: its map and data
 }
 
 // chunk is the size of the reads and writes of file data.
