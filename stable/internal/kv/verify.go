@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
+	"sync"
 )
 
 // bbolt's file layout, as far as verify reads it (go.etcd.io/bbolt/internal/common).
@@ -19,6 +21,11 @@ const (
 	bucketLeafFlag   = 0x01
 	noFreelist       = ^uint64(0)
 	maxTreeDepth     = 64 // far more than a B+tree of 2^64 pages needs
+	// leafBudget bounds the leaf pages whose header verify reads without full: the first
+	// leafBudget leaves of the walk (all of them in a store of up to 256 MiB of 64 KiB pages).
+	leafBudget = 4096
+	// leafReaders is how many reads of leaf headers verify keeps going at once.
+	leafReaders = 8
 	// The fields of a meta page, from the start of the page.
 	metaRootOffset     = pageHeaderSize + 16
 	metaFreelistOffset = pageHeaderSize + 32
@@ -34,26 +41,37 @@ const (
 // without end (a stack overflow, which no recover catches), and its own Check does the same
 // in a goroutine of its own.
 type verifier struct {
-	full bool // read the header of every page, leaves included
-	f    *os.File
-	ps   int64  // page size
-	hwm  uint64 // pages below the high-water mark
-	seen []uint64
-	buf  []byte
+	full      bool // read the header of every page, leaves included
+	f         *os.File
+	ps        int64  // page size
+	hwm       uint64 // pages below the high-water mark
+	seen      []uint64
+	buf       []byte
+	budget    int      // without full: how many leaf headers to read (leafBudget)
+	leaves    []uint64 // without full: leaf pages whose header is still to read
+	unchecked int      // without full: leaf pages past the budget, not read
 }
 
 // verify walks the page graph of the open bbolt file f, as the meta page of transaction txid
 // describes it: the freelist page, the root bucket's tree (every page), and the tree of every
 // bucket it names. With full it reads the header of every page; without, it reads the branch
-// pages and one path down to the leaves, which tells the height of the tree, and checks only
-// the bounds of the other leaves' page ids: a B+tree's leaves are all at that height, so what
-// it leaves unread is a leaf page a cursor reaches last, unless damage made it a branch page.
-// (Reading every leaf's header costs a random read per page: 5 s for a 2.4 GB store not in
-// the page cache.) It returns an error wrapping ErrCorrupt for the first malformed page, or
-// the error of a read.
+// pages and one path down to the leaves, which tells the height of the tree, and then the
+// header of the first leafBudget leaf pages (in page order, leafReaders reads at a time),
+// each of which must be a leaf: a leaf page damaged into a branch page whose children point
+// back up makes a cursor recurse until the stack overflows, which no recover catches. The
+// leaves past the budget are only bounds-checked and marked: in a store of more than
+// leafBudget leaf pages such damage still gets through Open (Fsck finds it). Reading every
+// leaf's header costs a random read per page: 5 s for a 2.4 GB store not in the page cache.
+// It returns an error wrapping ErrCorrupt for the first malformed page, or the error of a
+// read.
 func verify(f *os.File, pageSize int, txid uint64, full bool) error {
-	v := &verifier{f: f, ps: int64(pageSize), full: full}
-	st, err := f.Stat()
+	v := &verifier{f: f, ps: int64(pageSize), full: full, budget: leafBudget}
+	return v.run(txid)
+}
+
+// run is verify.
+func (v *verifier) run(txid uint64) error {
+	st, err := v.f.Stat()
 	if err != nil {
 		return err
 	}
@@ -84,7 +102,55 @@ func verify(f *os.File, pageSize int, txid uint64, full bool) error {
 			return err
 		}
 	}
-	return v.tree(binary.LittleEndian.Uint64(m[metaRootOffset:]), 0, 0, true)
+	if err := v.tree(binary.LittleEndian.Uint64(m[metaRootOffset:]), 0, 0, true); err != nil {
+		return err
+	}
+	return v.readLeaves()
+}
+
+// readLeaves reads the header of each page of v.leaves, marked already, which must be a leaf
+// page inside the file; it marks its overflow pages.
+func (v *verifier) readLeaves() error {
+	slices.Sort(v.leaves)
+	hdrs := make([][pageHeaderSize]byte, len(v.leaves))
+	errs := make([]error, leafReaders)
+	var wg sync.WaitGroup
+	for w := range leafReaders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(v.leaves); i += leafReaders {
+				if _, err := v.f.ReadAt(hdrs[i][:], int64(v.leaves[i])*v.ps); err != nil {
+					if errors.Is(err, io.EOF) {
+						err = fmt.Errorf("%w: leaf page %d past the end of the file", ErrCorrupt, v.leaves[i])
+					}
+					errs[w] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for i, id := range v.leaves {
+		h := hdrs[i][:]
+		if got := binary.LittleEndian.Uint64(h); got != id {
+			return fmt.Errorf("%w: leaf page %d says it is page %d", ErrCorrupt, id, got)
+		}
+		if flags := binary.LittleEndian.Uint16(h[8:]); flags != leafPageFlag {
+			return fmt.Errorf("%w: page %d has type %#x where a leaf page belongs", ErrCorrupt, id, flags)
+		}
+		n := uint64(binary.LittleEndian.Uint32(h[12:])) + 1
+		if n > v.hwm-id {
+			return fmt.Errorf("%w: leaf page %d runs past the last page", ErrCorrupt, id)
+		}
+		if err := v.mark(id+1, n-1); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // read returns n bytes of the file at off, valid until the next read.
@@ -213,6 +279,11 @@ func (v *verifier) tree(id uint64, depth, leaf int, rootBucket bool) error {
 				}
 				if err := v.mark(c, 1); err != nil {
 					return err
+				}
+				if len(v.leaves) < v.budget {
+					v.leaves = append(v.leaves, c)
+				} else {
+					v.unchecked++
 				}
 				continue
 			}
