@@ -752,10 +752,10 @@ func checkConsistent(t testing.TB, fsys *FS) {
 	var walk func(d *inode)
 	walk = func(d *inode) {
 		links[d] += 2 // "." and its entry (or the root's own)
-		d.dir.byName.Scan(func(e dirent) bool {
+		d.dir.bySeq.Scan(func(e dirent) bool {
 			bytes += entryBytes(e.name)
-			if got, ok := d.dir.bySeq.Get(e); !ok || got.name != e.name {
-				t.Errorf("entry %q missing from the seq index", e.name)
+			if got, ok := d.dir.byName[e.name]; !ok || got.seq != e.seq || got.node != e.node {
+				t.Errorf("entry %q missing from the name index", e.name)
 			}
 			if e.node.typ == vfs.TypeDir {
 				links[d]++ // its ".."
@@ -770,8 +770,8 @@ func checkConsistent(t testing.TB, fsys *FS) {
 			}
 			return true
 		})
-		if d.dir.byName.Len() != d.dir.bySeq.Len() {
-			t.Errorf("dir %d: %d names, %d seqs", d.ino, d.dir.byName.Len(), d.dir.bySeq.Len())
+		if len(d.dir.byName) != d.dir.bySeq.Len() {
+			t.Errorf("dir %d: %d names, %d seqs", d.ino, len(d.dir.byName), d.dir.bySeq.Len())
 		}
 	}
 	walk(fsys.root)
