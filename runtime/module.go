@@ -47,12 +47,20 @@ var wasmMagic = []byte("\x00asm")
 // concurrent calls with the same bytes compile only once. With the on-disk cache (the default),
 // a module compiled by an earlier process is loaded instead of compiled.
 //
+// Without Options.DebugInfo, the custom sections at the end of wasm other than "name" (DWARF,
+// producers: half of python.wasm) are left out before wazero sees the bytes: wazero would skip
+// them anyway, but hash them (its cache key is a SHA-256 of the bytes it compiles). The cache
+// key is thus a hash of every byte that affects the machine code.
+//
 // A module must be a WASI command: it must export a "_start" function. Errors: ErrNotWasm for
 // bytes that are not a binary module, ErrClosed, a decoding or validation error from wazero, or
 // ctx's error.
 func (r *Runtime) Compile(ctx context.Context, wasm []byte) (*Module, error) {
 	if !bytes.HasPrefix(wasm, wasmMagic) {
 		return nil, fmt.Errorf("%w (it does not start with \\0asm)", ErrNotWasm)
+	}
+	if !r.debugInfo {
+		wasm = trimModule(wasm)
 	}
 	key := moduleKey{maphash.Bytes(r.seed, wasm), len(wasm)}
 

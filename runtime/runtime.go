@@ -111,6 +111,9 @@ type Runtime struct {
 	cache  wazero.CompilationCache // nil when the cache is in memory only
 	ns     *vfs.Namespace
 	maxFDs int
+	// debugInfo is Options.DebugInfo: when false, Compile leaves out the trailing custom
+	// sections (see trimModule).
+	debugInfo bool
 
 	mu       sync.Mutex
 	seed     maphash.Seed
@@ -194,12 +197,13 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 		return nil, fmt.Errorf("instantiate wasi_snapshot_preview1: %w", err)
 	}
 	return &Runtime{
-		wz:      wz,
-		cache:   cache,
-		ns:      ns,
-		maxFDs:  opts.MaxFDs,
-		seed:    maphash.MakeSeed(),
-		modules: make(map[moduleKey]*compileCall),
+		wz:        wz,
+		cache:     cache,
+		ns:        ns,
+		maxFDs:    opts.MaxFDs,
+		debugInfo: opts.DebugInfo,
+		seed:      maphash.MakeSeed(),
+		modules:   make(map[moduleKey]*compileCall),
 	}, nil
 }
 

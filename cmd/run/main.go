@@ -327,12 +327,10 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 
-	wasm, err := os.ReadFile(c.module)
-	if err != nil {
+	// Only the magic number now, so that a wrong file is reported before the store is opened;
+	// Runtime.CompileFile reads the module later, without the debug sections it does not need.
+	if err := checkMagic(c.module); err != nil {
 		return fail("%v", err)
-	}
-	if !bytes.HasPrefix(wasm, []byte("\x00asm")) {
-		return fail("%s: not a WebAssembly module (it does not start with \\0asm); wasmrun runs binary .wasm files", c.module)
 	}
 
 	// The first SIGINT or SIGTERM cancels the run. A guest that waits (poll_oneoff, a read of
@@ -443,7 +441,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return fail("mount /tmp: %v", err)
 		}
 	}
-	code := run(ctx, r, c, wasm, later, guest, stats, trace, stdin, stdout, stderr)
+	code := run(ctx, r, c, later, guest, stats, trace, stdin, stdout, stderr)
 	if err := r.Close(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "wasmrun: closing the store: %v\n", err)
 		if code == 0 {
@@ -457,7 +455,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 }
 
 // run mounts, compiles and runs the module on r, and returns the exit status.
-func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts []mountSpec,
+func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []mountSpec,
 	guest *runningGuest, stats *mountStats, trace io.Writer, stdin *os.File, stdout, stderr io.Writer) int {
 	for _, m := range mounts {
 		fsys, err := openMount(m, c.storeOpts, stats.wrap)
@@ -475,7 +473,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts 
 			return exitUsage
 		}
 	}
-	mod, err := r.Compile(ctx, wasm)
+	mod, err := r.CompileFile(ctx, c.module)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
 		return exitUsage
@@ -518,6 +516,23 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, wasm []byte, mounts 
 		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
 		return exitUsage
 	}
+}
+
+// checkMagic checks that the file name starts with the WebAssembly magic number.
+func checkMagic(name string) error {
+	f, err := os.Open(name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	var magic [4]byte
+	if _, err := io.ReadFull(f, magic[:]); err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return err // *fs.PathError: it names the file
+	}
+	if !bytes.Equal(magic[:], []byte("\x00asm")) {
+		return fmt.Errorf("%s: not a WebAssembly module (it does not start with \\0asm); wasmrun runs binary .wasm files", name)
+	}
+	return nil
 }
 
 // openMount makes the filesystem of one --dir or --mount. wrap sees the backend before a
