@@ -30,7 +30,71 @@ func FuzzOpenStore(f *testing.F) {
 	defer debug.SetGCPercent(debug.SetGCPercent(1))
 	f.Add([]byte{})
 	f.Add([]byte("wasmrun stable store\n"))
+	f.Add(leafCycleStore(f))
 	f.Fuzz(fuzzOpenStore)
+}
+
+// leafCycleStore returns a store whose pages bucket is a tree of height 2 (a file of 20
+// pages, two to a leaf), its third leaf damaged into a branch page whose one child is the
+// tree's root: before Open read the header of leaf pages, it opened, and reading the file
+// made bbolt recurse until the stack overflowed, a fatal error.
+func leafCycleStore(tb testing.TB) []byte {
+	path := filepath.Join(tb.TempDir(), "cycle.store")
+	f := openT(tb, path, Options{PageSize: MinPageSize, boltPageSize: 4096, NoSync: true, CommitInterval: -1})
+	writeFileT(tb, f, "/f", bytes.Repeat([]byte("twenty pages "), 20*MinPageSize/13))
+	closeChecked(tb, f)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	const ps, hdr, elem = 4096, 16, 16
+	le := binary.LittleEndian
+	page := func(id uint64) []byte { return b[id*ps : (id+1)*ps] }
+	meta := page(0)
+	if le.Uint64(page(1)[hdr+48:]) > le.Uint64(meta[hdr+48:]) {
+		meta = page(1)
+	}
+	b = b[:le.Uint64(meta[hdr+40:])*ps] // the slack bbolt grows a file by is zeros
+	var root uint64                     // of the pages bucket, named in the root bucket's leaf
+	rb := page(le.Uint64(meta[hdr+16:]))
+	for i := range int(le.Uint16(rb[10:])) {
+		e := rb[hdr+i*elem:]
+		k := hdr + i*elem + int(le.Uint32(e[4:]))
+		if n := int(le.Uint32(e[8:])); string(rb[k:k+n]) == "pages" {
+			root = le.Uint64(rb[k+n:])
+		}
+	}
+	rp := page(root)
+	if root == 0 || le.Uint16(rp[8:]) != 0x01 || le.Uint16(rp[10:]) < 4 {
+		tb.Fatalf("the pages bucket is not a tree of height 2 (root page %d)", root)
+	}
+	leaf := page(le.Uint64(rp[hdr+2*elem+8:]))
+	le.PutUint16(leaf[8:], 0x01) // a branch page
+	le.PutUint16(leaf[10:], 1)
+	le.PutUint32(leaf[12:], 0)
+	le.PutUint32(leaf[hdr:], elem) // its key right after the element
+	le.PutUint32(leaf[hdr+4:], 1)
+	le.PutUint64(leaf[hdr+8:], root)
+	return b
+}
+
+// TestLeafCycleStore checks that the leafCycleStore seed of FuzzOpenStore is refused by Open
+// for what it is, a branch page where a leaf belongs.
+func TestLeafCycleStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "cycle.store")
+	if err := os.WriteFile(path, leafCycleStore(t), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, ro := range []bool{true, false} {
+		f, err := Open(path, Options{ReadOnly: ro, LockTimeout: -1})
+		if err == nil {
+			f.Close()
+			t.Fatalf("Open (read-only %v) of a store with a leaf-to-branch cycle succeeded", ro)
+		}
+		if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "where a leaf page belongs") {
+			t.Errorf("Open: %v; want ErrCorrupt for a branch page where a leaf belongs", err)
+		}
+	}
 }
 
 // fuzzOpenStore is the body of FuzzOpenStore.
