@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -737,3 +738,81 @@ func TestProgressLine(t *testing.T) {
 }
 
 func statMode(m uint32) vfs.Stat { return vfs.Stat{Type: vfs.TypeRegular, Mode: m} }
+
+// TestFSImportSparse imports sparse files GNU tar wrote (old GNU and PAX 1.0 formats) of
+// 64 GiB with a few bytes of data: the import costs what the archive holds, the store holds
+// a file of the full size; an archive whose sparse map covers more data than it holds is
+// refused before the store is created.
+func TestFSImportSparse(t *testing.T) {
+	tarBin, err := exec.LookPath("tar")
+	if err != nil {
+		t.Fatal("the test needs the system's tar (Debian: apt-get install tar):", err)
+	}
+	dir := t.TempDir()
+	host := filepath.Join(dir, "host")
+	os.Mkdir(host, 0o755)
+	f, err := os.Create(filepath.Join(host, "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const size = 64 << 30
+	f.WriteAt([]byte("start"), 0)
+	f.WriteAt([]byte("end"), size-3)
+	f.Close()
+	for _, format := range []string{"--format=gnu", "--sparse-version=1.0"} {
+		archive := filepath.Join(dir, "big.tar")
+		if out, err := exec.Command(tarBin, "-C", host, "-cSf", archive, format, "big").CombinedOutput(); err != nil {
+			t.Fatalf("tar %s: %v %s", format, err, out)
+		}
+		store := filepath.Join(dir, strings.TrimPrefix(format, "--")+".store")
+		start := time.Now()
+		if got := fsOK(t, store, "import", archive, "/d"); !strings.Contains(got, "imported 1 file") {
+			t.Errorf("%s: import: %q", format, got)
+		}
+		if d := time.Since(start); d > 20*time.Second {
+			t.Errorf("%s: import took %v", format, d)
+		}
+		if got := fsOK(t, store, "stat", "--json", "/d/big"); !strings.Contains(got, `"size":68719476736`) {
+			t.Errorf("%s: stat: %s", format, got)
+		}
+	}
+	// A 1.0 map that promises 4096 bytes of data the archive does not hold.
+	archive := filepath.Join(dir, "bad.tar")
+	pax := "22 GNU.sparse.major=1\n22 GNU.sparse.minor=0\n21 GNU.sparse.name=f\n38 GNU.sparse.realsize=17592186044416\n"
+	var b bytes.Buffer
+	tw := tar.NewWriter(&b)
+	// archive/tar does not write a PAX header of records given as data: write a file, then
+	// make its header one (typeflag 'x', checksum again).
+	for _, err := range []error{
+		tw.WriteHeader(&tar.Header{Name: "PaxHeaders/f", Typeflag: tar.TypeReg, Size: int64(len(pax)), Format: tar.FormatUSTAR}),
+		func() error { _, err := tw.Write([]byte(pax)); return err }(),
+		tw.WriteHeader(&tar.Header{Name: "GNUSparseFile.0/f", Typeflag: tar.TypeReg, Size: 512 + 100, Mode: 0o644, Format: tar.FormatUSTAR}),
+		func() error {
+			_, err := tw.Write(append(append([]byte("1\n0\n4096\n"), make([]byte, 512-9)...), make([]byte, 100)...))
+			return err
+		}(),
+		tw.Close(),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw := b.Bytes()
+	raw[156] = tar.TypeXHeader
+	copy(raw[148:156], "        ")
+	sum := 0
+	for _, c := range raw[:512] {
+		sum += int(c)
+	}
+	copy(raw[148:156], strconv.FormatInt(int64(sum), 8)+"\x00 ")
+	if err := os.WriteFile(archive, raw, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fresh := filepath.Join(dir, "fresh.store")
+	if got := fsCLI(t, fresh, "import", archive, "/d"); got.code != 1 || !strings.Contains(got.stderr, "sparse") || !strings.Contains(got.stderr, "nothing imported") {
+		t.Errorf("import of a bad sparse map: %d %q", got.code, got.stderr)
+	}
+	if _, err := os.Stat(fresh); err == nil {
+		t.Error("a refused import created the store")
+	}
+}
