@@ -16,6 +16,14 @@
 // Owners are not kept: wasmrun has none. Device files, FIFOs and sockets are skipped with a
 // warning (Options.Warn) and counted in Stats.Skipped.
 //
+// Import reads sparse files in GNU tar's formats (old GNU, PAX 0.0, 0.1 and 1.0) from their
+// sparse map, which it parses itself (archive/tar hides it), so an import costs what the
+// archive holds, not the files' sizes: a few hundred bytes declaring a file of 2^44 bytes
+// take microseconds. The file's size is set before its data is read, so one bigger than the
+// target allows (a store's quota, ENOSPC; the largest file, EFBIG) fails at once. A map that
+// does not hold together (fragments out of order, overlapping, past the size, more or less
+// data than the archive holds) is an error wrapping ErrSparse or tar.ErrHeader.
+//
 // # Safety of imports
 //
 // An archive cannot write outside the directory it is imported into:
@@ -28,7 +36,8 @@
 //     namespace, never on the host) but never followed while importing: an entry whose path
 //     goes through a symlink, one from the archive or one already in the target, is refused.
 //
-// Import stops at the first refused entry; the entries before it stay imported. Check reads an
+// Import stops at the first refused entry or error; the entries before it stay imported, and
+// a file whose content fails half-way is removed again. Check reads an
 // archive through without writing anything and returns the first refusal, so a caller with a
 // seekable source can refuse a bad archive before anything is written.
 //
