@@ -61,7 +61,9 @@ type verifier struct {
 // back up makes a cursor recurse until the stack overflows, which no recover catches. The
 // leaves past the budget are only bounds-checked and marked: in a store of more than
 // leafBudget leaf pages such damage still gets through Open (Fsck finds it). Reading every
-// leaf's header costs a random read per page: 5 s for a 2.4 GB store not in the page cache.
+// leaf's header costs a random read per page. Measured on a 2.2 GB store of 64 KiB pages
+// (35750 leaves), out of the page cache and in it: the branch walk 11 ms and 0.7 ms, the
+// 4096 leaf headers 140 ms and 6 ms, all the leaf headers 1 s and 0.1 s.
 // It returns an error wrapping ErrCorrupt for the first malformed page, or the error of a
 // read.
 func verify(f *os.File, pageSize int, txid uint64, full bool) error {
