@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"hash/maphash"
 	"io"
 	"os"
 	"unicode/utf8"
@@ -17,43 +18,70 @@ import (
 //
 // Errors: those of os.Open and of reading (*fs.PathError), ErrNotWasm, and Compile's.
 func (r *Runtime) CompileFile(ctx context.Context, name string) (*Module, error) {
-	wasm, err := r.readModule(name)
+	wasm, key, err := r.readModule(name)
 	if err != nil {
 		return nil, err
 	}
-	return r.Compile(ctx, wasm)
+	if key == nil {
+		return r.Compile(ctx, wasm)
+	}
+	if t := trimModule(wasm); len(t) != len(wasm) { // the file changed since moduleEnd read it
+		return r.Compile(ctx, t)
+	}
+	return r.compileKeyed(ctx, wasm, *key)
 }
 
-// readModule reads the module in the file name: without DebugInfo, up to the end of its last
-// section that is not a droppable custom section (see moduleEnd); the whole file otherwise,
-// or if it is not a regular file.
-func (r *Runtime) readModule(name string) ([]byte, error) {
+// readModule reads the module in the file name. Without DebugInfo, it reads only up to the end
+// of its last section that is not a droppable custom section (see moduleEnd), and returns the
+// moduleKey of what it read too: each half is read and hashed by its own goroutine, on two
+// cores. With DebugInfo, or if name is not a regular file, it reads the whole file and returns
+// no key.
+func (r *Runtime) readModule(name string) (wasm []byte, key *moduleKey, err error) {
 	f, err := os.Open(name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() || r.debugInfo {
-		return io.ReadAll(f)
+		wasm, err = io.ReadAll(f)
+		return wasm, nil, err
 	}
-	size := fi.Size()
 	var magic [4]byte
 	if _, err := f.ReadAt(magic[:], 0); err != nil || !bytes.Equal(magic[:], wasmMagic) {
-		return nil, fmt.Errorf("%s: %w (it does not start with \\0asm)", name, ErrNotWasm)
+		return nil, nil, fmt.Errorf("%s: %w (it does not start with \\0asm)", name, ErrNotWasm)
 	}
-	end := moduleEnd(f, size)
-	wasm := make([]byte, end)
-	if _, err := f.ReadAt(wasm, 0); err != nil {
-		if err == io.EOF { // the file shrank since Stat: give wazero what there is
-			return io.ReadAll(io.NewSectionReader(f, 0, end))
+	end := moduleEnd(f, fi.Size())
+	wasm = make([]byte, end)
+	k := moduleKey{size: len(wasm)}
+	mid := len(wasm) / 2
+	var err1 error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if _, err1 = f.ReadAt(wasm[mid:], int64(mid)); err1 == nil {
+			k.hash[1] = maphash.Bytes(r.seed, wasm[mid:])
 		}
-		return nil, &os.PathError{Op: "read", Path: name, Err: err}
+	}()
+	_, err = f.ReadAt(wasm[:mid], 0)
+	if err == nil {
+		k.hash[0] = maphash.Bytes(r.seed, wasm[:mid])
 	}
-	return wasm, nil
+	<-done
+	if err == nil {
+		err = err1
+	}
+	if err == io.EOF { // the file shrank since Stat: give wazero what there is
+		wasm, err = io.ReadAll(io.NewSectionReader(f, 0, end))
+		return wasm, nil, err
+	}
+	if err != nil {
+		return nil, nil, &os.PathError{Op: "read", Path: name, Err: err}
+	}
+	return wasm, &k, nil
 }
 
 // trimModule returns wasm without the custom sections at its end that compilation would skip

@@ -78,6 +78,48 @@ func TestCompileFile(t *testing.T) {
 	}
 }
 
+// TestCompileFileMemo checks that CompileFile and Compile share the memo: the same bytes, with
+// or without trailing debug sections, big enough to be hashed on two cores or not, are one
+// *Module.
+func TestCompileFileMemo(t *testing.T) {
+	// A module of more than parallelMin bytes: echo with a 2 MiB custom section first (one
+	// that is not at the end is kept, so it is hashed).
+	echo := guest(t, "echo")
+	pad := make([]byte, 2<<20)
+	size := uint32(4 + len(pad)) // name length, "pad", pad
+	big := append(bytes.Clone(echo[:8]), 0)
+	for ; size >= 0x80; size >>= 7 {
+		big = append(big, byte(size)|0x80)
+	}
+	big = append(append(big, byte(size), 3, 'p', 'a', 'd'), pad...)
+	big = append(big, echo[8:]...)
+	dir := t.TempDir()
+	r := newRuntime(t, wasmrt.Options{})
+	for name, wasm := range map[string][]byte{"small": echo, "big": big} {
+		t.Run(name, func(t *testing.T) {
+			file := filepath.Join(dir, name+".wasm")
+			if err := os.WriteFile(file, append(bytes.Clone(wasm), customSection(".debug_line", []byte{1, 2, 3})...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			m1, err := r.CompileFile(context.Background(), file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m2, err := r.Compile(context.Background(), wasm)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m1 != m2 {
+				t.Error("CompileFile and Compile of the same module gave two *Module")
+			}
+			var stdout bytes.Buffer
+			if code, err := r.Run(context.Background(), m1, wasmrt.RunConfig{Args: []string{"x"}, Stdout: &stdout}); code != 0 || err != nil || stdout.String() != "arg: x\n" {
+				t.Errorf("Run: %d, %v, %q", code, err, stdout.String())
+			}
+		})
+	}
+}
+
 // TestCompileFileChanged rewrites a module in place, with the same size and modification time,
 // between runs that share the on-disk compilation cache, and on one Runtime: each run must
 // execute the module as it is now, never the machine code of its earlier version. A change
