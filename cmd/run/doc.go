@@ -63,7 +63,8 @@
 //
 // Compiled machine code is cached in --cache-dir (default $WASMRUN_CACHE_DIR, else
 // $XDG_CACHE_HOME/wasmrun or ~/.cache/wasmrun), so only the first run of a module pays for
-// compilation: python.wasm takes seconds to compile and about 0.3 s to start warm. DWARF debug
-// information is dropped unless --debug-info is given: it only adds source lines to trap stack
-// traces, and keeping it costs memory (17 MB more for python.wasm).
+// compilation: python.wasm takes seconds to compile and about 0.2 s to start warm. DWARF debug
+// information is dropped unless --debug-info is given (and then not even read from the file):
+// it only adds source lines to trap stack traces, and keeping it costs time and memory
+// (python.wasm -c pass: 0.67 s of CPU and 143 MiB of peak RSS against 0.19 s and 81 MiB).
 package main
