@@ -76,26 +76,30 @@ func headSize(need int) int {
 }
 
 // pageAt returns the page at index idx (len PageSize, or shorter for the first page), nil for a
-// hole. n.mu must be held (shared suffices).
-func (n *inode) pageAt(idx int64) []byte {
+// hole. n.mu must be held (shared suffices). hint, the caller's own (nil for none), remembers
+// where in the index the last page was found: a read or write of many pages looks each up next
+// to the one before instead of from the root, which was 10% of the CPU of a 256 MiB sequential
+// write and read back.
+func (n *inode) pageAt(idx int64, hint *btree.PathHint) []byte {
 	if idx == 0 {
 		return n.head
 	}
 	if n.pages == nil {
 		return nil
 	}
-	if r, ok := n.pages.Get(pageRef{idx: idx}); ok {
+	if r, ok := n.pages.GetHint(pageRef{idx: idx}, hint); ok {
 		return r.data[:]
 	}
 	return nil
 }
 
-// setPage stores the full page p at idx > 0; n.mu must be held exclusively.
-func (n *inode) setPage(idx int64, p *page) {
+// setPage stores the full page p at idx > 0; n.mu must be held exclusively. hint is as for
+// pageAt.
+func (n *inode) setPage(idx int64, p *page, hint *btree.PathHint) {
 	if n.pages == nil {
 		n.pages = btree.NewBTreeGOptions(pageLess, btree.Options{NoLocks: true})
 	}
-	n.pages.Set(pageRef{idx: idx, data: p})
+	n.pages.SetHint(pageRef{idx: idx, data: p}, hint)
 }
 
 // dropPage removes the page at idx and returns its bytes to uncharge; n.mu must be held
@@ -121,11 +125,12 @@ func (n *inode) storedBytes() int64 {
 // readPages copies the file bytes at off into p, holes as zeros. The caller has clipped p to the
 // file size. n.mu must be held (shared suffices).
 func (n *inode) readPages(p []byte, off int64) {
+	var hint btree.PathHint
 	for len(p) > 0 {
 		idx, po := off>>pageShift, int(off&pageMask)
 		c := min(len(p), PageSize-po)
 		k := 0
-		if pg := n.pageAt(idx); po < len(pg) {
+		if pg := n.pageAt(idx, &hint); po < len(pg) {
 			k = copy(p[:c], pg[po:])
 		}
 		clear(p[k:c])
@@ -139,12 +144,13 @@ func (n *inode) readPages(p []byte, off int64) {
 // a hole, and a page that a write of zeros leaves all zero becomes one. It does not change the size.
 // n.mu must be held exclusively.
 func (n *inode) writePages(fsys *FS, p []byte, off int64) int {
+	var hint btree.PathHint
 	done := 0
 	for done < len(p) {
 		idx, po := off>>pageShift, int(off&pageMask)
 		c := min(len(p)-done, PageSize-po)
 		chunk := p[done : done+c]
-		pg := n.pageAt(idx)
+		pg := n.pageAt(idx, &hint)
 		switch {
 		case c == PageSize && isZero(chunk):
 			// A page overwritten whole with zeros becomes a hole.
@@ -160,7 +166,7 @@ func (n *inode) writePages(fsys *FS, p []byte, off int64) int {
 		case len(pg) < po+c:
 			// A new page, or a short first page too small for the write.
 			var failed bool
-			if pg, failed = n.growPage(fsys, idx, pg, po, po+c); failed {
+			if pg, failed = n.growPage(fsys, idx, pg, po, po+c, &hint); failed {
 				return done
 			}
 			fallthrough
@@ -183,7 +189,7 @@ func (n *inode) writePages(fsys *FS, p []byte, off int64) int {
 // [from, need), so only the bytes outside that range and pg are cleared: clearing a whole new
 // page that a sequential write then overwrites cost 41% of the CPU of a 1 MiB-chunk write.
 // It reports failure (MaxBytes) with true.
-func (n *inode) growPage(fsys *FS, idx int64, pg []byte, from, need int) ([]byte, bool) {
+func (n *inode) growPage(fsys *FS, idx int64, pg []byte, from, need int, hint *btree.PathHint) ([]byte, bool) {
 	size := PageSize
 	if idx == 0 {
 		size = max(headSize(need), 2*len(pg))
@@ -206,7 +212,7 @@ func (n *inode) growPage(fsys *FS, idx int64, pg []byte, from, need int) ([]byte
 	if idx == 0 {
 		n.head = np
 	} else {
-		n.setPage(idx, (*page)(np))
+		n.setPage(idx, (*page)(np), hint)
 	}
 	return np, false
 }
@@ -233,7 +239,7 @@ func (n *inode) truncatePages(fsys *FS, size int64) int64 {
 	}
 	if po := int(size & pageMask); po != 0 {
 		idx := size >> pageShift
-		if pg := n.pageAt(idx); pg != nil {
+		if pg := n.pageAt(idx, nil); pg != nil {
 			if po < len(pg) {
 				clear(pg[po:])
 			}
