@@ -1048,3 +1048,47 @@ func TestListingEndsWhileEntriesAreAdded(t *testing.T) {
 		t.Fatalf("listing from 0 again: %d entries, want 200", got)
 	}
 }
+
+// TestNameIndexShrinks empties big directories in several ways: once under a quarter of its
+// peak, the name index is rebuilt at its new size, and every remaining entry is still found.
+func TestNameIndexShrinks(t *testing.T) {
+	tests := []struct {
+		name    string
+		entries int
+		keep    int
+		rebuilt bool
+	}{
+		{"small directory emptied", 60, 0, false},
+		{"big directory mostly emptied", 1000, 10, true},
+		{"big directory half emptied", 1000, 500, false},
+		{"big directory emptied", 1000, 0, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fsys := New(Options{})
+			dir, e := fsys.Create(fsys.Root(), "d", vfs.TypeDir, 0o755, "")
+			must(t, e)
+			for i := range tt.entries {
+				_, e := fsys.Create(dir, "f"+strconv.Itoa(i), vfs.TypeRegular, 0o644, "")
+				must(t, e)
+			}
+			for i := tt.keep; i < tt.entries; i++ {
+				must(t, fsys.Remove(dir, "f"+strconv.Itoa(i), false))
+			}
+			d := fsys.inodes[dir].dir
+			if rebuilt := d.sized < tt.entries; rebuilt != tt.rebuilt {
+				t.Errorf("index sized for %d entries after keeping %d of %d, want rebuilt %v", d.sized, tt.keep, tt.entries, tt.rebuilt)
+			}
+			if len(d.byName) != tt.keep || d.bySeq.Len() != tt.keep {
+				t.Fatalf("%d names, %d seqs, want %d", len(d.byName), d.bySeq.Len(), tt.keep)
+			}
+			for i := range tt.entries {
+				_, e := fsys.Lookup(dir, "f"+strconv.Itoa(i))
+				if want := map[bool]vfs.Errno{true: 0, false: vfs.ENOENT}[i < tt.keep]; e != want {
+					t.Fatalf("f%d: %v, want %v", i, e, want)
+				}
+			}
+			checkConsistent(t, fsys)
+		})
+	}
+}
