@@ -92,6 +92,10 @@ type Options struct {
 	// fault, for tests only, makes the store's writes fail on demand (disk full, I/O error).
 	fault *kv.Fault
 
+	// walCheckpointBytes, for tests only, is the log size past which a commit checkpoints
+	// (0: kv.DefaultCheckpointBytes).
+	walCheckpointBytes int64
+
 	// boltPageSize, for tests only, is the bbolt page size of a new store (0: the default,
 	// boltPageSize(PageSize)), to make the small stores the fuzz test starts from.
 	boltPageSize int
@@ -124,6 +128,7 @@ var (
 type FS struct {
 	path     string
 	store    kv.Store
+	wal      *kv.WAL // store, for Compact's Detach
 	readOnly bool
 	quota    int64
 	ps       int64 // page size
@@ -228,19 +233,31 @@ func open(path string, opts Options) (*FS, error) {
 		return nil, fmt.Errorf("%w: empty file", ErrNotStore)
 	}
 
-	store, err := kv.OpenBolt(path, kv.BoltOptions{
+	bolt, err := kv.OpenBolt(path, kv.BoltOptions{
 		Buckets:     bucketSpecs,
 		LockTimeout: opts.LockTimeout,
 		ReadOnly:    opts.ReadOnly,
 		NoSync:      opts.NoSync,
-		Fault:       opts.fault,
 	})
 	if err != nil {
+		return nil, storeError(err)
+	}
+	// Every store has a write-ahead log in front of its bbolt file (see kv.WAL): opening it
+	// replays the commits a crash left in it.
+	store, err := kv.OpenWAL(bolt, kv.WALOptions{
+		ReadOnly:        opts.ReadOnly,
+		NoSync:          opts.NoSync,
+		Fault:           opts.fault,
+		CheckpointBytes: opts.walCheckpointBytes,
+	})
+	if err != nil {
+		_ = bolt.Close()
 		return nil, storeError(err)
 	}
 	f := &FS{
 		path:       path,
 		store:      store,
+		wal:        store,
 		readOnly:   opts.ReadOnly,
 		quota:      opts.QuotaBytes,
 		interval:   opts.CommitInterval,

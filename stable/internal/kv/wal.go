@@ -1,0 +1,592 @@
+package kv
+
+import (
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	bolt "go.etcd.io/bbolt"
+	"golang.org/x/sys/unix"
+
+	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
+)
+
+// WALOptions configure OpenWAL.
+type WALOptions struct {
+	// CheckpointBytes is the size of the log past which a commit checkpoints the overlay into
+	// the inner store and resets the log. Zero means DefaultCheckpointBytes.
+	CheckpointBytes int64
+	// DirectBytes is the size of a commit's record past which the commit skips the log: it is
+	// checkpointed straight into the inner store, with the overlay, in one transaction. Zero
+	// means DefaultDirectBytes.
+	DirectBytes int64
+	// ReadOnly replays the log into memory and never writes: Update fails as the inner
+	// store's does. The inner store must be read-only too.
+	ReadOnly bool
+	// NoSync skips the fdatasync of log writes (see BoltOptions.NoSync).
+	NoSync bool
+	// Fault, if not nil, makes Puts fail on demand (see Fault). It belongs here and not on the
+	// inner store, whose Puts are the checkpoints'.
+	Fault *Fault
+}
+
+// The defaults of WALOptions.
+const (
+	DefaultCheckpointBytes = 16 << 20
+	DefaultDirectBytes     = 4 << 20
+)
+
+// testCheckpointBytes, if positive, replaces DefaultCheckpointBytes (see
+// SetTestCheckpointBytes).
+var testCheckpointBytes atomic.Int64
+
+// SetTestCheckpointBytes makes n the checkpoint size of the stores opened afterwards without
+// WALOptions.CheckpointBytes; 0 restores the default. For tests of other packages (the crash
+// test of the stable package's failpoints), which open stores through stable.Open.
+func SetTestCheckpointBytes(n int64) { testCheckpointBytes.Store(n) }
+
+// LogSuffix is added to a store file's path to name its log file.
+const LogSuffix = "-wal"
+
+// walBucket is the bucket of the inner store that holds the log's salt and generation (under
+// walKey, 16 bytes): they bind a log file to the store file and tell the log's current records
+// from those already checkpointed. The stable package's copies never copy it.
+var (
+	walBucket = []byte("wal")
+	walKey    = []byte("log")
+)
+
+// WAL is a Store that puts a write-ahead log in front of a bbolt store: a commit appends one
+// record to the log file (the store's path plus LogSuffix) and syncs it, one fdatasync, instead
+// of committing a bbolt transaction (two, and the rewrite of every page on the path to each
+// changed key). The commits in the log live in memory too, in an overlay that reads see over
+// the bbolt store; when the log passes WALOptions.CheckpointBytes, and at Close, the overlay
+// is checkpointed: written to bbolt in one transaction, after which the log is reset. A commit
+// bigger than WALOptions.DirectBytes skips the log and is checkpointed at once.
+//
+// The salt and generation kept in the bbolt file bind the log to it: a log of another store
+// file (a copy, a file put back from a backup) or of a generation already checkpointed is
+// ignored. A closed WAL leaves no log file: the store is again the one bbolt file.
+type WAL struct {
+	inner    *boltStore
+	path     string // of the log
+	opts     WALOptions
+	readOnly bool
+
+	wmu      sync.Mutex // held by Update, checkpoints, Close, Detach, Check
+	work     *overlay   // the committed overlay, writer-private (it is cloned, which marks it)
+	log      *os.File   // nil if read-only without a log, or detached
+	salt     uint64
+	gen      uint64
+	end      int64  // where the next record goes
+	limit    int64  // the log size past which a commit checkpoints (see setLimit)
+	broken   bool   // a record's write or sync failed: what follows end is unsure
+	stale    bool   // a checkpoint moved the generation on and the log's header is older
+	innerID  uint64 // the ID of the inner store's last transaction
+	closed   bool
+	detached bool
+
+	pub atomic.Pointer[overlay] // the committed overlay Views read; never changed
+}
+
+// OpenWAL opens the log of inner, a store OpenBolt returned (opened read-only if opts.ReadOnly),
+// and replays it: the longest valid prefix of records of the current generation is applied,
+// in order, then (unless read-only) checkpointed into inner and the log reset. The WAL owns
+// inner from then on: closing it closes inner. On error inner is left open. Errors: ErrCorrupt
+// (a record that passes its checksum does not decode), the inner store's errors, or the
+// operating system's.
+func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
+	bs, ok := inner.(*boltStore)
+	if !ok {
+		return nil, fmt.Errorf("kv: OpenWAL needs a store of OpenBolt, not %T", inner)
+	}
+	if opts.CheckpointBytes <= 0 {
+		opts.CheckpointBytes = DefaultCheckpointBytes
+		if n := testCheckpointBytes.Load(); n > 0 {
+			opts.CheckpointBytes = n
+		}
+	}
+	if opts.DirectBytes <= 0 {
+		opts.DirectBytes = DefaultDirectBytes
+	}
+	s := &WAL{inner: bs, path: bs.Path() + LogSuffix, end: logHeaderSize, opts: opts, readOnly: opts.ReadOnly, work: newOverlay()}
+	var have bool
+	err := bs.View(func(r Reader) error {
+		if bk := r.(*boltTx).tx.Bucket(walBucket); bk != nil {
+			if v := bk.Get(walKey); len(v) == 16 {
+				s.salt, s.gen, have = binary.LittleEndian.Uint64(v), binary.LittleEndian.Uint64(v[8:]), true
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.readOnly {
+		data, err := os.ReadFile(s.path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+		case err != nil:
+			return nil, err
+		case have:
+			commits, end, err := parseLog(data, s.salt, s.gen)
+			if err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, err)
+			}
+			for _, ops := range commits {
+				s.work.apply(ops)
+			}
+			s.end = int64(end)
+		}
+		s.publish(s.work.clone()) // base 0: a read-only inner store does not change
+		return s, nil
+	}
+	if !have {
+		var b [8]byte
+		_, _ = rand.Read(b[:])
+		s.salt, s.gen = binary.LittleEndian.Uint64(b[:]), 1
+		if err := bs.Update(func(w Writer) error { return s.putMeta(w, s.gen) }); err != nil {
+			return nil, err
+		}
+	}
+	mode := os.FileMode(0o600)
+	if st, err := os.Stat(bs.Path()); err == nil {
+		mode = st.Mode().Perm()
+	}
+	_, statErr := os.Stat(s.path)
+	f, err := os.OpenFile(s.path, os.O_RDWR|os.O_CREATE, mode)
+	if err != nil {
+		return nil, err
+	}
+	s.log = f
+	if errors.Is(statErr, fs.ErrNotExist) && !opts.NoSync {
+		syncDir(filepath.Dir(s.path)) // the log's name must last as long as what it will hold
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	commits, end, err := parseLog(data, s.salt, s.gen)
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, err)
+	}
+	for _, ops := range commits {
+		s.work.apply(ops)
+	}
+	s.end = int64(end)
+	if err := bs.View(func(r Reader) error { s.innerID = uint64(r.(*boltTx).tx.ID()); return nil }); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	s.work.base = s.innerID
+	s.publish(s.work.clone())
+	s.setLimit()
+	if !s.work.empty() {
+		// A checkpoint that fails (a full disk) leaves the log as it was: the store opens
+		// with the log's commits in memory, and the next checkpoint tries again.
+		_ = s.checkpointLocked(s.work)
+	} else if h, ok := decodeHeader(data); !ok || h.salt != s.salt || h.gen != s.gen {
+		err = s.resetLog()
+	}
+	if err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// setLimit sets the log size past which a commit checkpoints: WALOptions.CheckpointBytes, or
+// less on a file system short of space, where the log's commits must still fit into the bbolt
+// file (a log that filled the disk could not be checkpointed, nor its space given back).
+func (s *WAL) setLimit() {
+	s.limit = s.opts.CheckpointBytes
+	var st unix.Statfs_t
+	if err := unix.Statfs(filepath.Dir(s.path), &st); err == nil {
+		avail := int64(st.Bavail) * int64(st.Bsize)
+		s.limit = max(min(s.limit, avail/8), min(s.limit, 64<<10))
+	}
+}
+
+func syncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+}
+
+// putMeta records the log's salt and generation gen in the inner store, in w's transaction.
+func (s *WAL) putMeta(w Writer, gen uint64) error {
+	bk, err := w.(*boltTx).tx.CreateBucketIfNotExists(walBucket)
+	if err != nil {
+		return err
+	}
+	v := make([]byte, 16)
+	binary.LittleEndian.PutUint64(v, s.salt)
+	binary.LittleEndian.PutUint64(v[8:], gen)
+	return bk.Put(walKey, v)
+}
+
+// publish makes o the overlay Views read. o must never change afterwards.
+func (s *WAL) publish(o *overlay) { s.pub.Store(o) }
+
+// Path returns the path of the inner store's file.
+func (s *WAL) Path() string { return s.inner.Path() }
+
+// LogPath returns the path of the log file.
+func (s *WAL) LogPath() string { return s.path }
+
+// errRetry makes View start again: a checkpoint began while it opened its transaction.
+var errRetry = errors.New("retry")
+
+// View runs fn over the committed overlay and a read transaction of the inner store that
+// agree. The inner store changes only at a checkpoint, which publishes the new (empty) overlay
+// once the inner transaction committed: an overlay records the inner transaction it sits on
+// (base), and a View whose inner transaction is newer than its overlay's base (it began in the
+// moment between the checkpoint's commit and its publishing) starts again.
+func (s *WAL) View(fn func(r Reader) error) error {
+	for {
+		o := s.pub.Load()
+		err := s.inner.View(func(r Reader) error {
+			if o.base != 0 && uint64(r.(*boltTx).tx.ID()) != o.base {
+				return errRetry
+			}
+			return fn(&view{o: o, r: r})
+		})
+		if err != errRetry {
+			return err
+		}
+		runtime.Gosched()
+	}
+}
+
+// walTx is the Writer of an Update: it applies each change to a private clone of the overlay
+// (so that the transaction reads its own writes) and records it for the log.
+type walTx struct {
+	view
+	s     *WAL
+	ops   []op
+	bytes int
+}
+
+func (t *walTx) Put(b Bucket, key, value []byte) error {
+	if f := t.s.opts.Fault; f != nil {
+		if err := f.put(t.s.Path(), len(key)+len(value)); err != nil {
+			return err
+		}
+	}
+	k := append([]byte(nil), key...)
+	t.ops = append(t.ops, op{kind: opPut, b: b, key: k, val: value})
+	t.bytes += len(key) + len(value)
+	t.o.put(b, k, value)
+	return nil
+}
+
+func (t *walTx) Delete(b Bucket, key []byte) error {
+	k := append([]byte(nil), key...)
+	t.ops = append(t.ops, op{kind: opDelete, b: b, key: k})
+	t.bytes += len(key)
+	t.o.del(b, k)
+	return nil
+}
+
+func (t *walTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
+	n := 0
+	if err := t.Scan(b, from, to, func(_, _ []byte) bool { n++; return true }); err != nil {
+		return 0, err
+	}
+	f := append([]byte{}, from...)
+	var tt []byte
+	if to != nil {
+		tt = append([]byte{}, to...)
+	}
+	t.ops = append(t.ops, op{kind: opDeleteRange, b: b, key: f, val: tt})
+	t.bytes += len(from) + len(to)
+	t.o.delRange(b, f, tt)
+	return n, nil
+}
+
+// Update runs fn against a clone of the committed overlay over a read transaction of the
+// inner store, then commits its changes: a small commit as one record appended to the log and
+// synced, a big one (over WALOptions.DirectBytes) straight into the inner store. Once it
+// returns nil the commit is durable (unless NoSync). Errors: fn's, os.ErrPermission (wrapped)
+// if read-only, ErrCorrupt, or the operating system's (writing or syncing the log).
+func (s *WAL) Update(fn func(w Writer) error) error {
+	if s.readOnly {
+		return s.inner.Update(fn) // fails as the read-only inner store does
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed {
+		return fmt.Errorf("kv: %s: %w", s.Path(), bolt.ErrDatabaseNotOpen)
+	}
+	if s.detached {
+		return s.inner.Update(fn)
+	}
+	if err := s.repairLocked(); err != nil {
+		return err
+	}
+	tx := &walTx{s: s, view: view{o: s.work.clone()}}
+	err := s.inner.View(func(r Reader) error {
+		tx.r = r
+		return fn(tx)
+	})
+	if err != nil || len(tx.ops) == 0 {
+		return err
+	}
+	if int64(tx.bytes) > s.opts.DirectBytes {
+		// tx.o holds the values fn gave, valid until Update returns.
+		return s.checkpointLocked(tx.o)
+	}
+	rec := encodeRecord(tx.ops, s.salt, s.gen)
+	if _, err := s.log.WriteAt(rec, s.end); err != nil {
+		s.broken = true
+		return err
+	}
+	if err := failpoint.Inject(failpoint.LogWritten); err != nil {
+		s.broken = true
+		return err
+	}
+	if !s.opts.NoSync {
+		if err := unix.Fdatasync(int(s.log.Fd())); err != nil {
+			s.broken = true
+			return &fs.PathError{Op: "fdatasync", Path: s.path, Err: err}
+		}
+	}
+	s.end += int64(len(rec))
+	// The overlay keeps the values: point it at the record's copies (decoding what was just
+	// written, the very code a replay runs) rather than at fn's.
+	ops, err := decodeOps(rec[recHeaderSize:])
+	if err != nil {
+		panic(err) // encodeRecord and decodeOps disagree
+	}
+	s.work.apply(ops)
+	s.publish(s.work.clone())
+	if s.end > s.limit {
+		// The commit is durable in the log: a failed checkpoint is retried by the next one.
+		_ = s.checkpointLocked(s.work)
+	}
+	return nil
+}
+
+// repairLocked makes the log fit for the next append after a failure. A stale header is
+// rewritten. A record whose write or sync failed may be in the file, whole, after end, and
+// must never be replayed (its commit was reported failed): its header is overwritten with
+// zeros in place (which needs no new space on a full disk), or if that fails too, a
+// checkpoint moves the generation on.
+func (s *WAL) repairLocked() error {
+	if s.stale {
+		return s.resetLog()
+	}
+	if !s.broken {
+		return nil
+	}
+	var err error
+	if _, err = s.log.WriteAt(make([]byte, recHeaderSize), s.end); err == nil && !s.opts.NoSync {
+		err = unix.Fdatasync(int(s.log.Fd()))
+	}
+	if err == nil {
+		s.broken = false
+		return nil
+	}
+	return s.checkpointLocked(s.work)
+}
+
+// Checkpoint writes the committed overlay into the inner store and resets the log. Errors: the
+// inner store's, the operating system's.
+func (s *WAL) Checkpoint() error {
+	if s.readOnly {
+		return nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed || s.detached || s.work.empty() && !s.broken && !s.stale {
+		return nil
+	}
+	return s.checkpointLocked(s.work)
+}
+
+// checkpointLocked writes o (the committed overlay, or it with an Update's changes on top) into
+// the inner store in one transaction that also moves the generation on, then makes o's state
+// the committed one with an empty overlay, and resets the log.
+func (s *WAL) checkpointLocked(o *overlay) error {
+	_, err := s.applyInner(o, true, true)
+	if err != nil && o == s.work {
+		// On a full disk the puts may fit only in the pages the deletions free, which bbolt
+		// reuses only once the deleting transaction committed: delete in a transaction of its
+		// own first. Reads do not notice, as the overlay still decides every key it touches, and
+		// a replay after a crash applies the log's commits again, in order.
+		var id uint64
+		if id, err = s.applyInner(o, true, false); err == nil {
+			s.work.base = id
+			s.publish(s.work.clone())
+			_, err = s.applyInner(o, false, true)
+		}
+	}
+	if err != nil {
+		return err
+	}
+	s.gen++
+	s.work = newOverlay()
+	s.work.base = s.innerID
+	s.publish(s.work.clone())
+	s.stale = true // until the reset below is done
+	if err := failpoint.Inject(failpoint.Checkpointed); err != nil {
+		return err
+	}
+	return s.resetLog()
+}
+
+// applyInner writes o into the inner store in one transaction: its deletions (range
+// tombstones, then tombstones) if dels, its puts and the next generation if puts. It returns
+// the transaction's ID, also left in s.innerID.
+func (s *WAL) applyInner(o *overlay, dels, puts bool) (uint64, error) {
+	var id uint64
+	err := s.inner.Update(func(w Writer) error {
+		id = uint64(w.(*boltTx).tx.ID())
+		if dels {
+			for b, ss := range o.ranges {
+				for _, sp := range ss {
+					if _, err := w.DeleteRange(b, sp.from, sp.to); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		var err error
+		o.tree.Scan(func(e entry) bool {
+			switch {
+			case e.del && dels:
+				err = w.Delete(e.b, e.key)
+			case !e.del && puts:
+				err = w.Put(e.b, e.key, e.val)
+			}
+			return err == nil
+		})
+		if err != nil || !puts {
+			return err
+		}
+		return s.putMeta(w, s.gen+1)
+	})
+	if err == nil {
+		s.innerID = id
+	}
+	return id, err
+}
+
+// resetLog writes a header of the current generation at the start of the log and syncs it:
+// the records after it, of older generations, are dead. The file keeps its size and blocks, so
+// that the next appends overwrite allocated blocks and their fdatasync has no size to record.
+func (s *WAL) resetLog() error {
+	if _, err := s.log.WriteAt(logHeader{salt: s.salt, gen: s.gen}.encode(), 0); err != nil {
+		s.stale = true
+		return err
+	}
+	if !s.opts.NoSync {
+		if err := unix.Fdatasync(int(s.log.Fd())); err != nil {
+			s.stale = true
+			return &fs.PathError{Op: "fdatasync", Path: s.path, Err: err}
+		}
+	}
+	s.end = logHeaderSize
+	s.broken, s.stale = false, false
+	s.setLimit()
+	return nil
+}
+
+// Detach checkpoints the overlay, closes and removes the log: later commits go straight to the
+// inner store. Compact calls it before it renames a new store file over this one, so that the
+// log, whose name goes with the path, is not touched once the path names another store.
+func (s *WAL) Detach() error {
+	if s.readOnly {
+		return nil
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed || s.detached {
+		return nil
+	}
+	if !s.work.empty() || s.broken || s.stale {
+		if err := s.checkpointLocked(s.work); err != nil {
+			return err
+		}
+	}
+	s.detached = true
+	s.work = newOverlay() // base 0: Views read the inner store as it is
+	s.publish(s.work.clone())
+	err := s.log.Close()
+	s.log = nil
+	if rerr := os.Remove(s.path); err == nil {
+		err = rerr
+	}
+	return err
+}
+
+// Check runs the inner store's check, then reads the log back and reports a log whose records
+// do not end where this WAL's do, or one that does not decode.
+func (s *WAL) Check(fn func(problem error)) error {
+	if err := s.inner.Check(fn); err != nil {
+		return err
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.detached || s.closed {
+		return nil
+	}
+	data, err := os.ReadFile(s.path)
+	if errors.Is(err, fs.ErrNotExist) && s.readOnly {
+		data, err = nil, nil
+	}
+	if err != nil {
+		return err
+	}
+	if s.broken || s.stale {
+		return nil // the next commit repairs it
+	}
+	commits, end, err := parseLog(data, s.salt, s.gen)
+	if err != nil {
+		fn(fmt.Errorf("log %s: %w", s.path, err))
+		return nil
+	}
+	if int64(end) != s.end && (len(data) > 0 || s.end != logHeaderSize) {
+		fn(fmt.Errorf("log %s: %d records end at offset %d, the store's end at %d", s.path, len(commits), end, s.end))
+	}
+	return nil
+}
+
+// Close checkpoints the overlay, removes the log and closes the inner store. If the checkpoint
+// fails, the log is kept (the next Open replays it) and Close returns the error.
+func (s *WAL) Close() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var err error
+	if s.log != nil {
+		if !s.work.empty() || s.broken || s.stale {
+			err = s.checkpointLocked(s.work)
+		}
+		cerr := s.log.Close()
+		if err == nil {
+			err = cerr
+			if rerr := os.Remove(s.path); err == nil {
+				err = rerr
+			}
+		}
+	}
+	if cerr := s.inner.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
