@@ -131,7 +131,7 @@ func decodeOps(p []byte) ([]op, error) {
 	var ops []op
 	str := func() ([]byte, bool) {
 		n, k := binary.Uvarint(p)
-		if k <= 0 || n > uint64(len(p)-k) {
+		if k <= 0 || n > uint64(len(p)-k) || k != uvarintLen(n) {
 			return nil, false
 		}
 		s := p[k : k+int(n) : k+int(n)]
@@ -156,7 +156,7 @@ func decodeOps(p []byte) ([]op, error) {
 		case opDelete:
 		case opDeleteRange:
 			n, k := binary.Uvarint(p)
-			if k <= 0 || n > uint64(len(p)-k)+1 {
+			if k <= 0 || n > uint64(len(p)-k)+1 || k != uvarintLen(n) {
 				return nil, errBadPayload
 			}
 			if n > 0 {
@@ -171,6 +171,16 @@ func decodeOps(p []byte) ([]op, error) {
 		ops = append(ops, o)
 	}
 	return ops, nil
+}
+
+// uvarintLen is the length of n's (shortest) uvarint encoding, the only one decodeOps accepts,
+// so that a log has one decoding and one encoding.
+func uvarintLen(n uint64) int {
+	k := 1
+	for ; n >= 0x80; n >>= 7 {
+		k++
+	}
+	return k
 }
 
 // parseLog reads the log in data, written for a store whose log salt and generation are salt

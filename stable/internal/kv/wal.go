@@ -53,6 +53,10 @@ var testCheckpointBytes atomic.Int64
 // test of the stable package's failpoints), which open stores through stable.Open.
 func SetTestCheckpointBytes(n int64) { testCheckpointBytes.Store(n) }
 
+// testAfterApply, if not nil, runs between a checkpoint's commit into the inner store and the
+// publishing of its overlay: tests widen that window with it.
+var testAfterApply func()
+
 // LogSuffix is added to a store file's path to name its log file.
 const LogSuffix = "-wal"
 
@@ -434,6 +438,9 @@ func (s *WAL) checkpointLocked(o *overlay) error {
 	}
 	if err != nil {
 		return err
+	}
+	if testAfterApply != nil {
+		testAfterApply()
 	}
 	s.gen++
 	s.work = newOverlay()
