@@ -248,7 +248,7 @@ func open(path string, opts Options) (*FS, error) {
 		ReadOnly:        opts.ReadOnly,
 		NoSync:          opts.NoSync,
 		Fault:           opts.fault,
-		CheckpointBytes: opts.walCheckpointBytes,
+		CheckpointBytes: cmp.Or(opts.walCheckpointBytes, walCheckpointBytes(opts.CacheBytes)),
 	})
 	if err != nil {
 		_ = bolt.Close()
@@ -287,6 +287,14 @@ func open(path string, opts Options) (*FS, error) {
 		go f.background()
 	}
 	return f, nil
+}
+
+// walCheckpointBytes is the size of the log past which it is checkpointed, for a cache of
+// cacheBytes: an eighth of the cache, from 1 to 16 MiB. The log's commits are held in memory
+// until then, and a checkpoint copies them once more (into bbolt's pages), so the log's
+// memory is kept in proportion to the cache's.
+func walCheckpointBytes(cacheBytes int64) int64 {
+	return min(max(cacheBytes/8, 1<<20), kv.DefaultCheckpointBytes)
 }
 
 // storeError maps an error of the kv layer to the errors of Open. Errors already of this

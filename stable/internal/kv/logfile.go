@@ -82,11 +82,22 @@ func (o *op) size() int {
 
 // encodeRecord returns the record of ops, of generation gen of a log of salt salt.
 func encodeRecord(ops []op, salt, gen uint64) []byte {
+	return appendRecord(make([]byte, 0, recordSize(ops)), ops, salt, gen)
+}
+
+// recordSize returns a bound of the size of the record of ops.
+func recordSize(ops []op) int {
 	n := recHeaderSize
 	for i := range ops {
 		n += ops[i].size()
 	}
-	b := make([]byte, recHeaderSize, n)
+	return n
+}
+
+// appendRecord encodes the record of ops into b[:0], which should have room for
+// recordSize(ops) bytes.
+func appendRecord(b []byte, ops []op, salt, gen uint64) []byte {
+	b = append(b[:0], make([]byte, recHeaderSize)...)
 	for i := range ops {
 		o := &ops[i]
 		b = append(b, o.kind, byte(o.b))

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -24,9 +25,10 @@ type WALOptions struct {
 	// CheckpointBytes is the size of the log past which a commit checkpoints the overlay into
 	// the inner store and resets the log. Zero means DefaultCheckpointBytes.
 	CheckpointBytes int64
-	// DirectBytes is the size of a commit's record past which the commit skips the log: it is
+	// DirectBytes is the size of a commit past which the commit skips the log: it is
 	// checkpointed straight into the inner store, with the overlay, in one transaction. Zero
-	// means DefaultDirectBytes.
+	// means DefaultDirectBytes. (On a file system short of space both limits shrink: see
+	// setLimit.)
 	DirectBytes int64
 	// ReadOnly replays the log into memory and never writes: Update fails as the inner
 	// store's does. The inner store must be read-only too.
@@ -41,7 +43,7 @@ type WALOptions struct {
 // The defaults of WALOptions.
 const (
 	DefaultCheckpointBytes = 16 << 20
-	DefaultDirectBytes     = 4 << 20
+	DefaultDirectBytes     = 256 << 20
 )
 
 // testCheckpointBytes, if positive, replaces DefaultCheckpointBytes (see
@@ -92,6 +94,7 @@ type WAL struct {
 	gen      uint64
 	end      int64  // where the next record goes
 	limit    int64  // the log size past which a commit checkpoints (see setLimit)
+	direct   int64  // the commit size past which a commit skips the log (see setLimit)
 	broken   bool   // a record's write or sync failed: what follows end is unsure
 	stale    bool   // a checkpoint moved the generation on and the log's header is older
 	innerID  uint64 // the ID of the inner store's last transaction
@@ -99,6 +102,18 @@ type WAL struct {
 	detached bool
 
 	pub atomic.Pointer[overlay] // the committed overlay Views read; never changed
+
+	// Record buffers, which the overlay's values alias (see buffer).
+	live    [][]byte     // the buffers of the records of the committed overlay
+	cur     []byte       // the chunk small records go into, one of live
+	retired [][]byte     // checkpointed, perhaps still read by a View
+	free    [][]byte     // read by no View: to reuse
+	views   atomic.Int64 // Views running
+
+	kick     chan struct{} // wakes the checkpointer (see checkpointer)
+	stop     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
 }
 
 // OpenWAL opens the log of inner, a store OpenBolt returned (opened read-only if opts.ReadOnly),
@@ -206,6 +221,8 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 		_ = f.Close()
 		return nil, err
 	}
+	s.kick, s.stop, s.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
+	go s.checkpointer()
 	return s, nil
 }
 
@@ -213,11 +230,12 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 // less on a file system short of space, where the log's commits must still fit into the bbolt
 // file (a log that filled the disk could not be checkpointed, nor its space given back).
 func (s *WAL) setLimit() {
-	s.limit = s.opts.CheckpointBytes
+	s.limit, s.direct = s.opts.CheckpointBytes, s.opts.DirectBytes
 	var st unix.Statfs_t
 	if err := unix.Statfs(filepath.Dir(s.path), &st); err == nil {
 		avail := int64(st.Bavail) * int64(st.Bsize)
 		s.limit = max(min(s.limit, avail/8), min(s.limit, 64<<10))
+		s.direct = max(min(s.opts.DirectBytes, avail/8), min(s.opts.DirectBytes, 64<<10))
 	}
 }
 
@@ -258,6 +276,8 @@ var errRetry = errors.New("retry")
 // (base), and a View whose inner transaction is newer than its overlay's base (it began in the
 // moment between the checkpoint's commit and its publishing) starts again.
 func (s *WAL) View(fn func(r Reader) error) error {
+	s.views.Add(1) // before the overlay is loaded (see buffer)
+	defer s.views.Add(-1)
 	for {
 		o := s.pub.Load()
 		err := s.inner.View(func(r Reader) error {
@@ -324,7 +344,15 @@ func (t *walTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
 // synced, a big one (over WALOptions.DirectBytes) straight into the inner store. Once it
 // returns nil the commit is durable (unless NoSync). Errors: fn's, os.ErrPermission (wrapped)
 // if read-only, ErrCorrupt, or the operating system's (writing or syncing the log).
-func (s *WAL) Update(fn func(w Writer) error) error {
+func (s *WAL) Update(fn func(w Writer) error) error { return s.update(fn, false) }
+
+// UpdateDirect is Update for a commit no one waits on (a background flush of a cache): it
+// skips the log, whatever its size, and commits the overlay with it into the inner store.
+// Through the log its values would be written twice, to the log now and to bbolt at the next
+// checkpoint; directly, once, with the latency of a bbolt commit.
+func (s *WAL) UpdateDirect(fn func(w Writer) error) error { return s.update(fn, true) }
+
+func (s *WAL) update(fn func(w Writer) error, direct bool) error {
 	if s.readOnly {
 		return s.inner.Update(fn) // fails as the read-only inner store does
 	}
@@ -347,11 +375,11 @@ func (s *WAL) Update(fn func(w Writer) error) error {
 	if err != nil || len(tx.ops) == 0 {
 		return err
 	}
-	if int64(tx.bytes) > s.opts.DirectBytes {
+	if direct || int64(tx.bytes) > s.direct {
 		// tx.o holds the values fn gave, valid until Update returns.
 		return s.checkpointLocked(tx.o)
 	}
-	rec := encodeRecord(tx.ops, s.salt, s.gen)
+	rec := appendRecord(s.buffer(recordSize(tx.ops)), tx.ops, s.salt, s.gen)
 	if _, err := s.log.WriteAt(rec, s.end); err != nil {
 		s.broken = true
 		return err
@@ -375,11 +403,106 @@ func (s *WAL) Update(fn func(w Writer) error) error {
 	}
 	s.work.apply(ops)
 	s.publish(s.work.clone())
-	if s.end > s.limit {
+	switch {
+	case s.end-int64(len(rec)) > s.limit:
+		// The log was past its limit before this commit: the checkpointer has not kept up.
 		// The commit is durable in the log: a failed checkpoint is retried by the next one.
 		_ = s.checkpointLocked(s.work)
+	case s.end > s.limit:
+		select {
+		case s.kick <- struct{}{}:
+		default: // already kicked
+		}
 	}
 	return nil
+}
+
+// chunkSize is the size of the buffers small records share.
+const chunkSize = 1 << 20
+
+// buffer returns an empty buffer with room for n bytes, for a record. A record's buffer is the
+// overlay's copy of its values, so a big commit needs as much memory again: fresh memory costs
+// a page fault per 4 KiB, which took as long as writing and syncing the record (40-120 ms for
+// 64 MiB), so buffers are reused once their records are checkpointed and no View can still
+// read them. A View counts itself in s.views before it loads the overlay it reads, and a
+// checkpoint publishes the overlay without the records before it retires their buffers: once
+// s.views is seen zero, no View holds an overlay that reads a retired buffer, and every later
+// View loads one that does not. Small records share chunks.
+func (s *WAL) buffer(n int) []byte {
+	if len(s.retired) > 0 && s.views.Load() == 0 {
+		s.free = append(s.free, s.retired...)
+		s.retired = nil
+		// Keep the biggest buffer (the next big commit's) and up to the log's limit more.
+		slices.SortFunc(s.free, func(a, b []byte) int { return cap(b) - cap(a) })
+		total := 0
+		for i, b := range s.free {
+			if i > 0 && total+cap(b) > int(s.limit) {
+				clear(s.free[i:])
+				s.free = s.free[:i]
+				break
+			}
+			total += cap(b)
+		}
+	}
+	if n > chunkSize/4 {
+		b := s.take(n)
+		s.live = append(s.live, b)
+		return b
+	}
+	if cap(s.cur)-len(s.cur) < n {
+		s.cur = s.take(chunkSize)
+		s.live = append(s.live, s.cur)
+	}
+	l := len(s.cur)
+	s.cur = s.cur[:l+n]
+	return s.cur[l : l : l+n]
+}
+
+// take returns a free buffer of at least n bytes (the smallest), or a new one.
+func (s *WAL) take(n int) []byte {
+	best := -1
+	for i, b := range s.free {
+		if cap(b) >= n && (best < 0 || cap(b) < cap(s.free[best])) {
+			best = i
+		}
+	}
+	if best >= 0 {
+		b := s.free[best]
+		s.free = append(s.free[:best], s.free[best+1:]...)
+		return b[:0]
+	}
+	return make([]byte, 0, n)
+}
+
+// checkpointer checkpoints the log in the background once a commit took it past its limit,
+// so that the commit that did returns as soon as its record is synced: the bbolt transaction
+// (which copies every value into its pages, writes them to new places in the file and syncs
+// twice) runs while the guest goes on. It holds the writer lock meanwhile, so that commits wait
+// for it rather than pile up.
+func (s *WAL) checkpointer() {
+	defer close(s.done)
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+		}
+		s.wmu.Lock()
+		if !s.closed && !s.detached && s.end > s.limit {
+			_ = s.checkpointLocked(s.work)
+		}
+		s.wmu.Unlock()
+	}
+}
+
+// stopCheckpointer stops the checkpointer and waits for it to end. It must be called without
+// the writer lock.
+func (s *WAL) stopCheckpointer() {
+	if s.stop == nil {
+		return
+	}
+	s.stopOnce.Do(func() { close(s.stop) })
+	<-s.done
 }
 
 // repairLocked makes the log fit for the next append after a failure. A stale header is
@@ -446,6 +569,10 @@ func (s *WAL) checkpointLocked(o *overlay) error {
 	s.work = newOverlay()
 	s.work.base = s.innerID
 	s.publish(s.work.clone())
+	// The records' buffers are no longer in the committed overlay; Views that began before
+	// may still read them (see buffer).
+	s.retired = append(s.retired, s.live...)
+	s.live, s.cur = nil, nil
 	s.stale = true // until the reset below is done
 	if err := failpoint.Inject(failpoint.Checkpointed); err != nil {
 		return err
@@ -517,6 +644,7 @@ func (s *WAL) Detach() error {
 	if s.readOnly {
 		return nil
 	}
+	s.stopCheckpointer()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.closed || s.detached {
@@ -573,6 +701,7 @@ func (s *WAL) Check(fn func(problem error)) error {
 // Close checkpoints the overlay, removes the log and closes the inner store. If the checkpoint
 // fails, the log is kept (the next Open replays it) and Close returns the error.
 func (s *WAL) Close() error {
+	s.stopCheckpointer()
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.closed {

@@ -145,6 +145,8 @@ func viewModel(t testing.TB, s Store) model {
 // page cache keeps every write of a killed process).
 func crashCopy(t testing.TB, s *WAL) (store, log []byte) {
 	t.Helper()
+	s.wmu.Lock() // no checkpoint between the two reads
+	defer s.wmu.Unlock()
 	store, err := os.ReadFile(s.Path())
 	if err != nil {
 		t.Fatal(err)
