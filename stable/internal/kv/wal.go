@@ -50,8 +50,8 @@ const (
 // SetTestCheckpointBytes).
 var testCheckpointBytes atomic.Int64
 
-// SetTestCheckpointBytes makes n the checkpoint size of the stores opened afterwards without
-// WALOptions.CheckpointBytes; 0 restores the default. For tests of other packages (the crash
+// SetTestCheckpointBytes makes n the checkpoint size of the stores opened afterwards, whatever
+// their WALOptions.CheckpointBytes; 0 restores them. For tests of other packages (the crash
 // test of the stable package's failpoints), which open stores through stable.Open.
 func SetTestCheckpointBytes(n int64) { testCheckpointBytes.Store(n) }
 
@@ -129,9 +129,9 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 	}
 	if opts.CheckpointBytes <= 0 {
 		opts.CheckpointBytes = DefaultCheckpointBytes
-		if n := testCheckpointBytes.Load(); n > 0 {
-			opts.CheckpointBytes = n
-		}
+	}
+	if n := testCheckpointBytes.Load(); n > 0 {
+		opts.CheckpointBytes = n
 	}
 	if opts.DirectBytes <= 0 {
 		opts.DirectBytes = DefaultDirectBytes
@@ -666,14 +666,16 @@ func (s *WAL) Detach() error {
 	return err
 }
 
-// Check runs the inner store's check, then reads the log back and reports a log whose records
-// do not end where this WAL's do, or one that does not decode.
+// Check runs the inner store's check, with commits held off, then reads the log back and
+// reports a log whose records do not end where this WAL's do, or one that does not decode.
 func (s *WAL) Check(fn func(problem error)) error {
+	// No commit or checkpoint meanwhile: bbolt's check of its freelist and the page walk of
+	// verify read the file as of one transaction, with no writer changing it.
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	if err := s.inner.Check(fn); err != nil {
 		return err
 	}
-	s.wmu.Lock()
-	defer s.wmu.Unlock()
 	if s.detached || s.closed {
 		return nil
 	}
