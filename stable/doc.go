@@ -14,8 +14,10 @@
 //
 // Every change (file pages and metadata alike: inodes, sizes, times, directory entries,
 // renames, unlinks) lands first in a write-back cache in memory and is visible to every open
-// File at once. A commit writes the whole dirty set, in key order, in one bbolt transaction,
-// which bbolt makes durable with fdatasync before it returns. The contract:
+// File at once. A commit writes the whole dirty set, in key order, as one transaction of the
+// store: a commit someone waits on (a Sync, a Commit) as one record appended to the store's
+// write-ahead log and made durable with one fdatasync; a commit no one waits on (the cache's
+// size or age bound) as one bbolt transaction (see "Write-ahead log" below). The contract:
 //
 //  1. When File.Sync (fd_sync, fd_datasync) or FS.Commit returns ESUCCESS, every change made
 //     before the call is on disk. A Sync commits the whole FS, not just its file. With nothing
@@ -44,6 +46,30 @@
 // Options.NoSync drops fdatasync from commits: commits then survive a crash of the process but
 // not of the machine. It is for tests and benchmarks only.
 //
+// # Write-ahead log
+//
+// Next to the store file, while a writer has it open, is its log: the store's path with "-wal"
+// added (like SQLite's). A commit through the log costs one write and one fdatasync, where a
+// bbolt transaction costs two fdatasyncs and the rewrite of every bbolt page on the way to each
+// changed key. The log's commits are kept in memory too, and reads see them over the bbolt
+// file. When the log passes a limit (an eighth of CacheBytes, from 1 to 16 MiB, less on a file
+// system short of space), a checkpoint, in the background, writes its commits into the bbolt
+// file in one transaction and resets the log; Close does the same and removes the log. Open
+// replays a log a crash left: the commits whose records are whole, in order (a torn last
+// record is a commit that never returned), then checkpoints them. A read-only Open replays
+// them in memory and writes nothing. Fsck checks the log too.
+//
+// The log's header and the bbolt file share a random salt and a generation number: a log that
+// is not this store file's (left by another file of the same name) or whose commits are
+// already in the file is ignored. So:
+//
+//   - A closed store is one file: copy it, move it, back it up as any file.
+//   - A store that was not closed (the process was killed, the machine crashed) is the two
+//     files together: copy, move or restore both, or open it once (read-only suffices to read
+//     it, but only a writable Open folds the log into the file) and close it first. The store
+//     file alone is the state of the last checkpoint, consistent but without the commits since.
+//   - Backup and Compact copy the state with the log's commits in it, into a single file.
+//
 // # Store format
 //
 // The store is a bbolt file with six buckets (format version 2):
@@ -68,6 +94,9 @@
 //     end of its file.
 //   - orphans: inode numbers of inodes unlinked while open, present in the store only until
 //     their last close is committed. Open reclaims those a crash left behind.
+//
+// A seventh bucket, wal, holds the write-ahead log's salt and generation (key "log": two
+// uint64, little-endian); copies (Backup, Compact) leave it out and get their own.
 //
 // Stores of format version 1 (entries keyed by a hash of their name) are refused with
 // ErrOlderFormat: there is no migration, as no store of that version was ever released.

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
 )
 
@@ -773,4 +775,43 @@ func FuzzLog(f *testing.F) {
 			m.apply(c) // no panic on any op the parser accepted
 		}
 	})
+}
+
+// BenchmarkLogBlocks measures what reusing the log's blocks after a reset saves: records of
+// 4 KiB, each followed by fdatasync, appended to a file that grows with them (as after a
+// truncating reset) or written over blocks the file already has (as after this WAL's reset).
+func BenchmarkLogBlocks(b *testing.B) {
+	for _, mode := range []string{"grow", "reuse"} {
+		b.Run(mode, func(b *testing.B) {
+			f, err := os.Create(filepath.Join(b.TempDir(), "log"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer f.Close()
+			rec := bytes.Repeat([]byte("r"), 4096)
+			const span = 16 << 20
+			if mode == "reuse" {
+				for off := 0; off < span; off += len(rec) {
+					f.WriteAt(rec, int64(off))
+				}
+				f.Sync()
+			}
+			off := int64(0)
+			for b.Loop() {
+				if off+int64(len(rec)) > span {
+					off = 0
+					if mode == "grow" {
+						f.Truncate(0)
+					}
+				}
+				if _, err := f.WriteAt(rec, off); err != nil {
+					b.Fatal(err)
+				}
+				if err := unix.Fdatasync(int(f.Fd())); err != nil {
+					b.Fatal(err)
+				}
+				off += int64(len(rec))
+			}
+		})
+	}
 }
