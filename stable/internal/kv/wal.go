@@ -97,6 +97,7 @@ type WAL struct {
 	direct   int64  // the commit size past which a commit skips the log (see setLimit)
 	broken   bool   // a record's write or sync failed: what follows end is unsure
 	stale    bool   // a checkpoint moved the generation on and the log's header is older
+	dirSync  bool   // the log was created: sync its directory before the first record
 	innerID  uint64 // the ID of the inner store's last transaction
 	closed   bool
 	detached bool
@@ -186,9 +187,9 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 		return nil, err
 	}
 	s.log = f
-	if errors.Is(statErr, fs.ErrNotExist) && !opts.NoSync {
-		syncDir(filepath.Dir(s.path)) // the log's name must last as long as what it will hold
-	}
+	// The log's name must be durable before its first record is: the first append syncs the
+	// directory (not Open: a store opened only to be read never pays for it).
+	s.dirSync = errors.Is(statErr, fs.ErrNotExist) && !opts.NoSync
 	data, err := io.ReadAll(f)
 	if err != nil {
 		_ = f.Close()
@@ -389,6 +390,10 @@ func (s *WAL) update(fn func(w Writer) error, direct bool) error {
 		return err
 	}
 	if !s.opts.NoSync {
+		if s.dirSync {
+			syncDir(filepath.Dir(s.path))
+			s.dirSync = false
+		}
 		if err := unix.Fdatasync(int(s.log.Fd())); err != nil {
 			s.broken = true
 			return &fs.PathError{Op: "fdatasync", Path: s.path, Err: err}
@@ -617,19 +622,15 @@ func (s *WAL) applyInner(o *overlay, dels, puts bool) (uint64, error) {
 	return id, err
 }
 
-// resetLog writes a header of the current generation at the start of the log and syncs it:
-// the records after it, of older generations, are dead. The file keeps its size and blocks, so
-// that the next appends overwrite allocated blocks and their fdatasync has no size to record.
+// resetLog writes a header of the current generation at the start of the log: the records
+// after it, of older generations, are dead. It does not sync it: until the next record's
+// fdatasync makes both durable, a crash leaves the old header, of a generation the bbolt file
+// has moved past, so the log is ignored either way. The file keeps its size and blocks, so that
+// the next appends overwrite allocated blocks and their fdatasync has no size to record.
 func (s *WAL) resetLog() error {
 	if _, err := s.log.WriteAt(logHeader{salt: s.salt, gen: s.gen}.encode(), 0); err != nil {
 		s.stale = true
 		return err
-	}
-	if !s.opts.NoSync {
-		if err := unix.Fdatasync(int(s.log.Fd())); err != nil {
-			s.stale = true
-			return &fs.PathError{Op: "fdatasync", Path: s.path, Err: err}
-		}
 	}
 	s.end = logHeaderSize
 	s.broken, s.stale = false, false
