@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"io/fs"
 	"os"
@@ -340,20 +341,71 @@ func (t *walTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
 	return n, nil
 }
 
+// UpdateDirect is Update for a commit no one waits on (a background flush of a cache): it
+// skips the log, whatever its size, and commits the overlay with it into the inner store.
+// Through the log its values would be written twice, to the log now and to bbolt at the next
+// checkpoint; directly, once, with the latency of a bbolt commit.
+func (s *WAL) UpdateDirect(fn func(w Writer) error) error {
+	if s.readOnly {
+		return s.inner.Update(fn)
+	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	switch {
+	case s.closed:
+		return fmt.Errorf("kv: %s: %w", s.Path(), bolt.ErrDatabaseNotOpen)
+	case s.detached:
+		return s.inner.Update(fn)
+	}
+	// Checkpoint the overlay first (usually empty: commits that go through the log are
+	// checkpointed in the background), then run fn in a bbolt transaction of its own, with no
+	// overlay to build and no values to copy.
+	if !s.work.empty() || s.broken || s.stale {
+		if err := s.checkpointLocked(s.work); err != nil {
+			return err
+		}
+	}
+	var id uint64
+	err := s.inner.Update(func(w Writer) error {
+		id = uint64(w.(*boltTx).tx.ID())
+		return fn(directWriter{w, s.opts.Fault, s.Path()})
+	})
+	if err == nil {
+		s.innerID = id
+		s.work = newOverlay()
+		s.work.base = id
+		s.publish(s.work.clone())
+	}
+	return err
+}
+
+// directWriter is the Writer of UpdateDirect: bbolt's, with Puts charged to the Fault if any,
+// and a nil value put as an empty one (bbolt's Get returns nil for a nil value put in the same
+// transaction, an empty value once committed; the overlay always gives the empty one).
+type directWriter struct {
+	Writer
+	f    *Fault
+	path string
+}
+
+func (w directWriter) Put(b Bucket, key, value []byte) error {
+	if w.f != nil {
+		if err := w.f.put(w.path, len(key)+len(value)); err != nil {
+			return err
+		}
+	}
+	if value == nil {
+		value = []byte{}
+	}
+	return w.Writer.Put(b, key, value)
+}
+
 // Update runs fn against a clone of the committed overlay over a read transaction of the
 // inner store, then commits its changes: a small commit as one record appended to the log and
 // synced, a big one (over WALOptions.DirectBytes) straight into the inner store. Once it
 // returns nil the commit is durable (unless NoSync). Errors: fn's, os.ErrPermission (wrapped)
 // if read-only, ErrCorrupt, or the operating system's (writing or syncing the log).
-func (s *WAL) Update(fn func(w Writer) error) error { return s.update(fn, false) }
-
-// UpdateDirect is Update for a commit no one waits on (a background flush of a cache): it
-// skips the log, whatever its size, and commits the overlay with it into the inner store.
-// Through the log its values would be written twice, to the log now and to bbolt at the next
-// checkpoint; directly, once, with the latency of a bbolt commit.
-func (s *WAL) UpdateDirect(fn func(w Writer) error) error { return s.update(fn, true) }
-
-func (s *WAL) update(fn func(w Writer) error, direct bool) error {
+func (s *WAL) Update(fn func(w Writer) error) error {
 	if s.readOnly {
 		return s.inner.Update(fn) // fails as the read-only inner store does
 	}
@@ -376,37 +428,63 @@ func (s *WAL) update(fn func(w Writer) error, direct bool) error {
 	if err != nil || len(tx.ops) == 0 {
 		return err
 	}
-	if direct || int64(tx.bytes) > s.direct {
+	if int64(tx.bytes) > s.direct {
 		// tx.o holds the values fn gave, valid until Update returns.
 		return s.checkpointLocked(tx.o)
 	}
-	rec := appendRecord(s.buffer(recordSize(tx.ops)), tx.ops, s.salt, s.gen)
-	if _, err := s.log.WriteAt(rec, s.end); err != nil {
-		s.broken = true
-		return err
+	// The overlay keeps the values: it points at the record's copy of them (decoding the
+	// record, the very code a replay runs) rather than at fn's.
+	n := recordSize(tx.ops)
+	var rec []byte
+	var next *overlay
+	prepare := func() {
+		rec = appendRecord(s.buffer(n), tx.ops, s.salt, s.gen)
+		ops, err := decodeOps(rec[recHeaderSize:])
+		if err != nil {
+			panic(err) // appendRecord and decodeOps disagree
+		}
+		next = s.work.clone()
+		next.apply(ops)
+	}
+	var size int
+	if n < overlapBytes {
+		prepare()
+		size = len(rec)
+		if _, err := s.log.WriteAt(rec, s.end); err != nil {
+			s.broken = true
+			return err
+		}
+	} else {
+		// A big record is written from fn's values, and the overlay's copy is made while the
+		// disk syncs it: for 64 MiB, the copy (page faults on its buffer) took as long as the
+		// write and sync, on the other core it costs the commit nothing.
+		var err error
+		if size, err = s.writeGather(tx.ops); err != nil {
+			s.broken = true
+			return err
+		}
 	}
 	if err := failpoint.Inject(failpoint.LogWritten); err != nil {
 		s.broken = true
 		return err
 	}
-	if !s.opts.NoSync {
-		if s.dirSync {
-			syncDir(filepath.Dir(s.path))
-			s.dirSync = false
+	if rec != nil {
+		err = s.syncLog()
+	} else {
+		synced := make(chan error, 1)
+		go func() { synced <- s.syncLog() }()
+		prepare()
+		err = <-synced
+		if len(rec) != size {
+			panic(fmt.Sprintf("kv: record of %d bytes written as %d", len(rec), size))
 		}
-		if err := unix.Fdatasync(int(s.log.Fd())); err != nil {
-			s.broken = true
-			return &fs.PathError{Op: "fdatasync", Path: s.path, Err: err}
-		}
+	}
+	if err != nil {
+		s.broken = true
+		return err
 	}
 	s.end += int64(len(rec))
-	// The overlay keeps the values: point it at the record's copies (decoding what was just
-	// written, the very code a replay runs) rather than at fn's.
-	ops, err := decodeOps(rec[recHeaderSize:])
-	if err != nil {
-		panic(err) // encodeRecord and decodeOps disagree
-	}
-	s.work.apply(ops)
+	s.work = next
 	s.publish(s.work.clone())
 	switch {
 	case s.end-int64(len(rec)) > s.limit:
@@ -420,6 +498,115 @@ func (s *WAL) update(fn func(w Writer) error, direct bool) error {
 		}
 	}
 	return nil
+}
+
+// overlapBytes is the size of a record from which Update writes it from fn's values and copies
+// them while the record syncs (see writeGather). A variable for tests.
+var overlapBytes = 1 << 20
+
+// syncLog makes the log's writes durable (and its name, if the log is new).
+func (s *WAL) syncLog() error {
+	if s.opts.NoSync {
+		return nil
+	}
+	if s.dirSync {
+		syncDir(filepath.Dir(s.path))
+		s.dirSync = false
+	}
+	if err := unix.Fdatasync(int(s.log.Fd())); err != nil {
+		return &fs.PathError{Op: "fdatasync", Path: s.path, Err: err}
+	}
+	return nil
+}
+
+// writeGather writes the record of ops at the log's end without encoding it into one buffer:
+// the header and the ops' small fields go into a small buffer, and the values are written from
+// where they are, with pwritev. It returns the record's size, which appendRecord's encoding of
+// the same ops has too.
+func (s *WAL) writeGather(ops []op) (int, error) {
+	small := recHeaderSize
+	for i := range ops {
+		small += ops[i].size()
+		if ops[i].kind == opPut {
+			small -= len(ops[i].val)
+		}
+	}
+	meta := make([]byte, recHeaderSize, small) // never grows: the pieces below alias it
+	pieces := [][]byte{nil}
+	mark := len(meta)
+	flush := func() {
+		if len(meta) > mark {
+			pieces = append(pieces, meta[mark:len(meta):len(meta)])
+			mark = len(meta)
+		}
+	}
+	payload := 0
+	for i := range ops {
+		o := &ops[i]
+		meta = append(meta, o.kind, byte(o.b))
+		meta = binary.AppendUvarint(meta, uint64(len(o.key)))
+		meta = append(meta, o.key...)
+		switch o.kind {
+		case opPut:
+			meta = binary.AppendUvarint(meta, uint64(len(o.val)))
+			if len(o.val) > 0 {
+				flush()
+				pieces = append(pieces, o.val)
+				payload += len(o.val)
+			}
+		case opDeleteRange:
+			if o.val == nil {
+				meta = append(meta, 0)
+			} else {
+				meta = binary.AppendUvarint(meta, uint64(len(o.val))+1)
+				meta = append(meta, o.val...)
+			}
+		}
+	}
+	flush()
+	payload += len(meta) - recHeaderSize
+	hdr := meta[:recHeaderSize:recHeaderSize]
+	pieces[0] = hdr
+	binary.LittleEndian.PutUint32(hdr[0:], recMagic)
+	binary.LittleEndian.PutUint32(hdr[4:], uint32(payload))
+	binary.LittleEndian.PutUint64(hdr[8:], s.gen)
+	var salt [8]byte
+	binary.LittleEndian.PutUint64(salt[:], s.salt)
+	c := crc32.Update(0, castagnoli, salt[:])
+	c = crc32.Update(c, castagnoli, hdr[4:16])
+	for _, p := range pieces[1:] {
+		c = crc32.Update(c, castagnoli, p)
+	}
+	binary.LittleEndian.PutUint32(hdr[16:], c)
+	off := s.end
+	for len(pieces) > 0 {
+		batch := pieces[:min(len(pieces), 1024)] // IOV_MAX
+		want := 0
+		for _, p := range batch {
+			want += len(p)
+		}
+		n, err := unix.Pwritev(int(s.log.Fd()), batch, off)
+		if err != nil {
+			return 0, &fs.PathError{Op: "pwritev", Path: s.path, Err: err}
+		}
+		if n < want { // a short write: the rest piece by piece
+			skip := n
+			for _, p := range batch {
+				if skip >= len(p) {
+					skip -= len(p)
+					continue
+				}
+				if _, err := s.log.WriteAt(p[skip:], off+int64(n)); err != nil {
+					return 0, err
+				}
+				n += len(p) - skip
+				skip = 0
+			}
+		}
+		off += int64(want)
+		pieces = pieces[len(batch):]
+	}
+	return int(off - s.end), nil
 }
 
 // chunkSize is the size of the buffers small records share.

@@ -579,6 +579,19 @@ func checkScans(t *testing.T, rng *rand.Rand, r Reader, m model, what string) {
 // WAL that checkpoints often, checking Scan and Get inside and after each commit against a
 // reference map, and reopening (cleanly or from a crash copy) now and then.
 func TestWALModel(t *testing.T) {
+	for _, gather := range []bool{false, true} {
+		t.Run(map[bool]string{false: "copy", true: "gather"}[gather], func(t *testing.T) {
+			if gather {
+				// Every record written from the values (writeGather), copied while it syncs.
+				defer func(n int) { overlapBytes = n }(overlapBytes)
+				overlapBytes = 0
+			}
+			testWALModel(t)
+		})
+	}
+}
+
+func testWALModel(t *testing.T) {
 	rng := rand.New(rand.NewPCG(seed(t), 7))
 	opts := WALOptions{NoSync: true, CheckpointBytes: 8 << 10, DirectBytes: 16 << 10}
 	path := filepath.Join(t.TempDir(), "s.db")
@@ -594,7 +607,11 @@ func TestWALModel(t *testing.T) {
 		fail := rng.IntN(8) == 0
 		next := m.clone()
 		next.apply(ops)
-		err := s.Update(func(w Writer) error {
+		update := s.Update
+		if rng.IntN(6) == 0 {
+			update = s.UpdateDirect
+		}
+		err := update(func(w Writer) error {
 			checkScans(t, rng, w, m, fmt.Sprintf("step %d, before", step))
 			if err := write(w, ops); err != nil {
 				return err
@@ -709,7 +726,11 @@ func TestViewsDuringCheckpoints(t *testing.T) {
 		if i%13 == 0 {
 			pad = 9000 // a commit big enough to go straight to bbolt
 		}
-		err := s.Update(func(w Writer) error {
+		update := s.Update
+		if i%7 == 0 {
+			update = s.UpdateDirect
+		}
+		err := update(func(w Writer) error {
 			if i%29 == 0 {
 				if _, err := w.DeleteRange(0, nil, nil); err != nil {
 					return err
@@ -813,5 +834,32 @@ func BenchmarkLogBlocks(b *testing.B) {
 				off += int64(len(rec))
 			}
 		})
+	}
+}
+
+// TestWriteGather checks that a record written from the values (writeGather) is byte for byte
+// the record appendRecord encodes, for random commits with big and empty values.
+func TestWriteGather(t *testing.T) {
+	rng := rand.New(rand.NewPCG(seed(t), 13))
+	s := openTestWAL(t, filepath.Join(t.TempDir(), "s.db"), WALOptions{NoSync: true})
+	defer s.Close()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
+	for i := range 50 {
+		ops := randomOps(rng, 1+rng.IntN(3000), true)
+		if i == 0 {
+			ops = append(ops, op{kind: opPut, b: 2, key: []byte("big"), val: make([]byte, 3<<20)})
+		}
+		n, err := s.writeGather(ops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]byte, n)
+		if _, err := s.log.ReadAt(got, s.end); err != nil {
+			t.Fatal(err)
+		}
+		if want := encodeRecord(ops, s.salt, s.gen); !bytes.Equal(got, want) {
+			t.Fatalf("commit %d: writeGather wrote %d bytes, not the %d-byte record", i, n, len(want))
+		}
 	}
 }
