@@ -54,6 +54,7 @@ type boltStore struct {
 	rmu     sync.Mutex
 	rtx     boltTx // rtx.tx is nil when none is kept
 	rbusy   bool   // a View is using rtx
+	rstale  bool   // an Update started while a View used rtx: it must not be kept
 	writers int    // Updates running
 	closed  bool
 }
@@ -200,7 +201,8 @@ func (s *boltStore) View(fn func(r Reader) error) (err error) {
 		s.rbusy = false
 		// An Update started meanwhile waits for this transaction to end before it can
 		// remap; after a panic (a damaged page) the transaction is not trusted any more.
-		if !done || s.writers > 0 || s.closed {
+		if !done || s.rstale || s.writers > 0 || s.closed {
+			s.rstale = false
 			s.dropReadLocked()
 		}
 		s.rmu.Unlock()
@@ -210,9 +212,14 @@ func (s *boltStore) View(fn func(r Reader) error) (err error) {
 	return err
 }
 
-// dropReadLocked ends the kept read transaction, if any and not in use. s.rmu must be held.
+// dropReadLocked ends the kept read transaction, if any; if a View is using it, that View
+// ends it when it returns. s.rmu must be held.
 func (s *boltStore) dropReadLocked() {
-	if s.rtx.tx != nil && !s.rbusy {
+	switch {
+	case s.rtx.tx == nil:
+	case s.rbusy:
+		s.rstale = true // it may return after the Update has committed: it would not see it
+	default:
 		_ = s.rtx.tx.Rollback()
 		s.rtx = boltTx{}
 	}
