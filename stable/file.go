@@ -275,7 +275,7 @@ func (h *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
 				return len(batch) < 64
 			})
 		}
-		f.mu.Unlock()
+		f.unlock()
 		if len(batch) == 0 {
 			return vfs.ESUCCESS
 		}

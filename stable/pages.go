@@ -218,7 +218,7 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 				p := &page{n: n, idx: idx, data: f.fetchBuf(len(v))}
 				copy(p.data, v)
 				p.charge = int64(cap(p.data))
-				n.pages[idx] = p
+				n.setPage(idx, p)
 				f.lru.pushFront(p)
 				f.cleanBytes += p.charge
 				loaded++
@@ -343,7 +343,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 		}
 		if p == nil {
 			p = &page{n: n, idx: idx, state: pageDirty}
-			n.pages[idx] = p
+			n.setPage(idx, p)
 			f.dirtyPages.Set(p)
 			f.noteDirty()
 		}

@@ -85,6 +85,10 @@ type Options struct {
 	// are left for the next writer to reclaim, and Open does not create a missing store.
 	ReadOnly bool
 
+	// maxMeta, for tests only, bounds the cached inodes and names (0: from CacheBytes, see
+	// metaBound), so that a test can make them be evicted all the time.
+	maxMeta int
+
 	// maxNegatives, for tests only, bounds the cached negative lookups (0: the default), so
 	// that a test can make them be dropped all the time.
 	maxNegatives int
@@ -145,6 +149,7 @@ type FS struct {
 	bytes   int64 // sum of regular file sizes
 	ninodes int64 // inode records
 	negs    int   // about the number of absent names cached (negative lookups)
+	meta    metaCache
 
 	// The dirty set: changes since the last commit was taken.
 	dirtyInodes []*inode
@@ -257,6 +262,7 @@ func open(path string, opts Options) (*FS, error) {
 		return nil, storeError(err)
 	}
 	f.cacheCap = max(opts.CacheBytes, 64*f.ps)
+	f.meta.init(cmp.Or(opts.maxMeta, metaBound(f.cacheCap)))
 	if !f.readOnly {
 		if err := f.reclaimOrphans(); err != nil {
 			_ = store.Close()
