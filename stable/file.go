@@ -357,7 +357,7 @@ func (h *file) Sync(dataOnly bool) vfs.Errno {
 func (h *file) Close() vfs.Errno {
 	f := h.fs
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if h.closed {
 		return vfs.EBADF
 	}
@@ -365,6 +365,9 @@ func (h *file) Close() vfs.Errno {
 	h.win = nil
 	n := h.n
 	n.opens--
+	if n.typ == vfs.TypeDir && n.opens == 0 {
+		f.meta.namesAt = f.meta.max // its names, kept while it was listed, may go now
+	}
 	if n.opens == 0 && n.nlink == 0 && !n.deleted && !f.closed {
 		f.freeLocked(n)
 	}

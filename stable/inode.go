@@ -708,10 +708,12 @@ func (f *FS) Open(ino vfs.Ino, flags vfs.OpenFlag) (vfs.File, vfs.Errno) {
 
 // metaCache bounds the metadata cache: the inodes in FS.inodes and the names in FS.names.
 type metaCache struct {
-	max     int  // a sweep leaves at most 3/4 of it of each, if it can
-	sweepAt int  // a sweep runs when the inodes or the names cached pass it
-	hand    dent // the (parent, name) the last sweep of names stopped at
-	probe   dent // lookupLocked's search key, kept here so that it does not escape per call
+	max      int    // a sweep leaves at most 3/4 of it of each, if it can
+	inodesAt int    // a sweep runs when the inodes cached pass it
+	namesAt  int    // or the names
+	durable  uint64 // FS.durable at the last sweep: a sweep also runs after each commit
+	hand     dent   // the (parent, name) the last sweep of names stopped at
+	probe    dent   // lookupLocked's search key, kept here so that it does not escape per call
 }
 
 // metaBound returns the number of inodes, and of names, the cache keeps for a cache of
@@ -721,7 +723,7 @@ func metaBound(cacheBytes int64) int { return int(max(cacheBytes>>11, 1024)) }
 
 func (m *metaCache) init(bound int) {
 	m.max = max(bound, 4)
-	m.sweepAt = m.max
+	m.inodesAt, m.namesAt = m.max, m.max
 }
 
 // unlock ends an operation of f: it evicts clean metadata if the cache holds too much of it,
@@ -729,7 +731,8 @@ func (m *metaCache) init(bound int) {
 // a pointer to an inode or a dent other than those that pin them (an open File, a dirty set,
 // a commit in flight).
 func (f *FS) unlock() {
-	if len(f.inodes) > f.meta.sweepAt || f.names.Len() > f.meta.sweepAt {
+	if len(f.inodes) > f.meta.inodesAt || f.names.Len() > f.meta.namesAt ||
+		(f.durable != f.meta.durable && max(len(f.inodes), f.names.Len()) > f.meta.max) {
 		f.evictMetaLocked()
 	}
 	f.mu.Unlock()
@@ -742,8 +745,9 @@ func (f *FS) unlock() {
 // to be listed whole. An inode can go if it is stored, neither dirty, deleted nor open, has no
 // page but clean ones (which go with it), and is not the root. Nothing goes while a commit
 // is in flight: the next operation after it sweeps. A sweep that cannot reach its target
-// leaves the next one for when the cache has grown by a quarter, so that the cost of sweeps
-// stays proportional to the growth of the cache.
+// leaves the next one for when the cache has grown by a quarter, a commit has made dirty
+// entries clean, or a directory is closed, so that sweeps cost in proportion to the growth of
+// the cache and to commits.
 func (f *FS) evictMetaLocked() {
 	if f.committing || f.closed {
 		return
@@ -772,8 +776,9 @@ func (f *FS) evictMetaLocked() {
 			need--
 		}
 	}
-	left := max(len(f.inodes), f.names.Len())
-	f.meta.sweepAt = max(f.meta.max, left+left/4)
+	f.meta.durable = f.durable
+	at := func(left int) int { return max(f.meta.max, left+left/4) }
+	f.meta.inodesAt, f.meta.namesAt = at(len(f.inodes)), at(f.names.Len())
 }
 
 // inodeEvictable reports whether n is the same as its record in the store, unused, and
