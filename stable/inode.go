@@ -563,7 +563,7 @@ func (f *FS) unlinkLocked(d, n *inode, t int64) {
 }
 
 // freeLocked deletes n and its pages: its record becomes a tombstone until the deletion
-// commits.
+// commits (or goes at once if the store never had it).
 func (f *FS) freeLocked(n *inode) {
 	if n.typ == vfs.TypeRegular {
 		f.dropPagesLocked(n, 0)
@@ -575,6 +575,11 @@ func (f *FS) freeLocked(n *inode) {
 	n.deleted = true
 	f.ninodes--
 	f.markDirty(n)
+	if !n.stored {
+		// Born and gone since the last commit took the dirty set: the store never had it,
+		// so nothing needs its tombstone (a lookup of its number finds none in the store).
+		delete(f.inodes, n.ino)
+	}
 }
 
 // Rename implements vfs.FS.Rename. Errors: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL, EMLINK,
