@@ -56,9 +56,12 @@ type Options struct {
 	// together past CacheBytes waits for the commit in flight. Spare page buffers, kept for
 	// writers to reuse, take at most the room dirty and committing pages leave in CacheBytes
 	// (a quarter of it once nothing was written for CommitInterval), and clean pages kept for
-	// reading at most an eighth more. So the cache never holds more than 1.125*CacheBytes of
-	// page memory, and a write burst smaller than CacheBytes runs at memory speed while it is
-	// committed behind it. Zero means DefaultCacheBytes; the smallest value used is 64 pages.
+	// reading the rest of 1.125*CacheBytes (at least an eighth of CacheBytes). So the cache
+	// never holds more than 1.125*CacheBytes of page memory, and a write burst smaller than
+	// CacheBytes runs at memory speed while it is committed behind it. CacheBytes also bounds
+	// the metadata cache: one inode and one directory name per 2 KiB of it are kept, clean
+	// ones beyond are evicted. Zero means DefaultCacheBytes; the smallest value used is 64
+	// pages.
 	CacheBytes int64
 
 	// CommitInterval bounds the age of the oldest uncommitted change: a background commit
