@@ -174,3 +174,76 @@ func TestEvictListedDir(t *testing.T) {
 		}
 	}
 }
+
+// TestListBigDir lists a directory much bigger than the metadata bound, a few entries per
+// ReadDir call as a guest's readdir does, after removing, adding and renaming entries since the
+// last commit (so the store and the cache disagree), and checks that each entry comes once, in
+// sequence order, and that the listing did not pull the directory into the cache.
+func TestListBigDir(t *testing.T) {
+	const n = 2000
+	f := newT(t, Options{NoSync: true, CommitInterval: -1, maxMeta: 64})
+	dir := mkdirT(t, f, "/big")
+	for i := range n {
+		_, e := f.Create(dir, "f"+strconv.Itoa(i), vfs.TypeRegular, 0o644, "")
+		must(t, e, "create")
+	}
+	must(t, f.Commit(), "commit")
+	want := map[string]bool{}
+	for i := range n {
+		want["f"+strconv.Itoa(i)] = true
+	}
+	for i := 0; i < n; i += 3 {
+		must(t, f.Remove(dir, "f"+strconv.Itoa(i), false), "remove")
+		delete(want, "f"+strconv.Itoa(i))
+	}
+	for i := range 50 {
+		_, e := f.Create(dir, "new"+strconv.Itoa(i), vfs.TypeRegular, 0o644, "")
+		must(t, e, "create new")
+		want["new"+strconv.Itoa(i)] = true
+	}
+	must(t, f.Rename(dir, "f1", dir, "renamed"), "rename")
+	delete(want, "f1")
+	want["renamed"] = true
+	must(t, f.Rename(dir, "f4", dir, "f5"), "rename over")
+	delete(want, "f4")
+
+	for _, chunk := range []int{5, 1000} {
+		h, e := f.Open(dir, vfs.OpenRead)
+		must(t, e, "open")
+		got := map[string]bool{}
+		cookie, last := uint64(0), uint64(0)
+		for {
+			k := 0
+			must(t, h.ReadDir(cookie, func(de *vfs.DirEntry) bool {
+				if de.Next <= last {
+					t.Fatalf("chunk %d: %s at cookie %d after %d", chunk, de.Name, de.Next, last)
+				}
+				last = de.Next
+				if got[string(de.Name)] {
+					t.Fatalf("chunk %d: %s listed twice", chunk, de.Name)
+				}
+				got[string(de.Name)] = true
+				cookie = de.Next
+				k++
+				return k < chunk
+			}), "readdir")
+			if k < chunk {
+				break
+			}
+		}
+		must(t, h.Close(), "close")
+		if len(got) != len(want) {
+			t.Errorf("chunk %d: listed %d entries, want %d", chunk, len(got), len(want))
+		}
+		for name := range want {
+			if !got[name] {
+				t.Errorf("chunk %d: %s not listed", chunk, name)
+			}
+		}
+		must(t, f.Commit(), "commit")
+		f.Stat(f.Root())
+		if _, nn := metaCounts(f); nn > 64+64/4+8 {
+			t.Errorf("chunk %d: %d names cached after the listing", chunk, nn)
+		}
+	}
+}

@@ -32,6 +32,7 @@ type inode struct {
 	deleted bool // gone; kept as a tombstone until its deletion commits
 	stored  bool // a record may be in the store (loaded from it, or taken by a commit)
 	listed  bool // directories: every entry of the directory is in FS.names and FS.seqs
+	listing int  // directories: ReadDir calls in progress (its names are not evicted meanwhile)
 
 	// Regular files: the cached pages by index (nil until the first is), and the pending
 	// truncations: store pages at or past truncDirty (dirty set) or truncFlight (commit in
@@ -751,7 +752,7 @@ func (f *FS) unlock() {
 // page but clean ones (which go with it), and is not the root. Nothing goes while a commit
 // is in flight: the next operation after it sweeps. A sweep that cannot reach its target
 // leaves the next one for when the cache has grown by a quarter, a commit has made dirty
-// entries clean, or a directory is closed, so that sweeps cost in proportion to the growth of
+// entries clean, or a listing has ended, so that sweeps cost in proportion to the growth of
 // the cache and to commits.
 func (f *FS) evictMetaLocked() {
 	if f.committing || f.closed {
@@ -806,7 +807,7 @@ func (f *FS) evictNamesLocked(need int) {
 	drop := make([]*dent, 0, need)
 	pick := func(e *dent) bool {
 		if !e.dirty && !e.flight {
-			if d := f.inodes[e.parent]; d == nil || d.opens == 0 {
+			if d := f.inodes[e.parent]; d == nil || d.listing == 0 {
 				drop = append(drop, e)
 			}
 		}
