@@ -102,8 +102,9 @@
 // the cache. Metadata is cached up to one inode and one directory name per 2 KiB of
 // CacheBytes (131,072 of each by default): past that, clean inodes that no File has open, and
 // clean names outside open directories, are evicted and read from the store again when
-// needed. Dirty metadata stays until its commit. Listing a directory caches all of its
-// entries while it is open.
+// needed. Dirty metadata stays until its commit. Listing a small directory (up to 1024
+// entries, fewer with a small cache) caches all its entries; a bigger one is read from the
+// store a batch of entries at a time, so listing takes memory for one batch.
 //
 // # Figures
 //
