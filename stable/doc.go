@@ -122,14 +122,18 @@
 //
 // # Caching and memory
 //
-// File pages are cached up to Options.CacheBytes of dirty and committing pages and spare page
-// buffers together, and an eighth of that of clean pages (least recently used first out): at
-// most 288 MiB by default, whatever the size of the files. Large reads of pages not cached are copied straight from the
-// store, and a sequential reader reads through a window of its own, so streaming a big file
-// does not push everything else out of the cache. Metadata (inodes and
-// directory entries) is cached without bound for the life of the FS: a store with millions of
-// files needs memory in proportion to the files it touches. Listing a directory caches all of
-// its entries.
+// File pages are cached in at most 1.125 x Options.CacheBytes (288 MiB by default), whatever
+// the size of the files: dirty and committing pages and spare page buffers take at most
+// CacheBytes, and clean pages (least recently used first out) the rest, at least an eighth of
+// CacheBytes, so a file written just before stays cached for reading when it fits. Large reads
+// of pages not cached are copied straight from the store, and a sequential reader reads
+// through a window of its own, so streaming a big file does not push everything else out of
+// the cache. Metadata is cached up to one inode and one directory name per 2 KiB of
+// CacheBytes (131,072 of each by default): past that, clean inodes that no File has open, and
+// clean names outside open directories, are evicted and read from the store again when
+// needed. Dirty metadata stays until its commit. Listing a small directory (up to 1024
+// entries, fewer with a small cache) caches all its entries; a bigger one is read from the
+// store a batch of entries at a time, so listing takes memory for one batch.
 //
 // # Figures
 //

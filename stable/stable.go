@@ -56,9 +56,12 @@ type Options struct {
 	// together past CacheBytes waits for the commit in flight. Spare page buffers, kept for
 	// writers to reuse, take at most the room dirty and committing pages leave in CacheBytes
 	// (a quarter of it once nothing was written for CommitInterval), and clean pages kept for
-	// reading at most an eighth more. So the cache never holds more than 1.125*CacheBytes of
-	// page memory, and a write burst smaller than CacheBytes runs at memory speed while it is
-	// committed behind it. Zero means DefaultCacheBytes; the smallest value used is 64 pages.
+	// reading the rest of 1.125*CacheBytes (at least an eighth of CacheBytes). So the cache
+	// never holds more than 1.125*CacheBytes of page memory, and a write burst smaller than
+	// CacheBytes runs at memory speed while it is committed behind it. CacheBytes also bounds
+	// the metadata cache: one inode and one directory name per 2 KiB of it are kept, clean
+	// ones beyond are evicted. Zero means DefaultCacheBytes; the smallest value used is 64
+	// pages.
 	CacheBytes int64
 
 	// CommitInterval bounds the age of the oldest uncommitted change: a background commit
@@ -84,6 +87,10 @@ type Options struct {
 	// ReadOnly opens the store shared and read-only: every change fails with EROFS, orphans
 	// are left for the next writer to reclaim, and Open does not create a missing store.
 	ReadOnly bool
+
+	// maxMeta, for tests only, bounds the cached inodes and names (0: from CacheBytes, see
+	// metaBound), so that a test can make them be evicted all the time.
+	maxMeta int
 
 	// maxNegatives, for tests only, bounds the cached negative lookups (0: the default), so
 	// that a test can make them be dropped all the time.
@@ -150,6 +157,7 @@ type FS struct {
 	bytes   int64 // sum of regular file sizes
 	ninodes int64 // inode records
 	negs    int   // about the number of absent names cached (negative lookups)
+	meta    metaCache
 
 	// The dirty set: changes since the last commit was taken.
 	dirtyInodes []*inode
@@ -274,6 +282,7 @@ func open(path string, opts Options) (*FS, error) {
 		return nil, storeError(err)
 	}
 	f.cacheCap = max(opts.CacheBytes, 64*f.ps)
+	f.meta.init(cmp.Or(opts.maxMeta, metaBound(f.cacheCap)))
 	if !f.readOnly {
 		if err := f.reclaimOrphans(); err != nil {
 			_ = store.Close()
