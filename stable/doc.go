@@ -98,8 +98,12 @@
 // A seventh bucket, wal, holds the write-ahead log's salt and generation (key "log": two
 // uint64, little-endian); copies (Backup, Compact) leave it out and get their own.
 //
-// Stores of format version 1 (entries keyed by a hash of their name) are refused with
-// ErrOlderFormat: there is no migration, as no store of that version was ever released.
+// The format version is 3. Stores of version 2 (the same format without a write-ahead log) are
+// opened, and upgraded to version 3 in place at their first read-write open, so that an older
+// wasmrun, which would not replay the log, refuses them with its ErrNewerFormat instead of
+// missing the commits a crash left in the log. Stores of format version 1 (entries keyed by a
+// hash of their name) are refused with ErrOlderFormat: there is no migration, as no store of
+// that version was ever released.
 //
 // A file is never read or written whole: reads fetch the pages they need (with read-ahead when
 // sequential), writes change the pages they touch, and truncating or deleting a file removes

@@ -250,6 +250,13 @@ func open(path string, opts Options) (*FS, error) {
 	if err != nil {
 		return nil, storeError(err)
 	}
+	// Check the format before the log is replayed: a log of a newer format must not be
+	// checkpointed into the file.
+	var ver uint32
+	if err := bolt.View(func(r kv.Reader) (err error) { ver, err = checkVersion(r); return err }); err != nil {
+		_ = bolt.Close()
+		return nil, storeError(err)
+	}
 	// Every store has a write-ahead log in front of its bbolt file (see kv.WAL): opening it
 	// replays the commits a crash left in it.
 	store, err := kv.OpenWAL(bolt, kv.WALOptions{
@@ -280,6 +287,17 @@ func open(path string, opts Options) (*FS, error) {
 	if err := f.loadSuper(); err != nil {
 		_ = store.Close()
 		return nil, storeError(err)
+	}
+	if ver < formatVersion && !f.readOnly {
+		// A version 2 store has no log. Upgrade it before any commit can go to one, straight
+		// into bbolt, so that a program reading only version 2 refuses it from now on.
+		err := f.wal.UpdateDirect(func(w kv.Writer) error {
+			return w.Put(bSuper, keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion))
+		})
+		if err != nil {
+			_ = store.Close()
+			return nil, storeError(err)
+		}
 	}
 	f.cacheCap = max(opts.CacheBytes, 64*f.ps)
 	f.meta.init(cmp.Or(opts.maxMeta, metaBound(f.cacheCap)))
@@ -404,26 +422,36 @@ func create(path string, pageSize, boltPage int) error {
 	return nil
 }
 
+// checkVersion reads and checks the magic and the format version of a store. Errors:
+// ErrNotStore, ErrCorrupt, ErrNewerFormat, ErrOlderFormat (see formatVersion).
+func checkVersion(r kv.Reader) (uint32, error) {
+	if !r.Exists(bSuper) {
+		return 0, fmt.Errorf("%w: no superblock", ErrNotStore)
+	}
+	if string(r.Get(bSuper, keyMagic)) != magic {
+		return 0, fmt.Errorf("%w: bad magic", ErrNotStore)
+	}
+	v := r.Get(bSuper, keyVersion)
+	if len(v) != 4 {
+		return 0, fmt.Errorf("%w: bad format version", ErrCorrupt)
+	}
+	switch ver := binary.BigEndian.Uint32(v); {
+	case ver > formatVersion:
+		return 0, fmt.Errorf("%w: version %d, this program reads versions %d to %d", ErrNewerFormat, ver, minFormatVersion, formatVersion)
+	case ver == 0:
+		return 0, fmt.Errorf("%w: format version 0", ErrCorrupt)
+	case ver < minFormatVersion:
+		return 0, fmt.Errorf("%w: version %d, this program reads versions %d to %d (export the data with the program that wrote it, and import it into a new store)", ErrOlderFormat, ver, minFormatVersion, formatVersion)
+	default:
+		return ver, nil
+	}
+}
+
 // loadSuper reads and checks the superblock and the root inode.
 func (f *FS) loadSuper() error {
 	return f.store.View(func(r kv.Reader) error {
-		if !r.Exists(bSuper) {
-			return fmt.Errorf("%w: no superblock", ErrNotStore)
-		}
-		if string(r.Get(bSuper, keyMagic)) != magic {
-			return fmt.Errorf("%w: bad magic", ErrNotStore)
-		}
-		v := r.Get(bSuper, keyVersion)
-		if len(v) != 4 {
-			return fmt.Errorf("%w: bad format version", ErrCorrupt)
-		}
-		switch ver := binary.BigEndian.Uint32(v); {
-		case ver > formatVersion:
-			return fmt.Errorf("%w: version %d, this program reads version %d", ErrNewerFormat, ver, formatVersion)
-		case ver == 0:
-			return fmt.Errorf("%w: format version 0", ErrCorrupt)
-		case ver < formatVersion:
-			return fmt.Errorf("%w: version %d, this program reads version %d (export the data with the program that wrote it, and import it into a new store)", ErrOlderFormat, ver, formatVersion)
+		if _, err := checkVersion(r); err != nil {
+			return err
 		}
 		ps := r.Get(bSuper, keyPageSize)
 		if len(ps) != 4 {
