@@ -3,6 +3,7 @@ package benchmarks
 import (
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"github.com/wasmrun/wasmrun/heap"
@@ -277,6 +278,76 @@ func BenchmarkRename(b *testing.B) {
 			if e := ns.Rename(ns.Root(), "state.tmp", ns.Root(), "state"); e != vfs.ESUCCESS {
 				b.Fatal(e)
 			}
+		}
+	})
+}
+
+// bigFileBytes is the size of the file of BenchmarkRandomBig: the workloads' random_read and
+// random_write phases work in a 256 MiB file, as big as stable's default cache, so that most of
+// it is not cached when they start.
+const bigFileBytes = 256 << 20
+
+// BenchmarkRandomBig reads or writes 4 KiB at random aligned offsets of a 256 MiB file written
+// (and committed) just before, as the workloads' random_read and random_write phases do.
+func BenchmarkRandomBig(b *testing.B) {
+	for _, write := range []bool{false, true} {
+		name := "Read4KiB"
+		if write {
+			name = "Write4KiB"
+		}
+		b.Run(name, func(b *testing.B) {
+			forEach(b, func(b *testing.B, ns *vfs.Namespace) {
+				h := open(b, ns, "big", vfs.ORead|vfs.OWrite|vfs.OCreate)
+				defer h.File.Close()
+				chunk := filled(1<<20, 0x5a)
+				for off := int64(0); off < bigFileBytes; off += int64(len(chunk)) {
+					if _, e := h.File.WriteAt(chunk, off); e != vfs.ESUCCESS {
+						b.Fatal(e)
+					}
+				}
+				if err := ns.Commit(); err != nil {
+					b.Fatal(err)
+				}
+				buf := filled(4096, 0xc3)
+				b.SetBytes(4096)
+				x := uint64(1)
+				for b.Loop() {
+					x = lcg(x)
+					off := int64((x>>33)%(bigFileBytes/4096)) * 4096
+					var e vfs.Errno
+					if write {
+						_, e = h.File.WriteAt(buf, off)
+					} else {
+						_, e = h.File.ReadAt(buf, off)
+					}
+					if e != vfs.ESUCCESS {
+						b.Fatal(e)
+					}
+				}
+			})
+		})
+	}
+}
+
+// BenchmarkCreateRemove creates an empty file in a directory and removes the one created 1,000
+// operations before: one op is a create and a remove, in a directory of about 1,000 entries.
+func BenchmarkCreateRemove(b *testing.B) {
+	forEach(b, func(b *testing.B, ns *vfs.Namespace) {
+		if e := ns.Mkdir(ns.Root(), "d", 0o755); e != vfs.ESUCCESS {
+			b.Fatal(e)
+		}
+		const window = 1000
+		name := func(i int) string { return "d/f" + strconv.Itoa(i) }
+		i := 0
+		for b.Loop() {
+			h := open(b, ns, name(i), vfs.OWrite|vfs.OCreate|vfs.OExcl)
+			h.File.Close()
+			if i >= window {
+				if e := ns.Remove(ns.Root(), name(i-window), false); e != vfs.ESUCCESS {
+					b.Fatal(e)
+				}
+			}
+			i++
 		}
 	})
 }

@@ -164,7 +164,12 @@ func (f *FS) writeBatch(b *batch) error {
 		return err
 	}
 	b.written = 0
-	err := f.store.Update(func(kw kv.Writer) error {
+	update := f.store.Update
+	if b.trigger == bySize || b.trigger == byAge {
+		// No one waits on this commit: it need not go through the log (see kv.WAL.UpdateDirect).
+		update = f.wal.UpdateDirect
+	}
+	err := update(func(kw kv.Writer) error {
 		w := countingWriter{kw, &b.written}
 		for _, p := range []struct {
 			k []byte

@@ -68,6 +68,16 @@ func (f *FS) compact(opts CompactOptions) (stats CompactStats, err error) {
 		return stats, err
 	}
 	stats.Before = st.Size()
+	// Write the log's commits into the file and let go of the log: its name goes with the path,
+	// which names the new file once it is renamed in place, and a process waiting for that
+	// file's lock may open it then. Later commits of f (Close's) go to the old file.
+	if err := f.wal.Detach(); err != nil {
+		return stats, &fs.PathError{Op: "compact", Path: path, Err: err}
+	}
+	if st, err = os.Stat(path); err != nil {
+		return stats, err
+	}
+	stats.Before = st.Size()
 	tmp, size, err := f.copyStore(filepath.Dir(path), filepath.Base(path)+".compact-*", opts.NoSync, opts.Progress)
 	if err != nil {
 		return stats, &fs.PathError{Op: "compact", Path: path, Err: err}

@@ -14,8 +14,10 @@
 //
 // Every change (file pages and metadata alike: inodes, sizes, times, directory entries,
 // renames, unlinks) lands first in a write-back cache in memory and is visible to every open
-// File at once. A commit writes the whole dirty set, in key order, in one bbolt transaction,
-// which bbolt makes durable with fdatasync before it returns. The contract:
+// File at once. A commit writes the whole dirty set, in key order, as one transaction of the
+// store: a commit someone waits on (a Sync, a Commit) as one record appended to the store's
+// write-ahead log and made durable with one fdatasync; a commit no one waits on (the cache's
+// size or age bound) as one bbolt transaction (see "Write-ahead log" below). The contract:
 //
 //  1. When File.Sync (fd_sync, fd_datasync) or FS.Commit returns ESUCCESS, every change made
 //     before the call is on disk. A Sync commits the whole FS, not just its file. With nothing
@@ -44,6 +46,30 @@
 // Options.NoSync drops fdatasync from commits: commits then survive a crash of the process but
 // not of the machine. It is for tests and benchmarks only.
 //
+// # Write-ahead log
+//
+// Next to the store file, while a writer has it open, is its log: the store's path with "-wal"
+// added (like SQLite's). A commit through the log costs one write and one fdatasync, where a
+// bbolt transaction costs two fdatasyncs and the rewrite of every bbolt page on the way to each
+// changed key. The log's commits are kept in memory too, and reads see them over the bbolt
+// file. When the log passes a limit (an eighth of CacheBytes, from 1 to 16 MiB, less on a file
+// system short of space), a checkpoint, in the background, writes its commits into the bbolt
+// file in one transaction and resets the log; Close does the same and removes the log. Open
+// replays a log a crash left: the commits whose records are whole, in order (a torn last
+// record is a commit that never returned), then checkpoints them. A read-only Open replays
+// them in memory and writes nothing. Fsck checks the log too.
+//
+// The log's header and the bbolt file share a random salt and a generation number: a log that
+// is not this store file's (left by another file of the same name) or whose commits are
+// already in the file is ignored. So:
+//
+//   - A closed store is one file: copy it, move it, back it up as any file.
+//   - A store that was not closed (the process was killed, the machine crashed) is the two
+//     files together: copy, move or restore both, or open it once (read-only suffices to read
+//     it, but only a writable Open folds the log into the file) and close it first. The store
+//     file alone is the state of the last checkpoint, consistent but without the commits since.
+//   - Backup and Compact copy the state with the log's commits in it, into a single file.
+//
 // # Store format
 //
 // The store is a bbolt file with six buckets (format version 2):
@@ -69,8 +95,15 @@
 //   - orphans: inode numbers of inodes unlinked while open, present in the store only until
 //     their last close is committed. Open reclaims those a crash left behind.
 //
-// Stores of format version 1 (entries keyed by a hash of their name) are refused with
-// ErrOlderFormat: there is no migration, as no store of that version was ever released.
+// A seventh bucket, wal, holds the write-ahead log's salt and generation (key "log": two
+// uint64, little-endian); copies (Backup, Compact) leave it out and get their own.
+//
+// The format version is 3. Stores of version 2 (the same format without a write-ahead log) are
+// opened, and upgraded to version 3 in place at their first read-write open, so that an older
+// wasmrun, which would not replay the log, refuses them with its ErrNewerFormat instead of
+// missing the commits a crash left in the log. Stores of format version 1 (entries keyed by a
+// hash of their name) are refused with ErrOlderFormat: there is no migration, as no store of
+// that version was ever released.
 //
 // A file is never read or written whole: reads fetch the pages they need (with read-ahead when
 // sequential), writes change the pages they touch, and truncating or deleting a file removes
@@ -93,14 +126,18 @@
 //
 // # Caching and memory
 //
-// File pages are cached up to Options.CacheBytes of dirty and committing pages and spare page
-// buffers together, and an eighth of that of clean pages (least recently used first out): at
-// most 288 MiB by default, whatever the size of the files. Large reads of pages not cached are copied straight from the
-// store, and a sequential reader reads through a window of its own, so streaming a big file
-// does not push everything else out of the cache. Metadata (inodes and
-// directory entries) is cached without bound for the life of the FS: a store with millions of
-// files needs memory in proportion to the files it touches. Listing a directory caches all of
-// its entries.
+// File pages are cached in at most 1.125 x Options.CacheBytes (288 MiB by default), whatever
+// the size of the files: dirty and committing pages and spare page buffers take at most
+// CacheBytes, and clean pages (least recently used first out) the rest, at least an eighth of
+// CacheBytes, so a file written just before stays cached for reading when it fits. Large reads
+// of pages not cached are copied straight from the store, and a sequential reader reads
+// through a window of its own, so streaming a big file does not push everything else out of
+// the cache. Metadata is cached up to one inode and one directory name per 2 KiB of
+// CacheBytes (131,072 of each by default): past that, clean inodes that no File has open, and
+// clean names outside open directories, are evicted and read from the store again when
+// needed. Dirty metadata stays until its commit. Listing a small directory (up to 1024
+// entries, fewer with a small cache) caches all its entries; a bigger one is read from the
+// store a batch of entries at a time, so listing takes memory for one batch.
 //
 // # Figures
 //

@@ -1,6 +1,8 @@
 package stable
 
 import (
+	"math"
+
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
 )
@@ -241,53 +243,156 @@ func (h *file) grow(end int64) {
 // package documentation. fn is called without any lock held. Errors: ENOTDIR, EBADF, EIO.
 func (h *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
 	f := h.fs
-	type item struct {
-		next uint64
-		ino  vfs.Ino
-		typ  vfs.FileType
-		name string
+	f.mu.Lock()
+	switch {
+	case h.closed || f.closed:
+		f.mu.Unlock()
+		return vfs.EBADF
+	case h.n.typ != vfs.TypeDir:
+		f.mu.Unlock()
+		return vfs.ENOTDIR
 	}
-	var batch []item
+	d := h.n
+	d.listing++ // its names stay cached until this call returns
+	f.mu.Unlock()
+	defer func() {
+		f.mu.Lock()
+		if d.listing--; d.listing == 0 {
+			f.meta.namesAt = min(f.meta.namesAt, f.meta.max) // they may go now
+		}
+		f.unlock()
+	}()
+	var batch []dirItem
 	var de vfs.DirEntry
 	var name []byte
-	for {
+	for cookie < vfs.MaxCookie { // no entry comes after a larger one
 		f.mu.Lock()
-		switch {
-		case h.closed || f.closed:
+		if h.closed || f.closed {
 			f.mu.Unlock()
 			return vfs.EBADF
-		case h.n.typ != vfs.TypeDir:
-			f.mu.Unlock()
-			return vfs.ENOTDIR
 		}
-		d := h.n
-		if e := f.listLocked(d); e != vfs.ESUCCESS {
-			f.mu.Unlock()
+		var e vfs.Errno
+		batch, e = f.dirBatchLocked(d, cookie, batch[:0])
+		f.unlock()
+		if e != vfs.ESUCCESS {
 			return e
 		}
-		batch = batch[:0]
-		if cookie < vfs.MaxCookie { // no entry comes after a larger one
-			f.seqs.Ascend(&dent{parent: d.ino, seq: cookie + 1}, func(e *dent) bool {
-				if e.parent != d.ino {
-					return false
-				}
-				batch = append(batch, item{e.seq, e.ino, e.typ, e.name})
-				return len(batch) < 64
-			})
-		}
-		f.mu.Unlock()
 		if len(batch) == 0 {
 			return vfs.ESUCCESS
 		}
 		for _, it := range batch {
 			name = append(name[:0], it.name...)
-			de = vfs.DirEntry{Next: it.next, Ino: it.ino, Type: it.typ, Name: name}
+			de = vfs.DirEntry{Next: it.seq, Ino: it.ino, Type: it.typ, Name: name}
 			if !fn(&de) {
 				return vfs.ESUCCESS
 			}
-			cookie = it.next
+			cookie = it.seq
 		}
 	}
+	return vfs.ESUCCESS
+}
+
+// dirItem is one entry of a listing.
+type dirItem struct {
+	seq  uint64
+	ino  vfs.Ino
+	typ  vfs.FileType
+	name string
+}
+
+// dirBatch is about how many entries dirBatchLocked returns at a time.
+const dirBatch = 64
+
+// dirBatchLocked appends to batch the next entries of directory d after cookie, in sequence
+// order, and returns it; an empty batch means the listing is done. A directory whose names are
+// all cached is listed from the cache; a small one is loaded whole into the cache first
+// (listLocked), so that lookups of names it does not have need no store read; a big one is
+// read from the store a batch at a time, without caching its names, and merged with the cached
+// names, which are newer: a name the cache has is listed as the cache has it (at its sequence
+// number, or not at all when it was removed). So listing a directory of any size takes memory
+// for one batch. Errors: EIO.
+func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem, vfs.Errno) {
+	cached := func(from, to uint64, batch []dirItem) []dirItem {
+		f.seqs.Ascend(&dent{parent: d.ino, seq: from}, func(e *dent) bool {
+			if e.parent != d.ino || e.seq > to {
+				return false
+			}
+			batch = append(batch, dirItem{e.seq, e.ino, e.typ, e.name})
+			return len(batch) < dirBatch || to != math.MaxUint64
+		})
+		return batch
+	}
+	if !d.listed && d.stored && d.nent <= uint64(min(1024, f.meta.max/8)) {
+		if e := f.listLocked(d); e != vfs.ESUCCESS {
+			return batch, e
+		}
+	}
+	if d.listed || !d.stored {
+		return cached(cookie+1, math.MaxUint64, batch), vfs.ESUCCESS
+	}
+	for cookie < vfs.MaxCookie {
+		// The store's next entries, up to dirBatch of them.
+		var stored []dirItem
+		full, bad := false, false
+		ino := uint64(d.ino)
+		err := f.store.View(func(r kv.Reader) error {
+			return r.Scan(bDirSeqs, pairKey(ino, cookie+1), pairKey(ino+1, 0), func(k, v []byte) bool {
+				if len(stored) == dirBatch {
+					full = true
+					return false
+				}
+				if len(k) != 16 {
+					bad = true
+					return false
+				}
+				parent, seq := splitPair(k)
+				typ, eino, name, ok := decodeEntryVal(v)
+				if !ok || !validSeq(seq) || eino == 0 || parent != ino || seq <= cookie {
+					bad = true
+					return false
+				}
+				stored = append(stored, dirItem{seq, eino, typ, name})
+				return true
+			})
+		})
+		if err != nil {
+			return batch, errnoOf(err)
+		}
+		if bad {
+			return batch, vfs.EIO
+		}
+		// The cached entries in the same range of sequence numbers.
+		limit := uint64(math.MaxUint64)
+		if full {
+			limit = stored[len(stored)-1].seq
+		}
+		mine := cached(cookie+1, limit, nil)
+		i, j := 0, 0
+		probe := &f.meta.probe
+		for i < len(stored) || j < len(mine) {
+			if j < len(mine) && (i == len(stored) || mine[j].seq <= stored[i].seq) {
+				if i < len(stored) && stored[i].seq == mine[j].seq {
+					i++ // the cache is newer
+				}
+				batch = append(batch, mine[j])
+				j++
+				continue
+			}
+			it := stored[i]
+			i++
+			probe.parent, probe.name = d.ino, it.name
+			_, known := f.names.Get(probe)
+			probe.name = ""
+			if !known {
+				batch = append(batch, it)
+			}
+		}
+		if len(batch) > 0 || !full {
+			return batch, vfs.ESUCCESS
+		}
+		cookie = limit // a batch of names all cached elsewhere or removed: on to the next
+	}
+	return batch, vfs.ESUCCESS
 }
 
 // listLocked makes sure every entry of directory d is in f.names and f.seqs: it loads those
@@ -357,7 +462,7 @@ func (h *file) Sync(dataOnly bool) vfs.Errno {
 func (h *file) Close() vfs.Errno {
 	f := h.fs
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if h.closed {
 		return vfs.EBADF
 	}

@@ -9,10 +9,17 @@ import (
 
 // The store format. See the package documentation, section "Store format", for the prose.
 
-// formatVersion is the version of the store format this package writes and reads. A store with
-// a higher version is refused with ErrNewerFormat, one with a lower version (version 1: entries
-// keyed by a hash of their name, with 62-bit readdir cookies) with ErrOlderFormat.
-const formatVersion = 2
+// formatVersion is the version of the store format this package writes. Version 3 is version 2
+// with a write-ahead log: commits may live in the file's log (kv.WAL) until a checkpoint, so a
+// program that reads only version 2 would miss them, and must refuse the store. A store with a
+// higher version is refused with ErrNewerFormat; one of version 2 is opened and, at its first
+// read-write open, upgraded in place to version 3 (the version key only, written straight to
+// bbolt before any commit goes to a log); one of version 1 (entries keyed by a hash of their
+// name, with 62-bit readdir cookies) is refused with ErrOlderFormat.
+const formatVersion = 3
+
+// minFormatVersion is the oldest store format this package opens.
+const minFormatVersion = 2
 
 // magic is the value of the superblock's "magic" key.
 const magic = "wasmrun stable store\n"

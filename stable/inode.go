@@ -10,7 +10,8 @@ import (
 
 // inode is the in-memory form of an inode: its record plus cache state. Every field is guarded
 // by FS.mu. Inodes stay in FS.inodes from their first use until they are deleted and the
-// deletion is committed (the metadata cache is not bounded yet).
+// deletion is committed, or until they are evicted (see evictMetaLocked): only clean, closed
+// ones are.
 type inode struct {
 	// The record.
 	ino     vfs.Ino
@@ -31,9 +32,11 @@ type inode struct {
 	deleted bool // gone; kept as a tombstone until its deletion commits
 	stored  bool // a record may be in the store (loaded from it, or taken by a commit)
 	listed  bool // directories: every entry of the directory is in FS.names and FS.seqs
+	listing int  // directories: ReadDir calls in progress (its names are not evicted meanwhile)
 
-	// Regular files: the cached pages by index, and the pending truncations: store pages at
-	// or past truncDirty (dirty set) or truncFlight (commit in flight) are dead.
+	// Regular files: the cached pages by index (nil until the first is), and the pending
+	// truncations: store pages at or past truncDirty (dirty set) or truncFlight (commit in
+	// flight) are dead.
 	pages       map[uint64]*page
 	truncDirty  uint64
 	truncFlight uint64
@@ -44,9 +47,14 @@ type inode struct {
 
 func (n *inode) init() {
 	n.truncDirty, n.truncFlight = noTrunc, noTrunc
-	if n.typ == vfs.TypeRegular {
+}
+
+// setPage caches p as page idx of n.
+func (n *inode) setPage(idx uint64, p *page) {
+	if n.pages == nil {
 		n.pages = make(map[uint64]*page)
 	}
+	n.pages[idx] = p
 }
 
 // stat returns n's metadata.
@@ -214,11 +222,15 @@ func (f *FS) entryLocked(d *inode, name string) (*dent, *inode, vfs.Errno) {
 // an entry if d has one of that name, an absent dent (ino 0) otherwise; never nil.
 // Errors: EIO.
 func (f *FS) lookupLocked(d *inode, name string) (*dent, vfs.Errno) {
-	probe := dent{parent: d.ino, name: name}
-	if e, ok := f.names.Get(&probe); ok {
+	// The search key lives in f, not on the stack: passed to the B-tree, it would escape.
+	probe := &f.meta.probe
+	probe.parent, probe.name = d.ino, name
+	e, ok := f.names.Get(probe)
+	probe.name = ""
+	if ok {
 		return e, vfs.ESUCCESS
 	}
-	e := &dent{parent: d.ino, name: strings.Clone(name)} // name may be part of a whole path
+	e = &dent{parent: d.ino, name: strings.Clone(name)} // name may be part of a whole path
 	if !d.listed && d.stored {
 		ok := true
 		err := f.store.View(func(r kv.Reader) error {
@@ -316,7 +328,7 @@ func (f *FS) Root() vfs.Ino { return rootIno }
 // Lookup implements vfs.FS.Lookup. Errors: ENOENT, ENOTDIR, ENAMETOOLONG, EINVAL, EIO.
 func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	d, e := f.dirLocked(dir)
 	if e != vfs.ESUCCESS {
 		return 0, e
@@ -337,7 +349,7 @@ func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
 // Stat implements vfs.FS.Stat. Errors: ENOENT, EIO.
 func (f *FS) Stat(ino vfs.Ino) (vfs.Stat, vfs.Errno) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return vfs.Stat{}, e
@@ -350,7 +362,7 @@ func (f *FS) Stat(ino vfs.Ino) (vfs.Stat, vfs.Errno) {
 // (negative size, size of a symlink), EFBIG, ENOSPC (Options.QuotaBytes), EROFS, EIO.
 func (f *FS) SetAttr(ino vfs.Ino, a *vfs.Attr) vfs.Errno {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return e
@@ -395,7 +407,7 @@ func (f *FS) SetAttr(ino vfs.Ino, a *vfs.Attr) vfs.Errno {
 // EINVAL, ENAMETOOLONG, EIO.
 func (f *FS) Create(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, target string) (vfs.Ino, vfs.Errno) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	d, e := f.dirLocked(dir)
 	if e != vfs.ESUCCESS {
 		return 0, e
@@ -458,7 +470,7 @@ func (f *FS) Create(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, tar
 // EINVAL, ENAMETOOLONG, EIO.
 func (f *FS) Link(ino vfs.Ino, dir vfs.Ino, name string) vfs.Errno {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return e
@@ -504,7 +516,7 @@ func (f *FS) Link(ino vfs.Ino, dir vfs.Ino, name string) vfs.Errno {
 // ENAMETOOLONG, EIO.
 func (f *FS) Remove(dir vfs.Ino, name string, dirOnly bool) vfs.Errno {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	d, e := f.dirLocked(dir)
 	if e != vfs.ESUCCESS {
 		return e
@@ -552,7 +564,7 @@ func (f *FS) unlinkLocked(d, n *inode, t int64) {
 }
 
 // freeLocked deletes n and its pages: its record becomes a tombstone until the deletion
-// commits.
+// commits (or goes at once if the store never had it).
 func (f *FS) freeLocked(n *inode) {
 	if n.typ == vfs.TypeRegular {
 		f.dropPagesLocked(n, 0)
@@ -564,13 +576,18 @@ func (f *FS) freeLocked(n *inode) {
 	n.deleted = true
 	f.ninodes--
 	f.markDirty(n)
+	if !n.stored {
+		// Born and gone since the last commit took the dirty set: the store never had it,
+		// so nothing needs its tombstone (a lookup of its number finds none in the store).
+		delete(f.inodes, n.ino)
+	}
 }
 
 // Rename implements vfs.FS.Rename. Errors: ENOENT, ENOTDIR, EISDIR, ENOTEMPTY, EINVAL, EMLINK,
 // ENOSPC, EROFS, ENAMETOOLONG, EIO.
 func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName string) vfs.Errno {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	od, e := f.dirLocked(oldDir)
 	if e != vfs.ESUCCESS {
 		return e
@@ -664,7 +681,7 @@ func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName stri
 // Readlink implements vfs.FS.Readlink. Errors: ENOENT, EINVAL, EIO.
 func (f *FS) Readlink(ino vfs.Ino) (string, vfs.Errno) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return "", e
@@ -678,7 +695,7 @@ func (f *FS) Readlink(ino vfs.Ino) (string, vfs.Errno) {
 // Open implements vfs.FS.Open. Errors: ENOENT, EISDIR, EROFS, EIO.
 func (f *FS) Open(ino vfs.Ino, flags vfs.OpenFlag) (vfs.File, vfs.Errno) {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return nil, e
@@ -693,4 +710,137 @@ func (f *FS) Open(ino vfs.Ino, flags vfs.OpenFlag) (vfs.File, vfs.Errno) {
 	}
 	n.opens++
 	return &file{fs: f, n: n, flags: flags}, vfs.ESUCCESS
+}
+
+// metaCache bounds the metadata cache: the inodes in FS.inodes and the names in FS.names.
+type metaCache struct {
+	max      int    // a sweep leaves at most 3/4 of it of each, if it can
+	inodesAt int    // a sweep runs when the inodes cached pass it
+	namesAt  int    // or the names
+	durable  uint64 // FS.durable at the last sweep: a sweep also runs after each commit
+	hand     dent   // the (parent, name) the last sweep of names stopped at
+	probe    dent   // lookupLocked's search key, kept here so that it does not escape per call
+}
+
+// metaBound returns the number of inodes, and of names, the cache keeps for a cache of
+// cacheBytes: one of each per 2 KiB (131,072 for DefaultCacheBytes), about 100 bytes of
+// metadata per KiB of page cache, and at least 1024.
+func metaBound(cacheBytes int64) int { return int(max(cacheBytes>>11, 1024)) }
+
+func (m *metaCache) init(bound int) {
+	m.max = max(bound, 4)
+	m.inodesAt, m.namesAt = m.max, m.max
+}
+
+// unlock ends an operation of f: it evicts clean metadata if the cache holds too much of it,
+// and releases f.mu. Eviction happens only here, between operations, when no operation holds
+// a pointer to an inode or a dent other than those that pin them (an open File, a dirty set,
+// a commit in flight).
+func (f *FS) unlock() {
+	if len(f.inodes) > f.meta.inodesAt || f.names.Len() > f.meta.namesAt ||
+		(f.durable != f.meta.durable && max(len(f.inodes), f.names.Len()) > f.meta.max) {
+		f.evictMetaLocked()
+	}
+	f.mu.Unlock()
+}
+
+// evictMetaLocked drops cached names and inodes that the store has as they are, until at
+// most 3/4 of the bound of each is left, if so many can go. A name can go if it is neither
+// dirty nor taken by the commit in flight, and its directory is not open (a listing in
+// progress relies on having every entry); its directory, if cached, is then no longer known
+// to be listed whole. An inode can go if it is stored, neither dirty, deleted nor open, has no
+// page but clean ones (which go with it), and is not the root. Nothing goes while a commit
+// is in flight: the next operation after it sweeps. A sweep that cannot reach its target
+// leaves the next one for when the cache has grown by a quarter, a commit has made dirty
+// entries clean, or a listing has ended, so that sweeps cost in proportion to the growth of
+// the cache and to commits.
+func (f *FS) evictMetaLocked() {
+	if f.committing || f.closed {
+		return
+	}
+	target := f.meta.max * 3 / 4
+	if need := f.names.Len() - target; need > 0 {
+		f.evictNamesLocked(need)
+	}
+	if need := len(f.inodes) - target; need > 0 {
+		for ino, n := range f.inodes {
+			if need == 0 {
+				break
+			}
+			if ino == rootIno || !f.inodeEvictable(n) {
+				continue
+			}
+			for _, p := range n.pages {
+				f.lru.remove(p)
+				f.cleanBytes -= p.charge
+				f.freeBuf(p.data)
+				p.data, p.charge = nil, 0
+			}
+			n.pages = nil
+			delete(f.inodes, ino)
+			f.stats.InodesEvicted++
+			need--
+		}
+	}
+	f.meta.durable = f.durable
+	at := func(left int) int { return max(f.meta.max, left+left/4) }
+	f.meta.inodesAt, f.meta.namesAt = at(len(f.inodes)), at(f.names.Len())
+}
+
+// inodeEvictable reports whether n is the same as its record in the store, unused, and
+// without pages but clean ones.
+func (f *FS) inodeEvictable(n *inode) bool {
+	if n.dirty || n.deleted || n.opens > 0 || !n.stored || n.truncFlight != noTrunc || n.truncDirty != noTrunc {
+		return false
+	}
+	for _, p := range n.pages {
+		if p.state != pageClean {
+			return false
+		}
+	}
+	return true
+}
+
+// evictNamesLocked drops up to need clean names, going round FS.names from where the last
+// sweep stopped.
+func (f *FS) evictNamesLocked(need int) {
+	drop := make([]*dent, 0, need)
+	pick := func(e *dent) bool {
+		if !e.dirty && !e.flight {
+			if d := f.inodes[e.parent]; d == nil || d.listing == 0 {
+				drop = append(drop, e)
+			}
+		}
+		return len(drop) < need
+	}
+	hand := f.meta.hand
+	wrapped := true
+	f.names.Ascend(&hand, func(e *dent) bool {
+		if !pick(e) {
+			wrapped = false
+			return false
+		}
+		return true
+	})
+	if wrapped {
+		// Round from the start to the hand (the names at the hand were seen above).
+		f.names.Scan(func(e *dent) bool {
+			return dentNameLess(e, &hand) && pick(e)
+		})
+	}
+	for _, e := range drop {
+		f.names.Delete(e)
+		if e.ino == 0 {
+			f.negs--
+		} else if s, ok := f.seqs.Get(e); ok && s == e {
+			f.seqs.Delete(e)
+		}
+		if d := f.inodes[e.parent]; d != nil {
+			d.listed = false
+		}
+		f.stats.NamesEvicted++
+	}
+	if k := len(drop); k > 0 {
+		f.meta.hand = dent{parent: drop[k-1].parent, name: drop[k-1].name}
+	}
 }

@@ -525,6 +525,10 @@ func TestModel(t *testing.T) {
 		// background, interleaved with everything else.
 		{"tiny-cache", Options{PageSize: 4096, CacheBytes: 1, CommitInterval: 1, NoSync: true}, false},
 		{"tiny-cache-16k", Options{PageSize: 16384, CacheBytes: 1, CommitInterval: 1, NoSync: true, maxNegatives: 3}, false},
+		// Inodes and names evicted after almost every operation: with crashes, and with
+		// commits in flight all the time.
+		{"crash-evict", Options{PageSize: 4096, CommitInterval: -1, NoSync: true, maxMeta: 4}, true},
+		{"tiny-cache-evict", Options{PageSize: 4096, CacheBytes: 1, CommitInterval: 1, NoSync: true, maxMeta: 4, maxNegatives: 2}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runModel(t, tc.opts, tc.canCrash, steps) })
 	}

@@ -80,6 +80,12 @@ func (f *FS) newBuf(n int, whole bool) []byte {
 			f.free = f.free[:k-1]
 			return b[:n]
 		}
+		// With the cache full, the least recently used clean page gives its buffer up.
+		for f.pageBytes()+f.ps > f.pageLimit() && f.lru.tail != nil {
+			if b := f.evictTailLocked(); int64(cap(b)) == f.ps {
+				return b[:n]
+			}
+		}
 		return make([]byte, n, f.ps)
 	}
 	c := 64
@@ -87,6 +93,20 @@ func (f *FS) newBuf(n int, whole bool) []byte {
 		c = 1 << bits.Len(uint(n-1))
 	}
 	return make([]byte, n, c)
+}
+
+// fetchBuf returns a buffer of length n for a page read from the store: as newBuf, but it
+// never takes the buffer of a clean page (fetchLocked evicts once the pages it reads are in).
+func (f *FS) fetchBuf(n int) []byte {
+	if k := len(f.free); k > 0 && int64(n) > f.ps/2 {
+		b := f.free[k-1]
+		f.free = f.free[:k-1]
+		return b[:n]
+	}
+	if int64(n) > f.ps/2 {
+		return make([]byte, n, f.ps)
+	}
+	return f.newBuf(n, false)
 }
 
 // freeBuf keeps b for reuse if it is page-sized and the spare buffers fit in the room dirty
@@ -97,10 +117,21 @@ func (f *FS) newBuf(n int, whole bool) []byte {
 // gives back those beyond a quarter of it when nothing was written for CommitInterval
 // (trimSpareLocked). b must not be referenced any more.
 func (f *FS) freeBuf(b []byte) {
-	if int64(cap(b)) == f.ps && int64(len(f.free)+1)*f.ps+f.dirtyBytes+f.flightBytes <= f.cacheCap {
+	if spare := int64(len(f.free)+1) * f.ps; int64(cap(b)) == f.ps &&
+		spare+f.dirtyBytes+f.flightBytes <= f.cacheCap && f.pageBytes()+f.ps <= f.pageLimit() {
 		f.free = append(f.free, b[:0])
 	}
 }
+
+// pageBytes returns the page memory of the cache: dirty, committing, clean and spare.
+func (f *FS) pageBytes() int64 {
+	return f.dirtyBytes + f.flightBytes + f.cleanBytes + int64(len(f.free))*f.ps
+}
+
+// pageLimit returns the most page memory the cache holds: CacheBytes and an eighth. Dirty,
+// committing and spare pages take at most CacheBytes (writers wait beyond it), so clean pages
+// always have an eighth of it, and all of the room the others leave.
+func (f *FS) pageLimit() int64 { return f.cacheCap + f.cacheCap/8 }
 
 // trimSpareLocked drops the spare page buffers beyond a quarter of the cache size.
 func (f *FS) trimSpareLocked() {
@@ -184,10 +215,10 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 				return false
 			}
 			if n.pages[idx] == nil {
-				p := &page{n: n, idx: idx, data: f.newBuf(len(v), false)}
+				p := &page{n: n, idx: idx, data: f.fetchBuf(len(v))}
 				copy(p.data, v)
 				p.charge = int64(cap(p.data))
-				n.pages[idx] = p
+				n.setPage(idx, p)
 				f.lru.pushFront(p)
 				f.cleanBytes += p.charge
 				loaded++
@@ -267,22 +298,32 @@ func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
 	return vfs.ESUCCESS
 }
 
-// evictLocked drops least recently used clean pages while they take more than an eighth of the
-// cache size. (The store's memory map, that is the operating system's page cache, caches
-// them too: a clean page costs a copy to read again, not a disk read.)
+// evictLocked drops least recently used clean pages while the cache holds more than its
+// page memory bound (pageLimit): clean pages take the room dirty, committing and spare pages
+// leave, and at least an eighth of the cache size. (The store's memory map, that is the
+// operating system's page cache, caches them too: a clean page evicted costs a copy to read
+// again, not a disk read.)
 func (f *FS) evictLocked() {
-	for f.cleanBytes > f.cacheCap/8 && f.lru.tail != nil {
-		p := f.lru.tail
-		f.lru.remove(p)
-		f.cleanBytes -= p.charge
-		n := p.n
-		delete(n.pages, p.idx)
-		if p.idx >= n.holeLo && p.idx < n.holeHi {
-			n.holeLo, n.holeHi = 0, 0
-		}
-		f.freeBuf(p.data)
-		p.data, p.charge = nil, 0
+	// The most recently used page stays: it is the one a fetch is about to return.
+	for f.pageBytes() > f.pageLimit() && f.lru.tail != nil && f.lru.tail != f.lru.head {
+		f.evictTailLocked()
 	}
+}
+
+// evictTailLocked drops the least recently used clean page from the cache and returns its
+// buffer, which nothing references any more: the caller reuses it or lets it go.
+func (f *FS) evictTailLocked() []byte {
+	p := f.lru.tail
+	f.lru.remove(p)
+	f.cleanBytes -= p.charge
+	n := p.n
+	delete(n.pages, p.idx)
+	if p.idx >= n.holeLo && p.idx < n.holeHi {
+		n.holeLo, n.holeHi = 0, 0
+	}
+	b := p.data
+	p.data, p.charge = nil, 0
+	return b
 }
 
 // writePageLocked returns page idx of n, dirty, with data at least end bytes long, ready for
@@ -302,7 +343,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 		}
 		if p == nil {
 			p = &page{n: n, idx: idx, state: pageDirty}
-			n.pages[idx] = p
+			n.setPage(idx, p)
 			f.dirtyPages.Set(p)
 			f.noteDirty()
 		}
@@ -342,6 +383,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 		f.dirtyBytes += c - p.charge
 		p.charge = c
 		f.noteDirtyPeak()
+		f.evictLocked()
 	}
 	return p, vfs.ESUCCESS
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
@@ -354,7 +355,7 @@ func TestOpenErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rawUpdate(t, s, func(w rawWriter) { w.put(bSuper, keyVersion, []byte{0, 0, 0, formatVersion - 1}) })
+		rawUpdate(t, s, func(w rawWriter) { w.put(bSuper, keyVersion, []byte{0, 0, 0, minFormatVersion - 1}) })
 	}()
 	psize := os.Getpagesize()
 	for _, tc := range []struct {
@@ -658,5 +659,53 @@ func TestSpareBuffers(t *testing.T) {
 	}
 	if s, _ := spare(); s > cache/4 {
 		t.Errorf("%d bytes of spare buffers after the store was idle, want at most a quarter of the cache", s)
+	}
+}
+
+// TestUpgradeVersion2 opens a store of format version 2 (no write-ahead log): read-only, it is
+// left as it is; read-write, its data is kept and its version becomes 3 before any commit, so
+// that a program reading only version 2 refuses it.
+func TestUpgradeVersion2(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v2.store")
+	f := openT(t, path, Options{NoSync: true})
+	writeFileT(t, f, "/keep", []byte("version 2 data"))
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := openRaw(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rawUpdate(t, s, func(w rawWriter) { w.put(bSuper, keyVersion, []byte{0, 0, 0, 2}) })
+	version := func() uint32 {
+		t.Helper()
+		s, err := openRaw(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close()
+		var v uint32
+		if err := s.View(func(r kv.Reader) error { v = binary.BigEndian.Uint32(r.Get(bSuper, keyVersion)); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+
+	ro := openT(t, path, Options{ReadOnly: true})
+	if got := string(readFileT(t, ro, "/keep")); got != "version 2 data" {
+		t.Errorf("read-only: /keep = %q", got)
+	}
+	ro.Close()
+	if v := version(); v != 2 {
+		t.Fatalf("after a read-only open: version %d, want 2 (untouched)", v)
+	}
+
+	rw := openT(t, path, Options{NoSync: true})
+	if got := string(readFileT(t, rw, "/keep")); got != "version 2 data" {
+		t.Errorf("read-write: /keep = %q", got)
+	}
+	rw.Close()
+	if v := version(); v != formatVersion {
+		t.Fatalf("after a read-write open: version %d, want %d", v, formatVersion)
 	}
 }

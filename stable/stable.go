@@ -56,9 +56,12 @@ type Options struct {
 	// together past CacheBytes waits for the commit in flight. Spare page buffers, kept for
 	// writers to reuse, take at most the room dirty and committing pages leave in CacheBytes
 	// (a quarter of it once nothing was written for CommitInterval), and clean pages kept for
-	// reading at most an eighth more. So the cache never holds more than 1.125*CacheBytes of
-	// page memory, and a write burst smaller than CacheBytes runs at memory speed while it is
-	// committed behind it. Zero means DefaultCacheBytes; the smallest value used is 64 pages.
+	// reading the rest of 1.125*CacheBytes (at least an eighth of CacheBytes). So the cache
+	// never holds more than 1.125*CacheBytes of page memory, and a write burst smaller than
+	// CacheBytes runs at memory speed while it is committed behind it. CacheBytes also bounds
+	// the metadata cache: one inode and one directory name per 2 KiB of it are kept, clean
+	// ones beyond are evicted. Zero means DefaultCacheBytes; the smallest value used is 64
+	// pages.
 	CacheBytes int64
 
 	// CommitInterval bounds the age of the oldest uncommitted change: a background commit
@@ -85,12 +88,20 @@ type Options struct {
 	// are left for the next writer to reclaim, and Open does not create a missing store.
 	ReadOnly bool
 
+	// maxMeta, for tests only, bounds the cached inodes and names (0: from CacheBytes, see
+	// metaBound), so that a test can make them be evicted all the time.
+	maxMeta int
+
 	// maxNegatives, for tests only, bounds the cached negative lookups (0: the default), so
 	// that a test can make them be dropped all the time.
 	maxNegatives int
 
 	// fault, for tests only, makes the store's writes fail on demand (disk full, I/O error).
 	fault *kv.Fault
+
+	// walCheckpointBytes, for tests only, is the log size past which a commit checkpoints
+	// (0: kv.DefaultCheckpointBytes).
+	walCheckpointBytes int64
 
 	// boltPageSize, for tests only, is the bbolt page size of a new store (0: the default,
 	// boltPageSize(PageSize)), to make the small stores the fuzz test starts from.
@@ -124,6 +135,7 @@ var (
 type FS struct {
 	path     string
 	store    kv.Store
+	wal      *kv.WAL // store, for Compact's Detach
 	readOnly bool
 	quota    int64
 	ps       int64 // page size
@@ -145,6 +157,7 @@ type FS struct {
 	bytes   int64 // sum of regular file sizes
 	ninodes int64 // inode records
 	negs    int   // about the number of absent names cached (negative lookups)
+	meta    metaCache
 
 	// The dirty set: changes since the last commit was taken.
 	dirtyInodes []*inode
@@ -228,19 +241,38 @@ func open(path string, opts Options) (*FS, error) {
 		return nil, fmt.Errorf("%w: empty file", ErrNotStore)
 	}
 
-	store, err := kv.OpenBolt(path, kv.BoltOptions{
+	bolt, err := kv.OpenBolt(path, kv.BoltOptions{
 		Buckets:     bucketSpecs,
 		LockTimeout: opts.LockTimeout,
 		ReadOnly:    opts.ReadOnly,
 		NoSync:      opts.NoSync,
-		Fault:       opts.fault,
 	})
 	if err != nil {
+		return nil, storeError(err)
+	}
+	// Check the format before the log is replayed: a log of a newer format must not be
+	// checkpointed into the file.
+	var ver uint32
+	if err := bolt.View(func(r kv.Reader) (err error) { ver, err = checkVersion(r); return err }); err != nil {
+		_ = bolt.Close()
+		return nil, storeError(err)
+	}
+	// Every store has a write-ahead log in front of its bbolt file (see kv.WAL): opening it
+	// replays the commits a crash left in it.
+	store, err := kv.OpenWAL(bolt, kv.WALOptions{
+		ReadOnly:        opts.ReadOnly,
+		NoSync:          opts.NoSync,
+		Fault:           opts.fault,
+		CheckpointBytes: cmp.Or(opts.walCheckpointBytes, walCheckpointBytes(opts.CacheBytes)),
+	})
+	if err != nil {
+		_ = bolt.Close()
 		return nil, storeError(err)
 	}
 	f := &FS{
 		path:       path,
 		store:      store,
+		wal:        store,
 		readOnly:   opts.ReadOnly,
 		quota:      opts.QuotaBytes,
 		interval:   opts.CommitInterval,
@@ -256,7 +288,19 @@ func open(path string, opts Options) (*FS, error) {
 		_ = store.Close()
 		return nil, storeError(err)
 	}
+	if ver < formatVersion && !f.readOnly {
+		// A version 2 store has no log. Upgrade it before any commit can go to one, straight
+		// into bbolt, so that a program reading only version 2 refuses it from now on.
+		err := f.wal.UpdateDirect(func(w kv.Writer) error {
+			return w.Put(bSuper, keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion))
+		})
+		if err != nil {
+			_ = store.Close()
+			return nil, storeError(err)
+		}
+	}
 	f.cacheCap = max(opts.CacheBytes, 64*f.ps)
+	f.meta.init(cmp.Or(opts.maxMeta, metaBound(f.cacheCap)))
 	if !f.readOnly {
 		if err := f.reclaimOrphans(); err != nil {
 			_ = store.Close()
@@ -270,6 +314,14 @@ func open(path string, opts Options) (*FS, error) {
 		go f.background()
 	}
 	return f, nil
+}
+
+// walCheckpointBytes is the size of the log past which it is checkpointed, for a cache of
+// cacheBytes: an eighth of the cache, from 1 to 16 MiB. The log's commits are held in memory
+// until then, and a checkpoint copies them once more (into bbolt's pages), so the log's
+// memory is kept in proportion to the cache's.
+func walCheckpointBytes(cacheBytes int64) int64 {
+	return min(max(cacheBytes/8, 1<<20), kv.DefaultCheckpointBytes)
 }
 
 // storeError maps an error of the kv layer to the errors of Open. Errors already of this
@@ -370,26 +422,36 @@ func create(path string, pageSize, boltPage int) error {
 	return nil
 }
 
+// checkVersion reads and checks the magic and the format version of a store. Errors:
+// ErrNotStore, ErrCorrupt, ErrNewerFormat, ErrOlderFormat (see formatVersion).
+func checkVersion(r kv.Reader) (uint32, error) {
+	if !r.Exists(bSuper) {
+		return 0, fmt.Errorf("%w: no superblock", ErrNotStore)
+	}
+	if string(r.Get(bSuper, keyMagic)) != magic {
+		return 0, fmt.Errorf("%w: bad magic", ErrNotStore)
+	}
+	v := r.Get(bSuper, keyVersion)
+	if len(v) != 4 {
+		return 0, fmt.Errorf("%w: bad format version", ErrCorrupt)
+	}
+	switch ver := binary.BigEndian.Uint32(v); {
+	case ver > formatVersion:
+		return 0, fmt.Errorf("%w: version %d, this program reads versions %d to %d", ErrNewerFormat, ver, minFormatVersion, formatVersion)
+	case ver == 0:
+		return 0, fmt.Errorf("%w: format version 0", ErrCorrupt)
+	case ver < minFormatVersion:
+		return 0, fmt.Errorf("%w: version %d, this program reads versions %d to %d (export the data with the program that wrote it, and import it into a new store)", ErrOlderFormat, ver, minFormatVersion, formatVersion)
+	default:
+		return ver, nil
+	}
+}
+
 // loadSuper reads and checks the superblock and the root inode.
 func (f *FS) loadSuper() error {
 	return f.store.View(func(r kv.Reader) error {
-		if !r.Exists(bSuper) {
-			return fmt.Errorf("%w: no superblock", ErrNotStore)
-		}
-		if string(r.Get(bSuper, keyMagic)) != magic {
-			return fmt.Errorf("%w: bad magic", ErrNotStore)
-		}
-		v := r.Get(bSuper, keyVersion)
-		if len(v) != 4 {
-			return fmt.Errorf("%w: bad format version", ErrCorrupt)
-		}
-		switch ver := binary.BigEndian.Uint32(v); {
-		case ver > formatVersion:
-			return fmt.Errorf("%w: version %d, this program reads version %d", ErrNewerFormat, ver, formatVersion)
-		case ver == 0:
-			return fmt.Errorf("%w: format version 0", ErrCorrupt)
-		case ver < formatVersion:
-			return fmt.Errorf("%w: version %d, this program reads version %d (export the data with the program that wrote it, and import it into a new store)", ErrOlderFormat, ver, formatVersion)
+		if _, err := checkVersion(r); err != nil {
+			return err
 		}
 		ps := r.Get(bSuper, keyPageSize)
 		if len(ps) != 4 {

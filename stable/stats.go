@@ -29,6 +29,11 @@ type Stats struct {
 	// read it from the store (its memory map, so not always the disk).
 	CacheHits   int64
 	CacheMisses int64
+	// InodesEvicted and NamesEvicted count the inodes and directory names dropped from the
+	// metadata cache to keep it within its bound (see Options.CacheBytes); they are read
+	// from the store again when needed.
+	InodesEvicted int64
+	NamesEvicted  int64
 	// PeakDirtyBytes is the most memory that dirty file pages and the pages of the commit in
 	// flight took at one time (the bound is CacheBytes).
 	PeakDirtyBytes int64
@@ -48,7 +53,8 @@ func (f *FS) Stats() Stats {
 //
 //	cache_hits, cache_misses, peak_dirty_bytes, pages_read, pages_written,
 //	commits_sync, commits_explicit, commits_size, commits_age, commits_failed,
-//	committed_bytes, commit_p50_ns, commit_p90_ns, commit_p99_ns, commit_max_ns
+//	committed_bytes, commit_p50_ns, commit_p90_ns, commit_p99_ns, commit_max_ns,
+//	inodes_evicted, names_evicted
 //
 // The commit latencies cover every commit the FS made, whatever started it; a StatsFS sees
 // only the Commit calls that go through it. Safe to call at any time, also after Close.
@@ -70,6 +76,8 @@ func (f *FS) BackendStats() map[string]int64 {
 		"commit_p90_ns":    int64(st.CommitLatency.P90),
 		"commit_p99_ns":    int64(st.CommitLatency.P99),
 		"commit_max_ns":    int64(st.CommitLatency.Max),
+		"inodes_evicted":   st.InodesEvicted,
+		"names_evicted":    st.NamesEvicted,
 	}
 }
 

@@ -49,3 +49,11 @@ func TestVFS(t *testing.T) {
 func TestVFSTinyCache(t *testing.T) {
 	vfstest.RunBackend(t, newStable(stable.Options{NoSync: true, PageSize: 4096, CacheBytes: 1, CommitInterval: 1}), vfstest.Options{})
 }
+
+// TestVFSEvict runs the kit with the tiny cache and a metadata cache of a few inodes and
+// names, so that clean inodes and directory entries are evicted after nearly every operation
+// and read back from the store.
+func TestVFSEvict(t *testing.T) {
+	opts := stable.WithMaxMeta(stable.Options{NoSync: true, PageSize: 4096, CacheBytes: 1, CommitInterval: 1}, 4)
+	vfstest.RunBackend(t, newStable(opts), vfstest.Options{})
+}

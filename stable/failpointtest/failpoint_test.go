@@ -17,6 +17,7 @@ import (
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/stable/internal/crashtest"
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
@@ -25,11 +26,12 @@ var errInjected = errors.New("injected by the test")
 // TestInjectedError fails a commit with an error at each failpoint inside the commit, and
 // checks that Commit reports EIO, that the changes stay visible and are committed by the next
 // commit, and that a store closed while the commit keeps failing holds the last committed
-// state. (AfterCommit is left out: an error there would come after the transaction is durable;
-// the crash test covers it.)
+// state. At LogWritten the failed commit's record is whole in the log file: it must never be
+// replayed. (AfterCommit and Checkpointed are left out: an error there would come after the
+// commit is durable; the crash test covers them.)
 func TestInjectedError(t *testing.T) {
 	for _, point := range []failpoint.Name{failpoint.BeforeTx, failpoint.BeforePages,
-		failpoint.DuringPages, failpoint.BeforeCommit} {
+		failpoint.DuringPages, failpoint.BeforeCommit, failpoint.LogWritten} {
 		t.Run(string(point), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "fp.store")
 			f, err := stable.Open(path, stable.Options{CommitInterval: -1})
@@ -117,8 +119,10 @@ func TestInjectedError(t *testing.T) {
 
 // TestCrashAtFailpoint runs the crash workload with one commit per step in a child process
 // that kills itself with SIGKILL the n-th time it reaches a failpoint, for each failpoint and a
-// few random n. Before the commit is durable (every point but AfterCommit) the store must hold
-// exactly the steps the child reported committed; after it, one more.
+// few random n. Before the commit is durable the store must hold exactly the steps the child
+// reported committed; after it (LogWritten: the record is in the log file, if not yet synced;
+// AfterCommit), one more. A checkpoint (Checkpointed) runs in the background after a commit
+// that took the log past its limit: the store then holds the steps reported, or one more.
 func TestCrashAtFailpoint(t *testing.T) {
 	if env := os.Getenv("STABLE_FP_CHILD"); env != "" {
 		child(env)
@@ -146,10 +150,18 @@ func TestCrashAtFailpoint(t *testing.T) {
 					t.Fatalf("killed at %s #%d: %v", point, n, err)
 				}
 				want := rep.Committed
-				if point == failpoint.AfterCommit {
+				switch point {
+				case failpoint.LogWritten, failpoint.Checkpointed, failpoint.AfterCommit:
+					// The commit's record is in the log file (the page cache keeps what a
+					// killed process wrote) or its changes in the bbolt file.
 					want++
 				}
 				t.Logf("killed at %s #%d: %d steps reported committed; store holds %+v", point, n, rep.Committed, res)
+				if point == failpoint.Checkpointed && res.Records == rep.Committed && res.State == rep.Committed {
+					// Checkpoints run in the background: the kill may come after the last
+					// reported step, before the next one's commit.
+					want = rep.Committed
+				}
 				if res.Records != want || res.State != want {
 					t.Errorf("killed at %s #%d: store holds %d records and state %d, want exactly %d of each",
 						point, n, res.Records, res.State, want)
@@ -175,6 +187,9 @@ func child(env string) {
 		}
 		return nil
 	})
+	if point == failpoint.Checkpointed {
+		kv.SetTestCheckpointBytes(32 << 10) // checkpoint every few commits
+	}
 	f, err := stable.Open(path, stable.Options{CommitInterval: -1, CacheBytes: 1 << 30})
 	if err == nil {
 		err = crashtest.Run(f, os.Stdout, seed, crashtest.Options{Explicit: true, Steps: 1000})

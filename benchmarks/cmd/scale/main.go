@@ -91,6 +91,7 @@ func main() {
 	out := flag.String("out", "", "results directory (default benchmarks/results)")
 	work := flag.String("work", "", "scratch directory on disk (default benchmarks/.work)")
 	memProfile := flag.String("memprofile", "", "write a heap profile here after the last step, before the store is closed")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the whole run here")
 	flag.Parse()
 	cacheBytes, err := parseSize(*cache)
 	if err != nil {
@@ -104,6 +105,16 @@ func main() {
 		*work = filepath.Join(root, "benchmarks", ".work")
 	}
 	os.MkdirAll(*out, 0o755)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatal(err)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	os.MkdirAll(*work, 0o755)
 	storePath := filepath.Join(*work, "scale.store")
 	os.Remove(storePath)

@@ -25,10 +25,21 @@ const (
 	// AfterCommit is reached after the transaction committed durably and before the cache
 	// learns of it.
 	AfterCommit Name = "afterCommit"
+
+	// The store's write-ahead log (see kv.WAL) has two more, inside the store transaction's
+	// commit. A process killed at either keeps the commit: its record is in the log file (in
+	// the page cache, not yet synced) or in the bbolt file.
+
+	// LogWritten is reached after a commit's record was written to the log and before the log
+	// is synced.
+	LogWritten Name = "logWritten"
+	// Checkpointed is reached after a checkpoint committed the log's changes into the bbolt
+	// file and before the log is reset.
+	Checkpointed Name = "checkpointed"
 )
 
 // All lists every failpoint.
-var All = []Name{BeforeTx, BeforePages, DuringPages, BeforeCommit, AfterCommit}
+var All = []Name{BeforeTx, BeforePages, DuringPages, BeforeCommit, LogWritten, Checkpointed, AfterCommit}
 
 var hook atomic.Pointer[func(Name) error]
 

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"runtime/debug"
+	"sync"
 	"syscall"
 	"time"
 
@@ -44,6 +45,18 @@ type boltStore struct {
 	buckets []BucketSpec
 	names   [][]byte
 	fault   *Fault
+
+	// The read transaction Views reuse (see View), guarded by rmu. bbolt's Begin and
+	// Rollback cost more than a point read, so Views between two Updates share one. bbolt
+	// remaps its file during a write transaction only once every read transaction has
+	// ended, so an Update closes the kept one first, and no View keeps one while an Update
+	// runs.
+	rmu     sync.Mutex
+	rtx     boltTx // rtx.tx is nil when none is kept
+	rbusy   bool   // a View is using rtx
+	rstale  bool   // an Update started while a View used rtx: it must not be kept
+	writers int    // Updates running
+	closed  bool
 }
 
 // maxReopens bounds how many times OpenBolt follows a file replaced under it.
@@ -158,12 +171,58 @@ func guard(err *error) {
 
 func (s *boltStore) Path() string { return s.db.Path() }
 
+// View runs fn in the kept read transaction, which sees the last Update committed (it is
+// closed when an Update starts), opening it if there is none. While an Update runs, or while
+// another View uses the kept transaction, fn runs in a transaction of its own.
 func (s *boltStore) View(fn func(r Reader) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
-	return s.db.View(func(tx *bolt.Tx) error {
-		return fn(&boltTx{s: s, tx: tx})
-	})
+	s.rmu.Lock()
+	if s.writers > 0 || s.rbusy || s.closed {
+		s.rmu.Unlock()
+		return s.db.View(func(tx *bolt.Tx) error {
+			return fn(&boltTx{s: s, tx: tx})
+		})
+	}
+	if s.rtx.tx == nil {
+		// No Update runs (writers is 0 under rmu), so Begin waits for no remap.
+		tx, err := s.db.Begin(false)
+		if err != nil {
+			s.rmu.Unlock()
+			return err
+		}
+		s.rtx = boltTx{s: s, tx: tx}
+	}
+	s.rbusy = true
+	s.rmu.Unlock()
+	done := false
+	defer func() {
+		s.rmu.Lock()
+		s.rbusy = false
+		// An Update started meanwhile waits for this transaction to end before it can
+		// remap; after a panic (a damaged page) the transaction is not trusted any more.
+		if !done || s.rstale || s.writers > 0 || s.closed {
+			s.rstale = false
+			s.dropReadLocked()
+		}
+		s.rmu.Unlock()
+	}()
+	err = fn(&s.rtx)
+	done = true
+	return err
+}
+
+// dropReadLocked ends the kept read transaction, if any; if a View is using it, that View
+// ends it when it returns. s.rmu must be held.
+func (s *boltStore) dropReadLocked() {
+	switch {
+	case s.rtx.tx == nil:
+	case s.rbusy:
+		s.rstale = true // it may return after the Update has committed: it would not see it
+	default:
+		_ = s.rtx.tx.Rollback()
+		s.rtx = boltTx{}
+	}
 }
 
 // The bounds of the slack bbolt adds when a commit grows the file (bbolt.DB.AllocSize).
@@ -183,6 +242,18 @@ func allocSize(size int64) int {
 func (s *boltStore) Update(fn func(w Writer) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
+	// End the kept read transaction (a View using it ends it when it returns), and keep
+	// Views from keeping one until this transaction has committed: the next View then
+	// opens one that sees it.
+	s.rmu.Lock()
+	s.writers++
+	s.dropReadLocked()
+	s.rmu.Unlock()
+	defer func() {
+		s.rmu.Lock()
+		s.writers--
+		s.rmu.Unlock()
+	}()
 	err = s.db.Update(func(tx *bolt.Tx) error {
 		// Read by this transaction's commit, under the same writer lock.
 		s.db.AllocSize = allocSize(tx.Size())
@@ -225,7 +296,13 @@ func (s *boltStore) verify() (err error) {
 	})
 }
 
-func (s *boltStore) Close() error { return s.db.Close() }
+func (s *boltStore) Close() error {
+	s.rmu.Lock()
+	s.closed = true
+	s.dropReadLocked()
+	s.rmu.Unlock()
+	return s.db.Close()
+}
 
 // boltTx implements Writer (and Reader) over one bbolt transaction. Bucket handles are looked
 // up once per transaction.

@@ -7,9 +7,11 @@
 // surface, so that another engine (etcd, TiKV, FoundationDB) can sit behind the same seam
 // without touching the vfs or wasi packages.
 //
-// bbolt is the one implementation (OpenBolt). Its transactions are touched only inside the
-// closures passed to View and Update, and every byte slice a Reader returns is valid only until
-// that closure returns: callers copy what they keep.
+// bbolt is the one engine (OpenBolt); OpenWAL puts a write-ahead log in front of it (WAL: a
+// commit is one record appended to a log file and one fdatasync, checkpointed into bbolt in the
+// background; see WAL and the stable package's RATIONALE.md). Transactions are touched only
+// inside the closures passed to View and Update, and every byte slice a Reader returns is valid
+// only until that closure returns: callers copy what they keep.
 //
 // # Errors
 //

@@ -1,0 +1,244 @@
+package kv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+)
+
+// The log file format. All integers are little-endian.
+//
+// The header, at offset 0, is written only when the log is reset (after a checkpoint):
+//
+//	magic   [8]byte "wrunWAL1"
+//	salt    uint64  the store's log salt, also kept in the inner store
+//	gen     uint64  the generation, also kept in the inner store
+//	_       uint32  zero
+//	crc     uint32  CRC32C of the 28 bytes before it
+//
+// Records follow it back to back, one per commit:
+//
+//	magic   uint32  recMagic
+//	length  uint32  of the payload
+//	gen     uint64  the generation the record was written in
+//	crc     uint32  CRC32C of salt, gen, length and the payload
+//	payload         the commit's operations, in order
+//
+// An operation is a kind byte, a bucket byte, and uvarint-prefixed byte strings: the key (and
+// the value of a put), or the bounds of a range delete (from, then to with its length plus one,
+// zero meaning no upper bound).
+const (
+	logMagic      = "wrunWAL1"
+	logHeaderSize = 32
+	recMagic      = 0x4c41571e
+	recHeaderSize = 20
+	// maxRecord bounds the payload a parser accepts, so that garbage cannot make it allocate.
+	maxRecord = 1 << 30
+)
+
+const (
+	opPut byte = 1 + iota
+	opDelete
+	opDeleteRange
+)
+
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// logHeader is the decoded header of a log file.
+type logHeader struct{ salt, gen uint64 }
+
+func (h logHeader) encode() []byte {
+	b := make([]byte, logHeaderSize)
+	copy(b, logMagic)
+	binary.LittleEndian.PutUint64(b[8:], h.salt)
+	binary.LittleEndian.PutUint64(b[16:], h.gen)
+	binary.LittleEndian.PutUint32(b[28:], crc32.Checksum(b[:28], castagnoli))
+	return b
+}
+
+func decodeHeader(b []byte) (logHeader, bool) {
+	if len(b) < logHeaderSize || string(b[:8]) != logMagic ||
+		binary.LittleEndian.Uint32(b[28:]) != crc32.Checksum(b[:28], castagnoli) {
+		return logHeader{}, false
+	}
+	return logHeader{salt: binary.LittleEndian.Uint64(b[8:]), gen: binary.LittleEndian.Uint64(b[16:])}, true
+}
+
+// op is one change of a commit.
+type op struct {
+	kind     byte
+	b        Bucket
+	key, val []byte // val: the value of a put, the upper bound of a range delete (nil: none)
+}
+
+func (o *op) size() int {
+	n := 2 + binary.MaxVarintLen32 + len(o.key)
+	if o.kind != opDelete {
+		n += binary.MaxVarintLen32 + len(o.val)
+	}
+	return n
+}
+
+// encodeRecord returns the record of ops, of generation gen of a log of salt salt.
+func encodeRecord(ops []op, salt, gen uint64) []byte {
+	return appendRecord(make([]byte, 0, recordSize(ops)), ops, salt, gen)
+}
+
+// recordSize returns a bound of the size of the record of ops.
+func recordSize(ops []op) int {
+	n := recHeaderSize
+	for i := range ops {
+		n += ops[i].size()
+	}
+	return n
+}
+
+// appendRecord encodes the record of ops into b[:0], which should have room for
+// recordSize(ops) bytes.
+func appendRecord(b []byte, ops []op, salt, gen uint64) []byte {
+	b = append(b[:0], make([]byte, recHeaderSize)...)
+	for i := range ops {
+		o := &ops[i]
+		b = append(b, o.kind, byte(o.b))
+		b = binary.AppendUvarint(b, uint64(len(o.key)))
+		b = append(b, o.key...)
+		switch o.kind {
+		case opPut:
+			b = binary.AppendUvarint(b, uint64(len(o.val)))
+			b = append(b, o.val...)
+		case opDeleteRange:
+			if o.val == nil {
+				b = append(b, 0)
+			} else {
+				b = binary.AppendUvarint(b, uint64(len(o.val))+1)
+				b = append(b, o.val...)
+			}
+		}
+	}
+	binary.LittleEndian.PutUint32(b[0:], recMagic)
+	binary.LittleEndian.PutUint32(b[4:], uint32(len(b)-recHeaderSize))
+	binary.LittleEndian.PutUint64(b[8:], gen)
+	binary.LittleEndian.PutUint32(b[16:], recordCRC(b, salt))
+	return b
+}
+
+// recordCRC is the checksum of the record in b (header and payload), with the salt mixed in so
+// that a record left over from another store's log never passes.
+func recordCRC(b []byte, salt uint64) uint32 {
+	var s [8]byte
+	binary.LittleEndian.PutUint64(s[:], salt)
+	c := crc32.Update(0, castagnoli, s[:])
+	c = crc32.Update(c, castagnoli, b[4:16])
+	return crc32.Update(c, castagnoli, b[recHeaderSize:])
+}
+
+// errBadPayload means a record passed its checksum but its payload does not decode: not a
+// torn write, a bug or deliberate damage.
+var errBadPayload = errors.New("log record with a valid checksum does not decode")
+
+// decodeOps decodes a record's payload. The slices it returns alias p.
+func decodeOps(p []byte) ([]op, error) {
+	var ops []op
+	str := func() ([]byte, bool) {
+		n, k := binary.Uvarint(p)
+		if k <= 0 || n > uint64(len(p)-k) || k != uvarintLen(n) {
+			return nil, false
+		}
+		s := p[k : k+int(n) : k+int(n)]
+		p = p[k+int(n):]
+		return s, true
+	}
+	for len(p) > 0 {
+		if len(p) < 2 {
+			return nil, errBadPayload
+		}
+		o := op{kind: p[0], b: Bucket(p[1])}
+		p = p[2:]
+		var ok bool
+		if o.key, ok = str(); !ok {
+			return nil, errBadPayload
+		}
+		switch o.kind {
+		case opPut:
+			if o.val, ok = str(); !ok {
+				return nil, errBadPayload
+			}
+		case opDelete:
+		case opDeleteRange:
+			n, k := binary.Uvarint(p)
+			if k <= 0 || n > uint64(len(p)-k)+1 || k != uvarintLen(n) {
+				return nil, errBadPayload
+			}
+			if n > 0 {
+				o.val = p[k : k+int(n-1) : k+int(n-1)]
+				p = p[k+int(n-1):]
+			} else {
+				p = p[k:]
+			}
+		default:
+			return nil, errBadPayload
+		}
+		ops = append(ops, o)
+	}
+	return ops, nil
+}
+
+// uvarintLen is the length of n's (shortest) uvarint encoding, the only one decodeOps accepts,
+// so that a log has one decoding and one encoding.
+func uvarintLen(n uint64) int {
+	k := 1
+	for ; n >= 0x80; n >>= 7 {
+		k++
+	}
+	return k
+}
+
+// parseLog reads the log in data, written for a store whose log salt and generation are salt
+// and gen: it returns the commits of the longest valid prefix of records of that generation
+// (a torn or damaged record, or one of another generation, ends it) and the offset where the
+// next record goes. A header that is damaged or names another salt or generation means a log
+// with no records (its records were checkpointed, or it belongs to another store file).
+// The slices of the ops alias data. The error is errBadPayload (wrapped with the offset) if a
+// record passes its checksum but does not decode.
+func parseLog(data []byte, salt, gen uint64) (commits [][]op, end int, err error) {
+	h, ok := decodeHeader(data)
+	if !ok || h.salt != salt || h.gen != gen {
+		return nil, logHeaderSize, nil
+	}
+	off := logHeaderSize
+	for len(data)-off >= recHeaderSize {
+		r := data[off:]
+		n := binary.LittleEndian.Uint32(r[4:])
+		if binary.LittleEndian.Uint32(r) != recMagic || n > maxRecord || uint64(n) > uint64(len(r)-recHeaderSize) ||
+			binary.LittleEndian.Uint64(r[8:]) != gen {
+			break
+		}
+		r = r[:recHeaderSize+int(n)]
+		if binary.LittleEndian.Uint32(r[16:]) != recordCRC(r, salt) {
+			break
+		}
+		ops, err := decodeOps(r[recHeaderSize:])
+		if err != nil {
+			return commits, off, fmt.Errorf("offset %d: %w", off, err)
+		}
+		commits = append(commits, ops)
+		off += len(r)
+	}
+	return commits, off, nil
+}
+
+// apply applies the ops of one commit, in order, to o.
+func (o *overlay) apply(ops []op) {
+	for i := range ops {
+		p := &ops[i]
+		switch p.kind {
+		case opPut:
+			o.put(p.b, p.key, p.val)
+		case opDelete:
+			o.del(p.b, p.key)
+		case opDeleteRange:
+			o.delRange(p.b, p.key, p.val)
+		}
+	}
+}
