@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -359,17 +360,23 @@ func TestConcurrentRuns(t *testing.T) {
 	wg.Wait()
 }
 
-// crashImage copies the store file as it is on disk now, as a power cut would leave it, and
-// returns a Runtime on the copy: it holds exactly what was committed.
+// crashImage copies the store file and its write-ahead log (the file named with the suffix
+// "-wal", which holds the commits not yet checkpointed) as they are on disk now, as a power cut
+// would leave them, and returns a Runtime on the copy: it holds exactly what was committed.
 func crashImage(t *testing.T, store string) *wasmrt.Runtime {
 	t.Helper()
-	b, err := os.ReadFile(store)
-	if err != nil {
-		t.Fatal(err)
-	}
 	img := filepath.Join(t.TempDir(), "crash.store")
-	if err := os.WriteFile(img, b, 0o600); err != nil {
-		t.Fatal(err)
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(store + suffix)
+		if suffix != "" && errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(img+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return newRuntime(t, wasmrt.Options{Store: img})
 }
