@@ -164,6 +164,7 @@ type FS struct {
 	dirtyDents  []*dent
 	dirtyPages  *btree.BTreeG[*page]
 	dirtyBytes  int64 // bytes of dirty pages
+	dirtyRuns   int   // runs of adjacent dirty pages, about (see setDirtyLocked)
 	flightBytes int64 // bytes of the pages of the commit in flight
 	superDirty  bool
 	dirtySince  time.Time
