@@ -319,7 +319,7 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 				p.state = pageDirty
 				p.charge = int64(cap(p.data))
 				f.dirtyPages.Set(p)
-				f.dirtyRuns++ // as if scattered: no write-behind of a failing set
+				f.dirtyRuns++ // counted as scattered
 				f.dirtyBytes += p.charge
 				f.noteDirty()
 			}
@@ -373,30 +373,19 @@ func (f *FS) runCommitLocked(t trigger) {
 // wantCommitLocked reports whether the dirty set is big enough for a commit no one waits on to
 // start now, in the background (trigger bySize). How big depends on how the dirty pages lie
 // in their files, as a bbolt commit costs the leaves it rewrites (seven 8 KiB pages each), not
-// the pages:
-//
-//   - Pages mostly in runs (fewer than one run per 16 pages: files written in order) are
-//     written behind, as Linux writes back dirty pages: from writeBehindBytes on, so that a
-//     later Sync has only the tail left to write, and big writes overlap with the commits of
-//     what came before.
-//   - Scattered pages (random writes) wait until half the cache is dirty: each commit of them
-//     rewrites nearly every leaf it touches, whatever their number, so fewer and bigger
-//     commits write less. Writers block only when dirty and committing pages fill the cache.
+// the pages: pages mostly in runs (fewer than one run per 16 pages: files written in order)
+// are committed from a quarter of the cache on; scattered pages (random writes) wait until
+// half the cache is dirty, since a commit of them rewrites nearly every leaf it touches,
+// whatever their number, so fewer and bigger commits write less. Writers block only when
+// dirty and committing pages fill the cache.
 func (f *FS) wantCommitLocked() bool {
 	if f.committing || f.closed {
 		return false
 	}
 	if f.dirtyRuns*16 <= f.dirtyPages.Len() {
-		return f.dirtyBytes >= f.writeBehindBytes()
+		return f.dirtyBytes >= f.cacheCap/4
 	}
 	return f.dirtyBytes >= f.cacheCap/2
-}
-
-// writeBehindBytes is the size of a dirty set of pages in runs from which it is committed in
-// the background: a 32nd of the cache (8 MiB by default), at least 1 MiB or a quarter of a
-// smaller cache.
-func (f *FS) writeBehindBytes() int64 {
-	return max(f.cacheCap/32, min(f.cacheCap/4, 1<<20))
 }
 
 // startCommitLocked starts a commit of the dirty set in a new goroutine.

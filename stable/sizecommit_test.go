@@ -9,21 +9,21 @@ import (
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
-// TestWriteBehind checks when the dirty-size bound starts commits (see wantCommitLocked): a
-// file written in order is committed behind the writer once writeBehindBytes are dirty, while
-// scattered pages wait until half the cache is dirty. After a crash with no Sync, the file
-// written in order is one of the states the write-behind commits left: a prefix of what was
-// written, with the size to match.
-func TestWriteBehind(t *testing.T) {
-	const cache = 8 << 20 // write-behind from 1 MiB, scattered pages from 4 MiB
+// TestSizeCommits checks when the dirty-size bound starts commits (see wantCommitLocked): a
+// file written in order is committed in the background once a quarter of the cache is dirty,
+// scattered pages once half of it is. After a crash with no Sync, the file written in order is
+// one of the states the size commits left: a prefix of what was written, with the size to
+// match.
+func TestSizeCommits(t *testing.T) {
+	const cache = 8 << 20 // pages in runs from 2 MiB, scattered pages from 4 MiB
 	opts := Options{CacheBytes: cache, CommitInterval: time.Hour}
 	tests := []struct {
 		name    string
 		pages   []uint64 // page indexes written, in order, one 8 KiB write each
 		commits bool     // whether size commits must have started
 	}{
-		{"sequential-2MiB", seqPages(0, 256), true},
-		{"sequential-512KiB", seqPages(0, 64), false},
+		{"sequential-3MiB", seqPages(0, 384), true},
+		{"sequential-1MiB", seqPages(0, 128), false},
 		{"scattered-3MiB", scatteredPages(384), false},
 		{"scattered-6MiB", scatteredPages(768), true},
 	}
