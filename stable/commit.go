@@ -102,6 +102,7 @@ func (f *FS) takeLocked(t trigger) *batch {
 		return true
 	})
 	f.dirtyPages.Clear()
+	f.dirtyRuns = 0
 	f.flightBytes = f.dirtyBytes
 	f.dirtyBytes = 0
 	f.superDirty = false
@@ -292,8 +293,8 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			}
 		}
 		f.evictLocked()
-		if f.dirtyBytes >= f.cacheCap/4 && !f.closed {
-			// Writers filled a quarter of the cache meanwhile: keep the pipeline going.
+		if f.wantCommitLocked() {
+			// Writers dirtied enough meanwhile: keep the pipeline going.
 			f.startCommitLocked(bySize)
 		}
 	} else {
@@ -318,6 +319,7 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 				p.state = pageDirty
 				p.charge = int64(cap(p.data))
 				f.dirtyPages.Set(p)
+				f.dirtyRuns++ // counted as scattered
 				f.dirtyBytes += p.charge
 				f.noteDirty()
 			}
@@ -366,6 +368,24 @@ func (f *FS) runCommitLocked(t trigger) {
 	took := time.Since(start)
 	f.mu.Lock()
 	f.finishLocked(b, err, took)
+}
+
+// wantCommitLocked reports whether the dirty set is big enough for a commit no one waits on to
+// start now, in the background (trigger bySize). How big depends on how the dirty pages lie
+// in their files, as a bbolt commit costs the leaves it rewrites (seven 8 KiB pages each), not
+// the pages: pages mostly in runs (fewer than one run per 16 pages: files written in order)
+// are committed from a quarter of the cache on; scattered pages (random writes) wait until
+// half the cache is dirty, since a commit of them rewrites nearly every leaf it touches,
+// whatever their number, so fewer and bigger commits write less. Writers block only when
+// dirty and committing pages fill the cache.
+func (f *FS) wantCommitLocked() bool {
+	if f.committing || f.closed {
+		return false
+	}
+	if f.dirtyRuns*16 <= f.dirtyPages.Len() {
+		return f.dirtyBytes >= f.cacheCap/4
+	}
+	return f.dirtyBytes >= f.cacheCap/2
 }
 
 // startCommitLocked starts a commit of the dirty set in a new goroutine.

@@ -27,7 +27,8 @@
 //     Fsck cannot explain. Changes after the last commit are lost.
 //  3. Commits also happen with no call from the guest: when a module exits (the runtime calls
 //     Commit), when a quarter of CacheBytes is taken by dirty file pages (DefaultCacheBytes is
-//     256 MiB, so 64 MiB), when the oldest uncommitted change is CommitInterval old (default
+//     256 MiB, so 64 MiB; half of it when the pages are scattered over their files rather
+//     than in runs, as random writes leave them), when the oldest uncommitted change is CommitInterval old (default
 //     DefaultCommitInterval, 5 s), and on Close.
 //  4. Concurrent Syncs share commits (group commit): a Sync that arrives while a commit is
 //     being written waits for it and then joins the next one with every other waiter, so n

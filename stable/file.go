@@ -224,7 +224,7 @@ func (h *file) writeLocked(p []byte, off int64, appending bool) (int, vfs.Errno)
 	t := now()
 	n.mtime, n.ctime = t, t
 	f.markDirty(n)
-	if f.dirtyBytes >= f.cacheCap/4 && !f.committing {
+	if f.wantCommitLocked() {
 		f.startCommitLocked(bySize)
 	}
 	return done, vfs.ESUCCESS

@@ -344,7 +344,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 		if p == nil {
 			p = &page{n: n, idx: idx, state: pageDirty}
 			n.setPage(idx, p)
-			f.dirtyPages.Set(p)
+			f.setDirtyLocked(p)
 			f.noteDirty()
 		}
 	}
@@ -354,7 +354,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 		f.cleanBytes -= p.charge
 		p.charge = 0
 		p.state = pageDirty
-		f.dirtyPages.Set(p)
+		f.setDirtyLocked(p)
 		f.noteDirty()
 	case pageFrozen:
 		// The commit in flight owns p.data: copy on write.
@@ -363,7 +363,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 		copy(p.data, old)
 		p.charge = 0
 		p.state = pageDirty
-		f.dirtyPages.Set(p)
+		f.setDirtyLocked(p)
 		f.noteDirty()
 	}
 	if l := int64(len(p.data)); end > l {
@@ -443,4 +443,18 @@ func (f *FS) truncateLocked(n *inode, size int64) vfs.Errno {
 	n.mod++
 	f.markDirty(n)
 	return vfs.ESUCCESS
+}
+
+// setDirtyLocked adds p, just made dirty, to the dirty set, and counts the runs of adjacent
+// dirty pages the set is made of (see wantCommitLocked): p starts a new run unless the page
+// before it in its file is dirty too. The count only grows until the set is taken.
+func (f *FS) setDirtyLocked(p *page) {
+	f.dirtyPages.Set(p)
+	if p.idx == 0 {
+		f.dirtyRuns++
+		return
+	}
+	if q := p.n.pages[p.idx-1]; q == nil || q.state != pageDirty {
+		f.dirtyRuns++
+	}
 }

@@ -52,7 +52,8 @@ type Options struct {
 
 	// CacheBytes sizes the write-back cache, like Linux's dirty_bytes and
 	// dirty_background_bytes: when a quarter of it is taken by dirty file pages a commit
-	// starts in the background, and a writer that would take dirty and committing pages
+	// starts in the background (half of it when the pages are scattered over their files,
+	// not in runs), and a writer that would take dirty and committing pages
 	// together past CacheBytes waits for the commit in flight. Spare page buffers, kept for
 	// writers to reuse, take at most the room dirty and committing pages leave in CacheBytes
 	// (a quarter of it once nothing was written for CommitInterval), and clean pages kept for
@@ -164,6 +165,7 @@ type FS struct {
 	dirtyDents  []*dent
 	dirtyPages  *btree.BTreeG[*page]
 	dirtyBytes  int64 // bytes of dirty pages
+	dirtyRuns   int   // runs of adjacent dirty pages, about (see setDirtyLocked)
 	flightBytes int64 // bytes of the pages of the commit in flight
 	superDirty  bool
 	dirtySince  time.Time
