@@ -152,6 +152,27 @@ func prefill(b *testing.B, ns *vfs.Namespace, path string) *vfs.Handle {
 // lcg is the workloads' generator (bench.py, gobench).
 func lcg(x uint64) uint64 { return x*6364136223846793005 + 1442695040888963407 }
 
+// randomIO reads or writes 4 KiB per op at random aligned offsets below size, with the
+// workloads' generator.
+func randomIO(b *testing.B, f vfs.File, size int64, write bool) {
+	buf := filled(4096, 0xc3)
+	b.SetBytes(4096)
+	x := uint64(1)
+	for b.Loop() {
+		x = lcg(x)
+		off := int64((x>>33)%uint64(size/4096)) * 4096
+		var e vfs.Errno
+		if write {
+			_, e = f.WriteAt(buf, off)
+		} else {
+			_, e = f.ReadAt(buf, off)
+		}
+		if e != vfs.ESUCCESS {
+			b.Fatal(e)
+		}
+	}
+}
+
 // BenchmarkRandom reads or writes 4 KiB at random aligned offsets of a 64 MiB file.
 func BenchmarkRandom(b *testing.B) {
 	for _, write := range []bool{false, true} {
@@ -163,22 +184,7 @@ func BenchmarkRandom(b *testing.B) {
 			forEach(b, func(b *testing.B, ns *vfs.Namespace) {
 				h := prefill(b, ns, "random")
 				defer h.File.Close()
-				buf := filled(4096, 0xc3)
-				b.SetBytes(4096)
-				x := uint64(1)
-				for b.Loop() {
-					x = lcg(x)
-					off := int64((x>>33)%(fileBytes/4096)) * 4096
-					var e vfs.Errno
-					if write {
-						_, e = h.File.WriteAt(buf, off)
-					} else {
-						_, e = h.File.ReadAt(buf, off)
-					}
-					if e != vfs.ESUCCESS {
-						b.Fatal(e)
-					}
-				}
+				randomIO(b, h.File, fileBytes, write)
 			})
 		})
 	}
@@ -308,22 +314,7 @@ func BenchmarkRandomBig(b *testing.B) {
 				if err := ns.Commit(); err != nil {
 					b.Fatal(err)
 				}
-				buf := filled(4096, 0xc3)
-				b.SetBytes(4096)
-				x := uint64(1)
-				for b.Loop() {
-					x = lcg(x)
-					off := int64((x>>33)%(bigFileBytes/4096)) * 4096
-					var e vfs.Errno
-					if write {
-						_, e = h.File.WriteAt(buf, off)
-					} else {
-						_, e = h.File.ReadAt(buf, off)
-					}
-					if e != vfs.ESUCCESS {
-						b.Fatal(e)
-					}
-				}
+				randomIO(b, h.File, bigFileBytes, write)
 			})
 		})
 	}
