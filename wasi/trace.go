@@ -336,10 +336,10 @@ func (t *tracer) arg(m api.Memory, a *traceArg, s []uint64) {
 	}
 }
 
-// iovs shows count iovec records at ptr as [buf:len, ...] (count).
-func (t *tracer) iovs(m api.Memory, ptr, count uint32) {
-	arr, ok := viewN(m, ptr, count, sizeIovec)
-	if !ok {
+// records shows count records of size bytes at ptr as [r0, r1, ...] (count), each shown by
+// show, at most traceListMax of them; <EFAULT ptr> if they are not all in memory.
+func (t *tracer) records(m api.Memory, ptr, count, size uint32, show func(r []byte)) {
+	if arr, ok := viewN(m, ptr, count, size); !ok {
 		t.str("<EFAULT ")
 		t.hex(uint64(ptr))
 		t.str(">")
@@ -353,9 +353,7 @@ func (t *tracer) iovs(m api.Memory, ptr, count uint32) {
 				t.str("...")
 				break
 			}
-			t.hex(uint64(le.Uint32(arr[i*sizeIovec:])))
-			t.str(":")
-			t.u64(uint64(le.Uint32(arr[i*sizeIovec+4:])))
+			show(arr[i*size : (i+1)*size])
 		}
 		t.str("]")
 	}
@@ -364,53 +362,42 @@ func (t *tracer) iovs(m api.Memory, ptr, count uint32) {
 	t.str(")")
 }
 
+// iovs shows count iovec records at ptr as [buf:len, ...] (count).
+func (t *tracer) iovs(m api.Memory, ptr, count uint32) {
+	t.records(m, ptr, count, sizeIovec, func(r []byte) {
+		t.hex(uint64(le.Uint32(r)))
+		t.str(":")
+		t.u64(uint64(le.Uint32(r[4:])))
+	})
+}
+
 // subs shows count poll_oneoff subscriptions at ptr.
 func (t *tracer) subs(m api.Memory, ptr, count uint32) {
-	arr, ok := viewN(m, ptr, count, sizeSubscription)
-	if !ok {
-		t.str("<EFAULT ")
-		t.hex(uint64(ptr))
-		t.str(">")
-	} else {
-		t.str("[")
-		for i := uint32(0); i < count; i++ {
-			if i > 0 {
-				t.str(", ")
+	t.records(m, ptr, count, sizeSubscription, func(r []byte) {
+		switch r[8] {
+		case eventClock:
+			t.str("clock(")
+			t.enum(uint64(le.Uint32(r[16:])), clockNames[:])
+			t.str(", timeout=")
+			t.u64(le.Uint64(r[24:]))
+			if le.Uint16(r[40:])&subclockAbstime != 0 {
+				t.str(", ABSTIME")
 			}
-			if i == traceListMax {
-				t.str("...")
-				break
-			}
-			r := arr[i*sizeSubscription:]
-			switch r[8] {
-			case eventClock:
-				t.str("clock(")
-				t.enum(uint64(le.Uint32(r[16:])), clockNames[:])
-				t.str(", timeout=")
-				t.u64(le.Uint64(r[24:]))
-				if le.Uint16(r[40:])&subclockAbstime != 0 {
-					t.str(", ABSTIME")
-				}
-				t.str(")")
-			case eventFdRead:
-				t.str("fd_read(")
-				t.u64(uint64(le.Uint32(r[16:])))
-				t.str(")")
-			case eventFdWrite:
-				t.str("fd_write(")
-				t.u64(uint64(le.Uint32(r[16:])))
-				t.str(")")
-			default:
-				t.str("event(")
-				t.u64(uint64(r[8]))
-				t.str(")")
-			}
+			t.str(")")
+		case eventFdRead:
+			t.str("fd_read(")
+			t.u64(uint64(le.Uint32(r[16:])))
+			t.str(")")
+		case eventFdWrite:
+			t.str("fd_write(")
+			t.u64(uint64(le.Uint32(r[16:])))
+			t.str(")")
+		default:
+			t.str("event(")
+			t.u64(uint64(r[8]))
+			t.str(")")
 		}
-		t.str("]")
-	}
-	t.str(" (")
-	t.u64(uint64(count))
-	t.str(")")
+	})
 }
 
 // flags shows v as NAME|NAME, bit i named names[i]; unnamed bits are shown in hex, 0 as "0".
