@@ -10,12 +10,12 @@
 //
 // Every inode has a number from a counter that is never reused. A directory keeps its entries in
 // two indexes: a hash map by name for Lookup, and an ordered index (tidwall/btree) by a
-// per-directory sequence number stamped when the entry is inserted, for ReadDir. A readdir cookie is such a sequence number, so
-// it stays valid while entries come and go (see vfs.DirEntry); a listing reports only the
-// entries that existed when it started, so it ends even while entries are added. File data is stored in PageSize
-// pages in an ordered index keyed by page index; pages that would be all zeros are not stored, so
-// holes and sparse files cost nothing, and reads and writes work at any offset and length, across
-// pages.
+// per-directory sequence number stamped when the entry is inserted, for ReadDir. A readdir
+// cookie is such a sequence number, so it stays valid while entries come and go (see
+// vfs.DirEntry); a listing reports only the entries that existed when it started, so it ends
+// even while entries are added. File data is stored in PageSize pages in an ordered index keyed
+// by page index; pages that would be all zeros are not stored, so holes and sparse files cost
+// nothing, and reads and writes work at any offset and length, across pages.
 //
 // # Limits
 //

@@ -269,16 +269,10 @@ func (s *sink) file(e *entry, name string, p vfs.Node, base string, body io.Read
 	for body != nil {
 		n, err := io.ReadFull(body, s.buf)
 		if n > 0 {
-			if !allZero(s.buf[:n]) {
-				if _, en := h.File.WriteAt(s.buf[:n], off); en != 0 {
-					return fmt.Errorf("%s: %w", name, en)
-				}
+			if err := s.write(h, name, s.buf[:n], off); err != nil {
+				return err
 			}
 			off += int64(n)
-			s.done += int64(n)
-			if s.opts.Progress != nil {
-				s.opts.Progress(s.done)
-			}
 		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			break
@@ -311,16 +305,10 @@ func (s *sink) sparse(e *entry, name string, h *vfs.Handle) error {
 			if err := sp.read(b); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
-			if !allZero(b) {
-				if _, en := h.File.WriteAt(b, at); en != 0 {
-					return fmt.Errorf("%s: %w", name, en)
-				}
+			if err := s.write(h, name, b, at); err != nil {
+				return err
 			}
 			at += int64(len(b))
-			s.done += int64(len(b))
-			if s.opts.Progress != nil {
-				s.opts.Progress(s.done)
-			}
 		}
 	}
 	a := &vfs.Attr{Valid: vfs.AttrSize | vfs.AttrMode | vfs.AttrAtime | vfs.AttrMtime,
@@ -329,6 +317,21 @@ func (s *sink) sparse(e *entry, name string, h *vfs.Handle) error {
 		return fmt.Errorf("%s: %w", name, en)
 	}
 	e.size = sp.size
+	return nil
+}
+
+// write writes b at off into the file being imported (h, named name), unless b is all zeros
+// (a hole stays a hole), and counts it for Options.Progress.
+func (s *sink) write(h *vfs.Handle, name string, b []byte, off int64) error {
+	if !allZero(b) {
+		if _, en := h.File.WriteAt(b, off); en != 0 {
+			return fmt.Errorf("%s: %w", name, en)
+		}
+	}
+	s.done += int64(len(b))
+	if s.opts.Progress != nil {
+		s.opts.Progress(s.done)
+	}
 	return nil
 }
 
