@@ -284,10 +284,10 @@ func (s *boltStore) Check(fn func(error)) (err error) {
 }
 
 // verify walks the page graph of the store's file as its current transaction sees it (see
-// verify; without reading leaf pages): every page a read could reach is inside the file, of
-// the type its parent says, and reached once (no cycle), so that a read of the store's trees
-// faults outside the file or recurses without end only if a leaf page was damaged into a
-// branch page. Errors: ErrCorrupt.
+// verify; without full, so reading the headers of the first leafBudget leaf pages only): every
+// page a read could reach is inside the file, of the type its parent says, and reached once (no
+// cycle), so that a read of the store's trees faults outside the file or recurses without end
+// only if a leaf page past the budget was damaged into a branch page. Errors: ErrCorrupt.
 func (s *boltStore) verify() (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)

@@ -36,7 +36,7 @@ type overlay struct {
 	made   uint64            // bit b: a Put created bucket b
 	ops    int               // ops applied since the last checkpoint
 	// base is the ID of the inner store's transaction the overlay sits on; 0 means any (the
-	// inner store no longer changes under the overlay).
+	// inner store is read-only, or the WAL is detached and its overlay stays empty).
 	base uint64
 }
 

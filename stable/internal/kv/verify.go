@@ -275,7 +275,8 @@ func (v *verifier) tree(id uint64, depth, leaf int, rootBucket bool) error {
 		}
 		for _, c := range children {
 			if depth+1 == leaf && !v.full {
-				// A leaf: in bounds and reached once, unread.
+				// A leaf: in bounds and reached once; its header is read at the end
+				// (readLeaves) if it is within the budget.
 				if c < 2 || c >= v.hwm {
 					return fmt.Errorf("%w: leaf page %d out of bounds (%d pages)", ErrCorrupt, c, v.hwm)
 				}

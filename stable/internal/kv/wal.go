@@ -23,8 +23,9 @@ import (
 
 // WALOptions configure OpenWAL.
 type WALOptions struct {
-	// CheckpointBytes is the size of the log past which a commit checkpoints the overlay into
-	// the inner store and resets the log. Zero means DefaultCheckpointBytes.
+	// CheckpointBytes is the size of the log past which the overlay is checkpointed into the
+	// inner store and the log reset, in the background (see WAL). Zero means
+	// DefaultCheckpointBytes.
 	CheckpointBytes int64
 	// DirectBytes is the size of a commit past which the commit skips the log: it is
 	// checkpointed straight into the inner store, with the overlay, in one transaction. Zero
@@ -75,26 +76,26 @@ var (
 // record to the log file (the store's path plus LogSuffix) and syncs it, one fdatasync, instead
 // of committing a bbolt transaction (two, and the rewrite of every page on the path to each
 // changed key). The commits in the log live in memory too, in an overlay that reads see over
-// the bbolt store; when the log passes WALOptions.CheckpointBytes, and at Close, the overlay
-// is checkpointed: written to bbolt in one transaction, after which the log is reset. A commit
-// bigger than WALOptions.DirectBytes skips the log and is checkpointed at once.
+// the bbolt store; when the log passes WALOptions.CheckpointBytes (in a goroutine of the WAL's,
+// which holds commits off meanwhile), and at Close, the overlay is checkpointed: written to
+// bbolt in one transaction, after which the log is reset. A commit bigger than
+// WALOptions.DirectBytes skips the log and is checkpointed at once.
 //
 // The salt and generation kept in the bbolt file bind the log to it: a log of another store
 // file (a copy, a file put back from a backup) or of a generation already checkpointed is
 // ignored. A closed WAL leaves no log file: the store is again the one bbolt file.
 type WAL struct {
-	inner    *boltStore
-	path     string // of the log
-	opts     WALOptions
-	readOnly bool
+	inner *boltStore
+	path  string // of the log
+	opts  WALOptions
 
-	wmu      sync.Mutex // held by Update, checkpoints, Close, Detach, Check
+	wmu      sync.Mutex // held by Update, UpdateDirect, checkpoints, Close, Detach, Check
 	work     *overlay   // the committed overlay, writer-private (it is cloned, which marks it)
 	log      *os.File   // nil if read-only without a log, or detached
 	salt     uint64
 	gen      uint64
 	end      int64  // where the next record goes
-	limit    int64  // the log size past which a commit checkpoints (see setLimit)
+	limit    int64  // the log size past which the log is checkpointed (see setLimit)
 	direct   int64  // the commit size past which a commit skips the log (see setLimit)
 	broken   bool   // a record's write or sync failed: what follows end is unsure
 	stale    bool   // a checkpoint moved the generation on and the log's header is older
@@ -138,7 +139,7 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 	if opts.DirectBytes <= 0 {
 		opts.DirectBytes = DefaultDirectBytes
 	}
-	s := &WAL{inner: bs, path: bs.Path() + LogSuffix, end: logHeaderSize, opts: opts, readOnly: opts.ReadOnly, work: newOverlay()}
+	s := &WAL{inner: bs, path: bs.Path() + LogSuffix, end: logHeaderSize, opts: opts, work: newOverlay()}
 	var have bool
 	err := bs.View(func(r Reader) error {
 		if bk := r.(*boltTx).tx.Bucket(walBucket); bk != nil {
@@ -151,7 +152,7 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.readOnly {
+	if s.opts.ReadOnly {
 		data, err := os.ReadFile(s.path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist):
@@ -228,7 +229,7 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 	return s, nil
 }
 
-// setLimit sets the log size past which a commit checkpoints: WALOptions.CheckpointBytes, or
+// setLimit sets the log size past which the log is checkpointed: WALOptions.CheckpointBytes, or
 // less on a file system short of space, where the log's commits must still fit into the bbolt
 // file (a log that filled the disk could not be checkpointed, nor its space given back).
 func (s *WAL) setLimit() {
@@ -273,8 +274,8 @@ func (s *WAL) LogPath() string { return s.path }
 var errRetry = errors.New("retry")
 
 // View runs fn over the committed overlay and a read transaction of the inner store that
-// agree. The inner store changes only at a checkpoint, which publishes the new (empty) overlay
-// once the inner transaction committed: an overlay records the inner transaction it sits on
+// agree. The inner store changes only at a checkpoint (or an UpdateDirect), which publishes the
+// new (empty) overlay once the inner transaction committed: an overlay records the inner transaction it sits on
 // (base), and a View whose inner transaction is newer than its overlay's base (it began in the
 // moment between the checkpoint's commit and its publishing) starts again.
 func (s *WAL) View(fn func(r Reader) error) error {
@@ -346,7 +347,7 @@ func (t *walTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
 // Through the log its values would be written twice, to the log now and to bbolt at the next
 // checkpoint; directly, once, with the latency of a bbolt commit.
 func (s *WAL) UpdateDirect(fn func(w Writer) error) error {
-	if s.readOnly {
+	if s.opts.ReadOnly {
 		return s.inner.Update(fn)
 	}
 	s.wmu.Lock()
@@ -406,7 +407,7 @@ func (w directWriter) Put(b Bucket, key, value []byte) error {
 // returns nil the commit is durable (unless NoSync). Errors: fn's, os.ErrPermission (wrapped)
 // if read-only, ErrCorrupt, or the operating system's (writing or syncing the log).
 func (s *WAL) Update(fn func(w Writer) error) error {
-	if s.readOnly {
+	if s.opts.ReadOnly {
 		return s.inner.Update(fn) // fails as the read-only inner store does
 	}
 	s.wmu.Lock()
@@ -723,7 +724,7 @@ func (s *WAL) repairLocked() error {
 // Checkpoint writes the committed overlay into the inner store and resets the log. Errors: the
 // inner store's, the operating system's.
 func (s *WAL) Checkpoint() error {
-	if s.readOnly {
+	if s.opts.ReadOnly {
 		return nil
 	}
 	s.wmu.Lock()
@@ -829,7 +830,7 @@ func (s *WAL) resetLog() error {
 // inner store. Compact calls it before it renames a new store file over this one, so that the
 // log, whose name goes with the path, is not touched once the path names another store.
 func (s *WAL) Detach() error {
-	if s.readOnly {
+	if s.opts.ReadOnly {
 		return nil
 	}
 	s.stopCheckpointer()
@@ -868,7 +869,7 @@ func (s *WAL) Check(fn func(problem error)) error {
 		return nil
 	}
 	data, err := os.ReadFile(s.path)
-	if errors.Is(err, fs.ErrNotExist) && s.readOnly {
+	if errors.Is(err, fs.ErrNotExist) && s.opts.ReadOnly {
 		data, err = nil, nil
 	}
 	if err != nil {
