@@ -275,9 +275,9 @@ var errRetry = errors.New("retry")
 
 // View runs fn over the committed overlay and a read transaction of the inner store that
 // agree. The inner store changes only at a checkpoint (or an UpdateDirect), which publishes the
-// new (empty) overlay once the inner transaction committed: an overlay records the inner transaction it sits on
-// (base), and a View whose inner transaction is newer than its overlay's base (it began in the
-// moment between the checkpoint's commit and its publishing) starts again.
+// new (empty) overlay once the inner transaction committed: an overlay records the inner
+// transaction it sits on (base), and a View whose inner transaction is newer than its overlay's
+// base (it began in the moment between the checkpoint's commit and its publishing) starts again.
 func (s *WAL) View(fn func(r Reader) error) error {
 	s.views.Add(1) // before the overlay is loaded (see buffer)
 	defer s.views.Add(-1)
