@@ -34,7 +34,8 @@ type moduleKey struct {
 	hash [2]uint64
 }
 
-// parallelMin is the size from which moduleKey's halves are read and hashed concurrently.
+// parallelMin is the size from which Compile hashes moduleKey's halves concurrently
+// (CompileFile always reads and hashes them on two goroutines).
 const parallelMin = 1 << 20
 
 // key returns the moduleKey of wasm.

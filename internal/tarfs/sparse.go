@@ -161,9 +161,10 @@ func sparseKind(hdr *tar.Header) string {
 	return ""
 }
 
-// parseSparse reads the sparse map of hdr, a sparse entry of the given kind, from rec, the
+// parseSparse reads the sparse map of hdr, a sparse entry of the given kind, from t.rec, the
 // bytes tar read while it parsed the entry's headers, the first at stream offset start.
-func parseSparse(t *tap, hdr *tar.Header, kind string, rec []byte, start int64) (*sparseFile, error) {
+func parseSparse(t *tap, hdr *tar.Header, kind string, start int64) (*sparseFile, error) {
+	rec := t.rec
 	if t.over {
 		return nil, fmt.Errorf("%w: headers over %d bytes", ErrSparse, maxHeaderBytes)
 	}

@@ -144,7 +144,7 @@ func (r *reader) next() (e *entry, body io.Reader, skip bool, err error) {
 	}
 	var sp *sparseFile
 	if kind := sparseKind(hdr); kind != "" && hdr.Typeflag != tar.TypeXGlobalHeader {
-		if sp, err = parseSparse(r.t, hdr, kind, r.t.rec, start); err != nil {
+		if sp, err = parseSparse(r.t, hdr, kind, start); err != nil {
 			return nil, nil, false, fmt.Errorf("%s: %w", hdr.Name, err)
 		}
 	}
