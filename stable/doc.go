@@ -73,7 +73,7 @@
 //
 // # Store format
 //
-// The store is a bbolt file with six buckets (format version 2):
+// The store is a bbolt file with six buckets (and the log's, below):
 //
 //   - super: the superblock. "magic" ("wasmrun stable store\n"), "version" (uint32), "pagesize"
 //     (uint32), "created" (Unix nanoseconds), "nextino" (the next inode number: numbers are
@@ -135,8 +135,8 @@
 // through a window of its own, so streaming a big file does not push everything else out of
 // the cache. Metadata is cached up to one inode and one directory name per 2 KiB of
 // CacheBytes (131,072 of each by default): past that, clean inodes that no File has open, and
-// clean names outside open directories, are evicted and read from the store again when
-// needed. Dirty metadata stays until its commit. Listing a small directory (up to 1024
+// clean names of directories no ReadDir is listing, are evicted and read from the store again
+// when needed. Dirty metadata stays until its commit. Listing a small directory (up to 1024
 // entries, fewer with a small cache) caches all its entries; a bigger one is read from the
 // store a batch of entries at a time, so listing takes memory for one batch.
 //

@@ -368,7 +368,6 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 		}
 		mine := cached(cookie+1, limit, nil)
 		i, j := 0, 0
-		probe := &f.meta.probe
 		for i < len(stored) || j < len(mine) {
 			if j < len(mine) && (i == len(stored) || mine[j].seq <= stored[i].seq) {
 				if i < len(stored) && stored[i].seq == mine[j].seq {
@@ -380,10 +379,7 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 			}
 			it := stored[i]
 			i++
-			probe.parent, probe.name = d.ino, it.name
-			_, known := f.names.Get(probe)
-			probe.name = ""
-			if !known {
+			if _, known := f.cachedName(d.ino, it.name); !known {
 				batch = append(batch, it)
 			}
 		}

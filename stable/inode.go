@@ -218,15 +218,21 @@ func (f *FS) entryLocked(d *inode, name string) (*dent, *inode, vfs.Errno) {
 	return de, n, vfs.ESUCCESS
 }
 
+// cachedName returns the cached dent of name in directory dir, if any.
+func (f *FS) cachedName(dir vfs.Ino, name string) (*dent, bool) {
+	// The search key lives in f, not on the stack: passed to the B-tree, it would escape.
+	probe := &f.meta.probe
+	probe.parent, probe.name = dir, name
+	e, ok := f.names.Get(probe)
+	probe.name = ""
+	return e, ok
+}
+
 // lookupLocked returns the dent of name in directory d, loading it from the store if needed:
 // an entry if d has one of that name, an absent dent (ino 0) otherwise; never nil.
 // Errors: EIO.
 func (f *FS) lookupLocked(d *inode, name string) (*dent, vfs.Errno) {
-	// The search key lives in f, not on the stack: passed to the B-tree, it would escape.
-	probe := &f.meta.probe
-	probe.parent, probe.name = d.ino, name
-	e, ok := f.names.Get(probe)
-	probe.name = ""
+	e, ok := f.cachedName(d.ino, name)
 	if ok {
 		return e, vfs.ESUCCESS
 	}
@@ -746,8 +752,8 @@ func (f *FS) unlock() {
 
 // evictMetaLocked drops cached names and inodes that the store has as they are, until at
 // most 3/4 of the bound of each is left, if so many can go. A name can go if it is neither
-// dirty nor taken by the commit in flight, and its directory is not open (a listing in
-// progress relies on having every entry); its directory, if cached, is then no longer known
+// dirty nor taken by the commit in flight, and its directory is not being listed (a ReadDir
+// in progress relies on having every entry); its directory, if cached, is then no longer known
 // to be listed whole. An inode can go if it is stored, neither dirty, deleted nor open, has no
 // page but clean ones (which go with it), and is not the root. Nothing goes while a commit
 // is in flight: the next operation after it sweeps. A sweep that cannot reach its target

@@ -98,12 +98,7 @@ func (f *FS) newBuf(n int, whole bool) []byte {
 // fetchBuf returns a buffer of length n for a page read from the store: as newBuf, but it
 // never takes the buffer of a clean page (fetchLocked evicts once the pages it reads are in).
 func (f *FS) fetchBuf(n int) []byte {
-	if k := len(f.free); k > 0 && int64(n) > f.ps/2 {
-		b := f.free[k-1]
-		f.free = f.free[:k-1]
-		return b[:n]
-	}
-	if int64(n) > f.ps/2 {
+	if int64(n) > f.ps/2 && len(f.free) == 0 {
 		return make([]byte, n, f.ps)
 	}
 	return f.newBuf(n, false)
