@@ -47,8 +47,10 @@ func (r *Runtime) readModule(name string) (wasm []byte, key *moduleKey, err erro
 		return nil, nil, err
 	}
 	if !fi.Mode().IsRegular() || r.debugInfo {
-		wasm, err = io.ReadAll(f)
-		return wasm, nil, err
+		// Sized from Stat (as os.ReadFile is) so a regular file is read in one buffer.
+		buf := bytes.NewBuffer(make([]byte, 0, max(fi.Size(), 0)+bytes.MinRead))
+		_, err = buf.ReadFrom(f)
+		return buf.Bytes(), nil, err
 	}
 	var magic [4]byte
 	if _, err := f.ReadAt(magic[:], 0); err != nil || !bytes.Equal(magic[:], wasmMagic) {
