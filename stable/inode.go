@@ -776,12 +776,7 @@ func (f *FS) evictMetaLocked() {
 			if ino == rootIno || !f.inodeEvictable(n) {
 				continue
 			}
-			for _, p := range n.pages {
-				f.lru.remove(p)
-				f.cleanBytes -= p.charge
-				f.freeBuf(p.data)
-				p.data, p.charge = nil, 0
-			}
+			f.dropPagesLocked(n, 0) // all clean (inodeEvictable)
 			n.pages = nil
 			delete(f.inodes, ino)
 			f.stats.InodesEvicted++

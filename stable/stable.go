@@ -136,7 +136,7 @@ var (
 type FS struct {
 	path     string
 	store    kv.Store
-	wal      *kv.WAL // store, for Compact's Detach
+	wal      *kv.WAL // store, for UpdateDirect (writeBatch, the upgrade) and Detach (Compact)
 	readOnly bool
 	quota    int64
 	ps       int64 // page size
