@@ -72,7 +72,7 @@ func (f *FS) Backup(dst string, opts BackupOptions) (int64, error) {
 		return 0, err
 	}
 	if !opts.NoSync {
-		syncDir(filepath.Dir(dst))
+		kv.SyncDir(filepath.Dir(dst))
 	}
 	return size, nil
 }
@@ -230,13 +230,4 @@ func syncFile(name string) error {
 		err = cerr
 	}
 	return err
-}
-
-// syncDir makes a rename or link in dir durable (best effort: not every system can sync a
-// directory).
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }

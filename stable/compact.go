@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // CompactOptions configure Compact. The zero value is fine.
@@ -91,7 +93,7 @@ func (f *FS) compact(opts CompactOptions) (stats CompactStats, err error) {
 		return stats, fmt.Errorf("compact %s: %w", path, err)
 	}
 	if !opts.NoSync {
-		syncDir(filepath.Dir(path))
+		kv.SyncDir(filepath.Dir(path))
 	}
 	stats.After = size
 	return stats, nil

@@ -361,7 +361,11 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 		if bad {
 			return batch, vfs.EIO
 		}
-		// The cached entries in the same range of sequence numbers.
+		// The cached entries in the same range of sequence numbers. When the store has no more
+		// entries (!full), cached stops at dirBatch of them, and none is lost: sequence numbers
+		// only grow, so a cached entry below the last stored seq is one of the stored entries
+		// (same seq), of which there are at most dirBatch; the cached entries past them are
+		// newer than every stored one and come in the next batches.
 		limit := uint64(math.MaxUint64)
 		if full {
 			limit = stored[len(stored)-1].seq

@@ -741,7 +741,8 @@ func (m *metaCache) init(bound int) {
 // unlock ends an operation of f: it evicts clean metadata if the cache holds too much of it,
 // and releases f.mu. Eviction happens only here, between operations, when no operation holds
 // a pointer to an inode or a dent other than those that pin them (an open File, a dirty set,
-// a commit in flight).
+// a commit in flight). The data paths (ReadAt, WriteAt, Append, Sync) release f.mu directly:
+// they add no inodes or names, so they leave the check to the next metadata operation.
 func (f *FS) unlock() {
 	if len(f.inodes) > f.meta.inodesAt || f.names.Len() > f.meta.namesAt ||
 		(f.durable != f.meta.durable && max(len(f.inodes), f.names.Len()) > f.meta.max) {

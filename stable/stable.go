@@ -417,10 +417,7 @@ func create(path string, pageSize, boltPage int) error {
 			return err
 		}
 	}
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
+	kv.SyncDir(dir)
 	return nil
 }
 

@@ -14,9 +14,11 @@ type Stats struct {
 	Commits         int64
 	SyncCommits     int64 // started by File.Sync (fd_sync, fd_datasync)
 	ExplicitCommits int64 // started by FS.Commit (the runtime, at module exit) or by Close
-	SizeCommits     int64 // started because a quarter (scattered pages: half) of CacheBytes was dirty, or all of it
-	AgeCommits      int64 // started by the background committer: CommitInterval reached
-	FailedCommits   int64 // commits that failed (their changes stay dirty and are retried)
+	// SizeCommits were started because a quarter of CacheBytes was dirty (half, when the dirty
+	// pages are scattered), or all of it.
+	SizeCommits   int64
+	AgeCommits    int64 // started by the background committer: CommitInterval reached
+	FailedCommits int64 // commits that failed (their changes stay dirty and are retried)
 
 	CommitTime     time.Duration // total time spent in commits, successful or not
 	CommitLatency  vfs.Latency   // the distribution of those durations

@@ -242,7 +242,9 @@ func (s *WAL) setLimit() {
 	}
 }
 
-func syncDir(dir string) {
+// SyncDir makes a create, rename or link in dir durable (best effort: not every system can
+// sync a directory).
+func SyncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()
 		_ = d.Close()
@@ -511,7 +513,7 @@ func (s *WAL) syncLog() error {
 		return nil
 	}
 	if s.dirSync {
-		syncDir(filepath.Dir(s.path))
+		SyncDir(filepath.Dir(s.path))
 		s.dirSync = false
 	}
 	if err := unix.Fdatasync(int(s.log.Fd())); err != nil {
