@@ -159,14 +159,9 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 		case err != nil:
 			return nil, err
 		case have:
-			commits, end, err := parseLog(data, s.salt, s.gen)
-			if err != nil {
-				return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, err)
+			if err := s.replay(data); err != nil {
+				return nil, err
 			}
-			for _, ops := range commits {
-				s.work.apply(ops)
-			}
-			s.end = int64(end)
 		}
 		s.publish(s.work.clone()) // base 0: a read-only inner store does not change
 		return s, nil
@@ -197,15 +192,10 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	commits, end, err := parseLog(data, s.salt, s.gen)
-	if err != nil {
+	if err := s.replay(data); err != nil {
 		_ = f.Close()
-		return nil, fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, err)
+		return nil, err
 	}
-	for _, ops := range commits {
-		s.work.apply(ops)
-	}
-	s.end = int64(end)
 	if err := bs.View(func(r Reader) error { s.innerID = uint64(r.(*boltTx).tx.ID()); return nil }); err != nil {
 		_ = f.Close()
 		return nil, err
@@ -227,6 +217,21 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 	s.kick, s.stop, s.done = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go s.checkpointer()
 	return s, nil
+}
+
+// replay applies the commits of the log data (its longest valid prefix of records of the
+// current salt and generation) to the overlay and sets the log's end after them. Errors:
+// ErrCorrupt.
+func (s *WAL) replay(data []byte) error {
+	commits, end, err := parseLog(data, s.salt, s.gen)
+	if err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, err)
+	}
+	for _, ops := range commits {
+		s.work.apply(ops)
+	}
+	s.end = int64(end)
+	return nil
 }
 
 // setLimit sets the log size past which the log is checkpointed: WALOptions.CheckpointBytes, or
