@@ -116,7 +116,7 @@ func BenchmarkSeqRead(b *testing.B) {
 	for _, c := range chunks {
 		b.Run(c.name, func(b *testing.B) {
 			forEach(b, func(b *testing.B, ns *vfs.Namespace) {
-				h := prefill(b, ns, "seq")
+				h := prefill(b, ns, "seq", fileBytes)
 				defer h.File.Close()
 				buf := make([]byte, c.size)
 				b.SetBytes(int64(c.size))
@@ -134,11 +134,12 @@ func BenchmarkSeqRead(b *testing.B) {
 	}
 }
 
-// prefill writes a 64 MiB file and commits it, so reads come from the store, not from dirty pages.
-func prefill(b *testing.B, ns *vfs.Namespace, path string) *vfs.Handle {
+// prefill writes a file of size bytes and commits it, so reads come from the store, not from
+// dirty pages.
+func prefill(b *testing.B, ns *vfs.Namespace, path string, size int64) *vfs.Handle {
 	h := open(b, ns, path, vfs.ORead|vfs.OWrite|vfs.OCreate)
 	buf := filled(1<<20, 0x5a)
-	for off := int64(0); off < fileBytes; off += int64(len(buf)) {
+	for off := int64(0); off < size; off += int64(len(buf)) {
 		if _, e := h.File.WriteAt(buf, off); e != vfs.ESUCCESS {
 			b.Fatal(e)
 		}
@@ -182,7 +183,7 @@ func BenchmarkRandom(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			forEach(b, func(b *testing.B, ns *vfs.Namespace) {
-				h := prefill(b, ns, "random")
+				h := prefill(b, ns, "random", fileBytes)
 				defer h.File.Close()
 				randomIO(b, h.File, fileBytes, write)
 			})
@@ -303,17 +304,8 @@ func BenchmarkRandomBig(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			forEach(b, func(b *testing.B, ns *vfs.Namespace) {
-				h := open(b, ns, "big", vfs.ORead|vfs.OWrite|vfs.OCreate)
+				h := prefill(b, ns, "big", bigFileBytes)
 				defer h.File.Close()
-				chunk := filled(1<<20, 0x5a)
-				for off := int64(0); off < bigFileBytes; off += int64(len(chunk)) {
-					if _, e := h.File.WriteAt(chunk, off); e != vfs.ESUCCESS {
-						b.Fatal(e)
-					}
-				}
-				if err := ns.Commit(); err != nil {
-					b.Fatal(err)
-				}
 				randomIO(b, h.File, bigFileBytes, write)
 			})
 		})
