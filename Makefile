@@ -10,6 +10,8 @@
 #                 <pkg>/testdata/fuzz/<Target>/: commit it with the fix, as a regression seed
 #   make fmt      gofmt -w the tree
 #   make vet      go vet ./...
+#   make etcd-up  start a 3-member etcd cluster on loopback (scripts/etcd-cluster.sh, data in
+#                 .etcd-cluster) and print its --store URL; make etcd-down stops it
 #   make soak     run python.wasm on a mixed I/O workload for SOAK_DURATION (10m), sampling memory
 #                 and store size into benchmarks/soak/out (soak.csv, verdict.txt); not in `make test`
 #
@@ -21,7 +23,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS   ?= -race
 PYTHON_WASM := testdata/python/python.wasm
 
-.PHONY: build python test fmt vet demo soak
+.PHONY: build python test fmt vet demo soak etcd-up etcd-down
 
 build:
 	$(GO) build -o bin/wasmrun ./cmd/run
@@ -60,6 +62,12 @@ demo: build $(PYTHON_WASM)
 	@$(DEMO)
 	@echo '$$ $(DEMO)'
 	@$(DEMO)
+
+etcd-up:
+	./scripts/etcd-cluster.sh up
+
+etcd-down:
+	./scripts/etcd-cluster.sh down
 
 fmt:
 	gofmt -w .
