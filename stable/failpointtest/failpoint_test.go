@@ -17,7 +17,7 @@ import (
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/stable/internal/crashtest"
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/stable/internal/kv/boltkv"
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
@@ -188,7 +188,7 @@ func child(env string) {
 		return nil
 	})
 	if point == failpoint.Checkpointed {
-		kv.SetTestCheckpointBytes(32 << 10) // checkpoint every few commits
+		boltkv.SetTestCheckpointBytes(32 << 10) // checkpoint every few commits
 	}
 	f, err := stable.Open(path, stable.Options{CommitInterval: -1, CacheBytes: 1 << 30})
 	if err == nil {
