@@ -60,8 +60,8 @@
 //
 // # Errors
 //
-// A full cluster (etcd's "mvcc: database space exceeded", its space quota reached) is an
-// error that Is syscall.ENOSPC. A read that fails inside a View or Update (the cluster
+// A full cluster (etcd's "mvcc: database space exceeded", its space quota reached) is
+// kv.ErrNoSpace. A read that fails inside a View or Update (the cluster
 // unreachable past Config.RequestTimeout) ends the closure and is returned by View or
 // Update.
 package etcdkv

@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -257,7 +256,7 @@ func TestLargeCommit(t *testing.T) {
 	for _, tc := range []struct {
 		n, size int
 	}{
-		{129, 100},       // too many operations
+		{129, 100},      // too many operations
 		{300, 8 << 10},  // 2.4 MiB: 3 chunks
 		{3, 1200 << 10}, // values near the request limit, a chunk each
 	} {
@@ -509,7 +508,7 @@ func TestReadAfterForeignCompaction(t *testing.T) {
 	}
 }
 
-// TestNoSpace: a full cluster (its space quota reached) is ENOSPC, and the store is intact.
+// TestNoSpace: a full cluster (its space quota reached) is kv.ErrNoSpace, and the store is intact.
 func TestNoSpace(t *testing.T) {
 	c := etcdtest.StartOpts(t, etcdtest.Options{QuotaBackendBytes: 16 << 20})
 	cfg := testConfig(t, storeName(t))
@@ -522,8 +521,8 @@ func TestNoSpace(t *testing.T) {
 	for i := 0; i < 100 && err == nil; i++ {
 		err = s.Update(func(w kv.Writer) error { return bigCommit(w, 100, 8<<10, fmt.Sprint(i)) })
 	}
-	if !errors.Is(err, syscall.ENOSPC) {
-		t.Fatalf("Update on a full cluster = %v, want ENOSPC", err)
+	if !errors.Is(err, kv.ErrNoSpace) {
+		t.Fatalf("Update on a full cluster = %v, want kv.ErrNoSpace", err)
 	}
 	if got := dump(t, s)[0]["keep"]; got != "me" {
 		t.Fatalf("after ENOSPC: keep = %q", got)
@@ -557,4 +556,31 @@ func TestEtcd34Processes(t *testing.T) {
 		t.Fatalf("reopened: k = %q", got)
 	}
 	checkBig(t, s, 400, 8<<10, "big")
+}
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct {
+		url, eps, name, err string
+	}{
+		{url: "etcd://127.0.0.1:2379/data", eps: "127.0.0.1:2379", name: "data"},
+		{url: "etcd://a:1,b:2,c:3/team/prod", eps: "a:1,b:2,c:3", name: "team/prod"},
+		{url: "etcd://[::1]:2379/x", eps: "[::1]:2379", name: "x"},
+		{url: "http://a:1/x", err: `"http://a:1/x" is not an etcd URL`},
+		{url: "etcd://a:1", err: "has no store name"},
+		{url: "etcd://a:1/", err: "has no store name"},
+		{url: "etcd:///x", err: "has no endpoints"},
+		{url: "etcd://a/x", err: `endpoint "a" is not HOST:PORT`},
+		{url: "etcd://user:secret@a:1/x", err: `"etcd://a:1/x": credentials do not go in the URL`},
+	} {
+		eps, name, err := ParseURL(tc.url)
+		if tc.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.Is(err, kv.ErrInvalid) || strings.Contains(err.Error(), "secret") {
+				t.Errorf("ParseURL(%q) = %v, want ErrInvalid with %q", tc.url, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || strings.Join(eps, ",") != tc.eps || name != tc.name {
+			t.Errorf("ParseURL(%q) = %q, %q, %v; want %q, %q", tc.url, eps, name, err, tc.eps, tc.name)
+		}
+	}
 }

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -76,6 +76,9 @@ type Config struct {
 	CompactRetention time.Duration
 	// CompactBytes is how many bytes are committed between compactions (0: the default).
 	CompactBytes int
+	// Accept, if not nil, reads the store before Open applies a commit a crash left
+	// published (see kv.Options.Accept): an error from it ends Open.
+	Accept func(r kv.Reader) error
 
 	// failpoint, for tests, is called at each step of a staged commit; an error from it
 	// stops the commit there, as if the process died (the store is then unusable).
@@ -89,15 +92,6 @@ var (
 	// more. Test with errors.Is.
 	ErrFenced = errors.New("lost the store's lock: another writer may own it now")
 )
-
-// noSpace marks a failure for want of space: it is the seam's ErrNoSpace and ENOSPC.
-type noSpace struct{ err error }
-
-func (e noSpace) Error() string { return e.err.Error() }
-func (e noSpace) Unwrap() error { return e.err }
-func (e noSpace) Is(target error) bool {
-	return target == syscall.ENOSPC
-}
 
 // Store is a kv.Store in an etcd cluster. See the package documentation.
 type Store struct {
@@ -236,6 +230,17 @@ func (s *Store) open() error {
 		}
 	}
 	s.rev = resp.Header.Revision
+	if s.cfg.Accept != nil {
+		// The data keys as they are, before a pending commit is applied.
+		r := &reader{s: s, rev: s.rev}
+		err := func() (err error) {
+			defer recoverRead(&err)
+			return s.cfg.Accept(r)
+		}()
+		if err != nil {
+			return err
+		}
+	}
 	// A published commit that a crash left half applied.
 	root, err := s.get(s.key(kRoot))
 	if err != nil {
@@ -406,13 +411,13 @@ func (s *Store) txn(ops ...clientv3.Op) (*clientv3.TxnResponse, error) {
 	return resp, nil
 }
 
-// mapErr maps the client's errors: a full cluster is ENOSPC (kv.ErrNoSpace).
+// mapErr maps the client's errors: a full cluster is kv.ErrNoSpace.
 func mapErr(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, rpctypes.ErrNoSpace), strings.Contains(err.Error(), "database space exceeded"):
-		return noSpace{fmt.Errorf("etcd cluster is full: %w", err)}
+		return kv.NoSpace(fmt.Errorf("etcd cluster is full: %w", err))
 	}
 	return err
 }
@@ -456,7 +461,7 @@ func (s *Store) begin() (*reader, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		return nil, errClosed
+		return nil, kv.ErrClosed
 	}
 	r := &reader{s: s, rev: s.rev}
 	if s.pending != nil {
@@ -474,8 +479,8 @@ func (s *Store) end(r *reader) {
 
 // Update implements kv.Store.Update. A commit that fits one etcd transaction is one
 // transaction; a larger one is staged and published (see the package documentation).
-// Errors: fn's; an error that Is syscall.ENOSPC (the cluster's space quota is reached);
-// ErrFenced; fs.ErrPermission on a read-only store; errClosed; the cluster's errors.
+// Errors: fn's; kv.ErrNoSpace (the cluster's space quota is reached); ErrFenced; an error that
+// Is fs.ErrPermission on a read-only store; kv.ErrClosed; the cluster's errors.
 func (s *Store) Update(fn func(w kv.Writer) error) (err error) {
 	if s.cfg.ReadOnly {
 		return fmt.Errorf("%s: %w: store is open read-only", s.url, fs.ErrPermission)
@@ -487,7 +492,7 @@ func (s *Store) Update(fn func(w kv.Writer) error) (err error) {
 	s.mu.Unlock()
 	switch {
 	case closed:
-		return errClosed
+		return kv.ErrClosed
 	case dead != nil:
 		return dead
 	case pending != nil:
@@ -766,5 +771,52 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// errClosed is the error of a closed store's methods.
-var errClosed = errors.New("store is closed")
+// Opener returns a kv.Opener of stores in etcd clusters: where is an etcd URL
+// ("etcd://HOST:PORT[,HOST:PORT...]/NAME", see ParseURL), and base gives what a URL does not
+// say (TLS files, credentials, lease and timeouts); its Endpoints, Name, Buckets, ReadOnly,
+// LockTimeout and Accept are set from the URL and opts.
+func Opener(base Config) kv.Opener {
+	return func(where string, opts kv.Options) (kv.Store, error) {
+		eps, name, err := ParseURL(where)
+		if err != nil {
+			return nil, err
+		}
+		cfg := base
+		cfg.Endpoints, cfg.Name = eps, name
+		cfg.Buckets, cfg.ReadOnly, cfg.LockTimeout, cfg.Accept = opts.Buckets, opts.ReadOnly, opts.LockTimeout, opts.Accept
+		s, err := Open(cfg)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+}
+
+// ParseURL splits an etcd store URL, "etcd://HOST:PORT[,HOST:PORT...]/NAME", into its
+// endpoints and name. The URL holds no credentials: a user:password@ part is refused (they
+// would show wherever the URL is printed). Errors wrap kv.ErrInvalid and quote the URL.
+func ParseURL(u string) (endpoints []string, name string, err error) {
+	rest, ok := strings.CutPrefix(u, "etcd://")
+	if !ok {
+		return nil, "", fmt.Errorf("%w: %q is not an etcd URL (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+	}
+	hosts, name, ok := strings.Cut(rest, "/")
+	switch {
+	case strings.Contains(hosts, "@"):
+		redacted := "etcd://" + hosts[strings.LastIndex(hosts, "@")+1:] + "/" + name
+		return nil, "", fmt.Errorf("%w: %q: credentials do not go in the URL (give them by flag or environment)", kv.ErrInvalid, redacted)
+	case !ok || name == "":
+		return nil, "", fmt.Errorf("%w: %q has no store name (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+	case hosts == "":
+		return nil, "", fmt.Errorf("%w: %q has no endpoints (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+	case strings.ContainsRune(name, 0):
+		return nil, "", fmt.Errorf("%w: %q: the store name holds a NUL byte", kv.ErrInvalid, u)
+	}
+	for _, h := range strings.Split(hosts, ",") {
+		if _, _, err := net.SplitHostPort(h); err != nil {
+			return nil, "", fmt.Errorf("%w: %q: endpoint %q is not HOST:PORT", kv.ErrInvalid, u, h)
+		}
+		endpoints = append(endpoints, h)
+	}
+	return endpoints, name, nil
+}
