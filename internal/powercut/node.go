@@ -558,4 +558,3 @@ func (h *handle) Setlk(ctx context.Context, owner uint64, lk *fuse.FileLock, fla
 func (h *handle) Setlkw(ctx context.Context, owner uint64, lk *fuse.FileLock, flags uint32) syscall.Errno {
 	return h.lf.Setlkw(ctx, owner, lk, flags)
 }
-

@@ -517,4 +517,3 @@ func (f *FS) frozenNow() bool {
 	defer f.mu.Unlock()
 	return f.frozen
 }
-
