@@ -50,8 +50,11 @@ type FS struct {
 	graveFd             int
 	server              *fuse.Server
 
-	mu      sync.Mutex
-	frozen  bool
+	mu       sync.Mutex
+	frozen   bool
+	frozenCh chan struct{} // closed by the freeze
+	ops      int64         // operations that change something or sync, so far
+	freezeAt int64         // if positive, the operation that freezes the filesystem
 	done    bool
 	seq     uint64               // numbers the held-back operations and the grave's names
 	files   map[uint64]*fileHeld // by backing inode number: writes since the file's last fsync
@@ -130,7 +133,7 @@ func Mount(backing, mountpoint string) (*FS, error) {
 	if err := syscall.Stat(backing, &st); err != nil {
 		return nil, fmt.Errorf("powercut: backing directory: %w", &os.PathError{Op: "stat", Path: backing, Err: err})
 	}
-	f := &FS{backing: backing, mnt: mountpoint, grave: backing + ".powercut-grave",
+	f := &FS{backing: backing, mnt: mountpoint, grave: backing + ".powercut-grave", frozenCh: make(chan struct{}),
 		files: map[uint64]*fileHeld{}, dirs: map[uint64]*dirHeld{}}
 	if err := os.RemoveAll(f.grave); err != nil {
 		return nil, err
@@ -179,8 +182,40 @@ func (f *FS) Counts() Counts {
 // nothing. An operation in progress completes first.
 func (f *FS) Freeze() {
 	f.mu.Lock()
-	f.frozen = true
+	f.freezeLocked()
 	f.mu.Unlock()
+}
+
+func (f *FS) freezeLocked() {
+	if !f.frozen {
+		f.frozen = true
+		close(f.frozenCh)
+	}
+}
+
+// FreezeAt makes the n-th operation that changes a file or a directory, or syncs one (counted
+// from the mount, see Ops), the moment of the cut: it fails with EIO and changes nothing, as
+// every later one. A campaign that draws n lands its cuts uniformly over the operations a
+// workload makes, inside every durability step, rather than uniformly over time (where most
+// cuts fall while the process computes).
+func (f *FS) FreezeAt(n int64) {
+	f.mu.Lock()
+	f.freezeAt = n
+	if n > 0 && f.ops >= n {
+		f.freezeLocked()
+	}
+	f.mu.Unlock()
+}
+
+// Frozen returns a channel closed once the filesystem is frozen.
+func (f *FS) Frozen() <-chan struct{} { return f.frozenCh }
+
+// Ops returns the number of operations that changed a file or a directory, or synced one,
+// since the mount.
+func (f *FS) Ops() int64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.ops
 }
 
 // CutOptions say what a Cut keeps of what was held back.
@@ -501,9 +536,16 @@ func (f *FS) unburyLocked(name string) {
 	}
 }
 
-// lock takes f.mu, or fails with EIO once frozen.
+// lock takes f.mu for an operation that changes something or syncs, or fails with EIO once
+// frozen (see FreezeAt).
 func (f *FS) lock() syscall.Errno {
 	f.mu.Lock()
+	if !f.frozen {
+		f.ops++
+		if f.freezeAt > 0 && f.ops >= f.freezeAt {
+			f.freezeLocked()
+		}
+	}
 	if f.frozen {
 		f.mu.Unlock()
 		return syscall.EIO
