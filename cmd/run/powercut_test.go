@@ -42,8 +42,8 @@ type powerCut struct {
 	backing, mnt string
 	fs           *powercut.FS
 	cuts, torn   int
-	opCuts       int   // cuts at a drawn operation (the others at a drawn time)
-	maxOps       int64 // the most operations a round made before its cut
+	opCuts       int             // cuts at a drawn operation (the others at a drawn time)
+	maxOps       int64           // the most operations a round made before its cut
 	dropped      powercut.Counts // summed over the cuts
 	steps        map[string]int  // maintenance rounds by step
 	stepTime     map[string]time.Duration

@@ -55,11 +55,11 @@ type FS struct {
 	frozenCh chan struct{} // closed by the freeze
 	ops      int64         // operations that change something or sync, so far
 	freezeAt int64         // if positive, the operation that freezes the filesystem
-	done    bool
-	seq     uint64               // numbers the held-back operations and the grave's names
-	files   map[uint64]*fileHeld // by backing inode number: writes since the file's last fsync
-	dirs    map[uint64]*dirHeld  // by backing inode number: changes since the dir's last fsync
-	counter Counts
+	done     bool
+	seq      uint64               // numbers the held-back operations and the grave's names
+	files    map[uint64]*fileHeld // by backing inode number: writes since the file's last fsync
+	dirs     map[uint64]*dirHeld  // by backing inode number: changes since the dir's last fsync
+	counter  Counts
 }
 
 // Counts counts what an FS saw and what a Cut dropped.
