@@ -31,8 +31,10 @@ import (
 // one kill to the next, so damage done by one crash is found by every later check.
 //
 // CRASH_ITERS sets the number of kills per guest (default 20 for the Go guest, 8 for
-// python.wasm); CRASH_SEED replays a run's choices (flags, kill delays; the seed is printed by
-// every run), though not the scheduling of the processes.
+// python.wasm; CRASH_ITERS_GO and CRASH_ITERS_PY set one guest's); CRASH_SEED replays a run's
+// choices (flags, kill delays; the seed is printed by every run), though not the scheduling of
+// the processes. make crash runs the full campaign. These kills leave the page cache behind:
+// powercut_test.go runs the same loop with power cuts.
 
 // The guests' content functions: the same as testdata/guests/go/crashwriter and
 // testdata/crash/writer.py, written a third time here so that the check does not trust them.
@@ -74,15 +76,18 @@ func crashSeed(t *testing.T, prefix string) uint64 {
 	return seed
 }
 
-// crashIters returns $PREFIX_ITERS (CRASH_ITERS, POWERCUT_ITERS) or def.
-func crashIters(t *testing.T, prefix string, def int) int {
+// crashIters returns $PREFIX_ITERS_GUEST (CRASH_ITERS_GO, POWERCUT_ITERS_PY, ...), else
+// $PREFIX_ITERS (CRASH_ITERS, POWERCUT_ITERS), else def.
+func crashIters(t *testing.T, prefix, guest string, def int) int {
 	t.Helper()
-	if s := os.Getenv(prefix + "_ITERS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("%s_ITERS=%q: want a positive number", prefix, s)
+	for _, env := range []string{prefix + "_ITERS_" + guest, prefix + "_ITERS"} {
+		if s := os.Getenv(env); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				t.Fatalf("%s=%q: want a positive number", env, s)
+			}
+			return n
 		}
-		return n
 	}
 	return def
 }
@@ -518,7 +523,7 @@ func crashLoop(t *testing.T, g crashGuest, iters int, pc *powerCut) int {
 func TestCrashGo(t *testing.T) {
 	t.Parallel()
 	wasm := guests.Build(t, "go/crashwriter")
-	iters := crashIters(t, "CRASH", 20)
+	iters := crashIters(t, "CRASH", "GO", 20)
 	facts := crashLoop(t, crashGuest{
 		name: "go",
 		argv: func(tag string) []string {
@@ -543,7 +548,7 @@ func TestCrashPython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	iters := crashIters(t, "CRASH", 8)
+	iters := crashIters(t, "CRASH", "PY", 8)
 	facts := crashLoop(t, crashGuest{
 		name:   "py",
 		sqlite: true,

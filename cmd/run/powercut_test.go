@@ -32,7 +32,8 @@ import (
 // synced, renamed into place), or a guest that writes without fsync and exits (the exit commit).
 //
 // POWERCUT_ITERS sets the number of guest rounds per guest (default 36 for the Go guest, 8 for
-// python.wasm: about 50 cuts with the maintenance rounds); POWERCUT_SEED replays a run's choices
+// python.wasm: about 55 cuts with the maintenance rounds; POWERCUT_ITERS_GO and
+// POWERCUT_ITERS_PY set one guest's); POWERCUT_SEED replays a run's choices
 // (flags, delays, which cuts are torn and what they keep; the seed is printed by every run),
 // though not the scheduling of the processes. make powercut runs the full campaign.
 
@@ -261,7 +262,7 @@ func TestPowerCutGo(t *testing.T) {
 			return []string{wasm, "/crash", tag, n}
 		},
 		work: 400 * time.Millisecond,
-	}, crashIters(t, "POWERCUT", 36))
+	}, crashIters(t, "POWERCUT", "GO", 36))
 }
 
 // TestPowerCutPython cuts the power under wasmrun running python.wasm with
@@ -284,5 +285,5 @@ func TestPowerCutPython(t *testing.T) {
 			return []string{py, "-c", string(script), "/crash", tag, n}
 		},
 		work: 800 * time.Millisecond,
-	}, crashIters(t, "POWERCUT", 8))
+	}, crashIters(t, "POWERCUT", "PY", 8))
 }
