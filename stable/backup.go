@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/stable/internal/kv/boltkv"
 )
 
 // BackupOptions configure FS.Backup. The zero value is fine.
@@ -103,7 +104,7 @@ func (f *FS) copyStore(dir, pattern string, noSync bool, progress func(done, tot
 		}
 	}()
 	// The copy's own commits skip fdatasync: the file is synced once, at the end.
-	d, err := kv.OpenBolt(name, kv.BoltOptions{Buckets: bucketSpecs, PageSize: boltPageSize(int(f.ps)), NoSync: true})
+	d, err := boltkv.OpenBolt(name, boltkv.BoltOptions{Buckets: bucketSpecs, PageSize: boltPageSize(int(f.ps)), NoSync: true})
 	if err != nil {
 		return "", 0, err
 	}

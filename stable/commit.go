@@ -9,8 +9,6 @@ import (
 	"syscall"
 	"time"
 
-	berrors "go.etcd.io/bbolt/errors"
-
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
@@ -167,8 +165,9 @@ func (f *FS) writeBatch(b *batch) error {
 	b.written = 0
 	update := f.store.Update
 	if b.trigger == bySize || b.trigger == byAge {
-		// No one waits on this commit: it need not go through the log (see kv.WAL.UpdateDirect).
-		update = f.wal.UpdateDirect
+		// No one waits on this commit: it need not go through the log (see
+		// kv.Store.UpdateBackground).
+		update = f.store.UpdateBackground
 	}
 	err := update(func(kw kv.Writer) error {
 		w := countingWriter{kw, &b.written}
@@ -428,7 +427,7 @@ func (f *FS) makeRoomLocked() vfs.Errno {
 // changes stay in the cache and the next commit retries them. Errors: EIO, ENOSPC.
 func (f *FS) Commit() vfs.Errno {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if f.closed || f.readOnly {
 		return vfs.ESUCCESS
 	}
@@ -508,7 +507,7 @@ func errnoOf(err error) vfs.Errno {
 		return vfs.ESUCCESS
 	case errors.As(err, &e):
 		return e
-	case errors.Is(err, syscall.ENOSPC), errors.Is(err, berrors.ErrMaxSizeReached):
+	case errors.Is(err, kv.ErrNoSpace), errors.Is(err, syscall.ENOSPC):
 		return vfs.ENOSPC
 	case errors.Is(err, fs.ErrPermission), errors.Is(err, syscall.EROFS):
 		return vfs.EROFS

@@ -73,7 +73,7 @@ func (f *FS) compact(opts CompactOptions) (stats CompactStats, err error) {
 	// Write the log's commits into the file and let go of the log: its name goes with the path,
 	// which names the new file once it is renamed in place, and a process waiting for that
 	// file's lock may open it then. Later commits of f (Close's) go to the old file.
-	if err := f.wal.Detach(); err != nil {
+	if err := f.store.Detach(); err != nil {
 		return stats, &fs.PathError{Op: "compact", Path: path, Err: err}
 	}
 	if st, err = os.Stat(path); err != nil {

@@ -10,7 +10,7 @@ import (
 // The store format. See the package documentation, section "Store format", for the prose.
 
 // formatVersion is the version of the store format this package writes. Version 3 is version 2
-// with a write-ahead log: commits may live in the file's log (kv.WAL) until a checkpoint, so a
+// with a write-ahead log: commits may live in the file's log (boltkv.WAL) until a checkpoint, so a
 // program that reads only version 2 would miss them, and must refuse the store. A store with a
 // higher version is refused with ErrNewerFormat; one of version 2 is opened and, at its first
 // read-write open, upgraded in place to version 3 (the version key only, written straight to

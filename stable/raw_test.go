@@ -4,12 +4,13 @@ import (
 	"testing"
 
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/stable/internal/kv/boltkv"
 )
 
 // Raw access to a store's buckets, to damage stores on purpose.
 
 func openRaw(path string) (kv.Store, error) {
-	return kv.OpenBolt(path, kv.BoltOptions{Buckets: bucketSpecs, LockTimeout: -1})
+	return boltkv.OpenBolt(path, boltkv.BoltOptions{Buckets: bucketSpecs, LockTimeout: -1})
 }
 
 type rawWriter struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/tidwall/btree"
 
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/stable/internal/kv/boltkv"
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
@@ -101,7 +102,7 @@ type Options struct {
 	fault *kv.Fault
 
 	// walCheckpointBytes, for tests only, is the log size past which a commit checkpoints
-	// (0: kv.DefaultCheckpointBytes).
+	// (0: boltkv.DefaultCheckpointBytes).
 	walCheckpointBytes int64
 
 	// boltPageSize, for tests only, is the bbolt page size of a new store (0: the default,
@@ -136,7 +137,6 @@ var (
 type FS struct {
 	path     string
 	store    kv.Store
-	wal      *kv.WAL // store, for UpdateDirect (writeBatch, the upgrade) and Detach (Compact)
 	readOnly bool
 	quota    int64
 	ps       int64 // page size
@@ -243,38 +243,25 @@ func open(path string, opts Options) (*FS, error) {
 		return nil, fmt.Errorf("%w: empty file", ErrNotStore)
 	}
 
-	bolt, err := kv.OpenBolt(path, kv.BoltOptions{
+	// Every store has a write-ahead log in front of its bbolt file (see boltkv.WAL): opening
+	// it replays the commits a crash left in it. The format is checked before (Accept): a log
+	// of a newer format must not be checkpointed into the file.
+	var ver uint32
+	store, err := boltkv.Open(path, kv.Options{
 		Buckets:     bucketSpecs,
 		LockTimeout: opts.LockTimeout,
 		ReadOnly:    opts.ReadOnly,
 		NoSync:      opts.NoSync,
+		Fault:       opts.fault,
+		LogBytes:    cmp.Or(opts.walCheckpointBytes, walCheckpointBytes(opts.CacheBytes)),
+		Accept:      func(r kv.Reader) (err error) { ver, err = checkVersion(r); return err },
 	})
 	if err != nil {
-		return nil, storeError(err)
-	}
-	// Check the format before the log is replayed: a log of a newer format must not be
-	// checkpointed into the file.
-	var ver uint32
-	if err := bolt.View(func(r kv.Reader) (err error) { ver, err = checkVersion(r); return err }); err != nil {
-		_ = bolt.Close()
-		return nil, storeError(err)
-	}
-	// Every store has a write-ahead log in front of its bbolt file (see kv.WAL): opening it
-	// replays the commits a crash left in it.
-	store, err := kv.OpenWAL(bolt, kv.WALOptions{
-		ReadOnly:        opts.ReadOnly,
-		NoSync:          opts.NoSync,
-		Fault:           opts.fault,
-		CheckpointBytes: cmp.Or(opts.walCheckpointBytes, walCheckpointBytes(opts.CacheBytes)),
-	})
-	if err != nil {
-		_ = bolt.Close()
 		return nil, storeError(err)
 	}
 	f := &FS{
 		path:       path,
 		store:      store,
-		wal:        store,
 		readOnly:   opts.ReadOnly,
 		quota:      opts.QuotaBytes,
 		interval:   opts.CommitInterval,
@@ -292,8 +279,9 @@ func open(path string, opts Options) (*FS, error) {
 	}
 	if ver < formatVersion && !f.readOnly {
 		// A version 2 store has no log. Upgrade it before any commit can go to one, straight
-		// into bbolt, so that a program reading only version 2 refuses it from now on.
-		err := f.wal.UpdateDirect(func(w kv.Writer) error {
+		// into bbolt (UpdateBackground skips the log), so that a program reading only version
+		// 2 refuses it from now on.
+		err := f.store.UpdateBackground(func(w kv.Writer) error {
 			return w.Put(bSuper, keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion))
 		})
 		if err != nil {
@@ -323,7 +311,7 @@ func open(path string, opts Options) (*FS, error) {
 // until then, and a checkpoint copies them once more (into bbolt's pages), so the log's
 // memory is kept in proportion to the cache's.
 func walCheckpointBytes(cacheBytes int64) int64 {
-	return min(max(cacheBytes/8, 1<<20), kv.DefaultCheckpointBytes)
+	return min(max(cacheBytes/8, 1<<20), boltkv.DefaultCheckpointBytes)
 }
 
 // storeError maps an error of the kv layer to the errors of Open. Errors already of this
@@ -361,7 +349,7 @@ func create(path string, pageSize, boltPage int) error {
 	_ = tmp.Close()
 	defer os.Remove(name)
 
-	s, err := kv.OpenBolt(name, kv.BoltOptions{Buckets: bucketSpecs, PageSize: boltPage})
+	s, err := boltkv.OpenBolt(name, boltkv.BoltOptions{Buckets: bucketSpecs, PageSize: boltPage})
 	if err != nil {
 		return err
 	}

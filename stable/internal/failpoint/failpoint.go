@@ -26,7 +26,7 @@ const (
 	// learns of it.
 	AfterCommit Name = "afterCommit"
 
-	// The store's write-ahead log (see kv.WAL) has two more, inside the store transaction's
+	// The store's write-ahead log (see boltkv.WAL) has two more, inside the store transaction's
 	// commit. A process killed at either keeps the commit: its record is in the log file (in
 	// the page cache, not yet synced) or in the bbolt file.
 

@@ -10,7 +10,7 @@ import (
 // Put fails with the error given, wrapped in an *fs.PathError naming the file as the operating
 // system's errors are. The transaction is then rolled back, as bbolt rolls back a commit whose
 // write fails, and Update returns that error. Deletes never fail (bbolt can delete into pages
-// it already has). Set it in BoltOptions.Fault. A Fault is safe for concurrent use.
+// it already has). Set it in Options.Fault. A Fault is safe for concurrent use.
 type Fault struct {
 	mu     sync.Mutex
 	armed  bool
@@ -33,8 +33,9 @@ func (f *Fault) Heal() {
 	f.mu.Unlock()
 }
 
-// put charges n bytes to the budget and returns the error to fail a Put with, if any.
-func (f *Fault) put(path string, n int) error {
+// Charge is for engines: it charges n bytes (of a Put of the store at path) to the budget and
+// returns the error to fail that Put with, if any.
+func (f *Fault) Charge(path string, n int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.armed {

@@ -2,7 +2,8 @@ package kv
 
 import (
 	"errors"
-	"fmt"
+	"os"
+	"time"
 )
 
 // Bucket names one of the ordered maps of a Store: an index into the BucketSpec list the Store
@@ -29,18 +30,64 @@ type Store interface {
 
 	// Update runs fn in a read-write transaction and commits it atomically (and durably,
 	// unless the store was opened with NoSync) if fn returns nil; otherwise it rolls it back
-	// and returns fn's error. Only one Update runs at a time.
+	// and returns fn's error. Only one Update runs at a time. Errors: fn's, ErrNoSpace (the
+	// store cannot grow: a full disk, an engine's size limit), an error that Is
+	// fs.ErrPermission on a read-only store, ErrClosed, ErrCorrupt, or the operating system's.
 	Update(fn func(w Writer) error) error
 
-	// Check runs the engine's own consistency check of the file and reports each problem
-	// found to fn.
+	// UpdateBackground is Update for a commit nobody waits on (the background write-back of
+	// a cache): the same atomicity, durability and errors, but the engine may spend more
+	// latency on it to do less work in all. An engine with a log in front of its main file
+	// commits it straight into the file, writing its values once rather than twice (to the
+	// log now, to the file at the next checkpoint). An engine without such a trade-off
+	// implements it as Update.
+	UpdateBackground(fn func(w Writer) error) error
+
+	// Check runs the engine's own consistency check of what it stores and reports each
+	// problem found to fn. Its error is for a check that could not run.
 	Check(fn func(problem error)) error
 
-	// Path returns the path of the file the store lives in.
+	// Detach makes the store's main file (Path) hold every committed change and stops the
+	// store from using any other file named after Path (a log), so that another file may be
+	// renamed over Path while the store stays open and locked (a compaction); later commits
+	// go to the main file directly. An engine that keeps nothing beside its main file, or has
+	// no file, does nothing.
+	Detach() error
+
+	// Path returns where the store lives, for messages: a file's path, or an engine's URL.
 	Path() string
 
-	// Close closes the store. Transactions must have ended.
+	// Close closes the store. Transactions must have ended. Later calls return nil; other
+	// methods return ErrClosed.
 	Close() error
+}
+
+// Opener is the shape of an engine's open function: where names the store (a file's path, an
+// engine's URL), and the store is created empty if the engine's place for it is empty. Errors:
+// ErrLocked, ErrInvalid, ErrCorrupt (all wrapped), Accept's, or the operating system's.
+type Opener func(where string, opts Options) (Store, error)
+
+// Options are what the stable package asks of any engine when it opens a store. Options an
+// engine has no use for are ignored.
+type Options struct {
+	// Buckets are the buckets of the store; a Bucket value indexes this list.
+	Buckets []BucketSpec
+	// LockTimeout is how long to wait for another holder of the store to let go before
+	// ErrLocked. Zero means do not wait (one try).
+	LockTimeout time.Duration
+	// ReadOnly opens the store for reading only: Update fails (see Store.Update).
+	ReadOnly bool
+	// NoSync makes commits not durable across a crash of the machine (not of the process).
+	// For tests and benchmarks only.
+	NoSync bool
+	// LogBytes bounds how many bytes of commits an engine with a log may hold in it (and in
+	// memory) before it writes them into its main file; 0 means the engine's default.
+	LogBytes int64
+	// Accept, if not nil, is called on the store as it is before the engine recovers
+	// anything (replays a log into it): an error from it ends Open, with nothing changed.
+	Accept func(r Reader) error
+	// Fault, if not nil, makes writes fail on demand: a test seam (see Fault).
+	Fault *Fault
 }
 
 // Reader reads inside a transaction. Every slice it returns is valid only until the
@@ -75,6 +122,11 @@ type Writer interface {
 
 // Errors of Open and of transactions. Each is wrapped with details; test with errors.Is.
 var (
+	// ErrNoSpace means a commit did not fit: the disk is full, or the engine reached its size
+	// limit. The commit was rolled back; it may fit once space is freed.
+	ErrNoSpace = errors.New("no space left for the store")
+	// ErrClosed means the store was closed.
+	ErrClosed = errors.New("store is closed")
 	// ErrLocked means another process (or another Store in this process) holds the file.
 	ErrLocked = errors.New("file is locked")
 	// ErrInvalid means the file is not a database of this engine.
@@ -84,10 +136,27 @@ var (
 	ErrCorrupt = errors.New("damaged database file")
 )
 
-// panicError turns a recovered panic into an ErrCorrupt error.
-func panicError(r any) error {
-	if e, ok := r.(error); ok {
-		return fmt.Errorf("%w: %w", ErrCorrupt, e)
+// NoSpace returns err (a failed commit's error) marked as ErrNoSpace, for engines to map
+// their own "full" errors at the seam: errors.Is(NoSpace(err), ErrNoSpace) holds, and the
+// message and the rest of the chain are err's.
+func NoSpace(err error) error {
+	if err == nil || errors.Is(err, ErrNoSpace) {
+		return err
 	}
-	return fmt.Errorf("%w: %v", ErrCorrupt, r)
+	return noSpace{err}
+}
+
+type noSpace struct{ err error }
+
+func (e noSpace) Error() string        { return e.err.Error() }
+func (e noSpace) Unwrap() error        { return e.err }
+func (e noSpace) Is(target error) bool { return target == ErrNoSpace }
+
+// SyncDir makes a create, rename or link in dir durable (best effort: not every system can
+// sync a directory).
+func SyncDir(dir string) {
+	if d, err := os.Open(dir); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
 }

@@ -1,9 +1,10 @@
-package kv
+package boltkv
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"hash/crc32"
 )
 
@@ -68,7 +69,7 @@ func decodeHeader(b []byte) (logHeader, bool) {
 // op is one change of a commit.
 type op struct {
 	kind     byte
-	b        Bucket
+	b        kv.Bucket
 	key, val []byte // val: the value of a put, the upper bound of a range delete (nil: none)
 }
 
@@ -153,7 +154,7 @@ func decodeOps(p []byte) ([]op, error) {
 		if len(p) < 2 {
 			return nil, errBadPayload
 		}
-		o := op{kind: p[0], b: Bucket(p[1])}
+		o := op{kind: p[0], b: kv.Bucket(p[1])}
 		p = p[2:]
 		var ok bool
 		if o.key, ok = str(); !ok {

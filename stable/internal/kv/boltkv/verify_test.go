@@ -1,10 +1,11 @@
-package kv
+package boltkv
 
 import (
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,11 +19,11 @@ func testStore(t *testing.T, n int) string {
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenBolt(path, BoltOptions{Buckets: []BucketSpec{{Name: "b"}}, PageSize: 4096, NoSync: true})
+	s, err := OpenBolt(path, BoltOptions{Buckets: []kv.BucketSpec{{Name: "b"}}, PageSize: 4096, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = s.Update(func(w Writer) error {
+	err = s.Update(func(w kv.Writer) error {
 		for i := range n {
 			if err := w.Put(0, fmt.Appendf(nil, "key%06d", i), bytes.Repeat([]byte{byte(i)}, 200)); err != nil {
 				return err
@@ -154,12 +155,12 @@ func TestVerifyDamagedLeaves(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, ro := range []bool{true, false} {
-				s, err := OpenBolt(path, BoltOptions{Buckets: []BucketSpec{{Name: "b"}}, ReadOnly: ro})
+				s, err := OpenBolt(path, BoltOptions{Buckets: []kv.BucketSpec{{Name: "b"}}, ReadOnly: ro})
 				if err == nil {
 					s.Close()
 					t.Fatalf("Open (read-only %v) of the damaged file succeeded", ro)
 				}
-				if !errors.Is(err, ErrCorrupt) {
+				if !errors.Is(err, kv.ErrCorrupt) {
 					t.Fatalf("Open: %v; want ErrCorrupt", err)
 				}
 				t.Log(err)
@@ -167,13 +168,13 @@ func TestVerifyDamagedLeaves(t *testing.T) {
 		})
 	}
 	// The clean file opens and reads.
-	s, err := OpenBolt(clean, BoltOptions{Buckets: []BucketSpec{{Name: "b"}}, ReadOnly: true})
+	s, err := OpenBolt(clean, BoltOptions{Buckets: []kv.BucketSpec{{Name: "b"}}, ReadOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
 	n := 0
-	err = s.View(func(r Reader) error { return r.Scan(0, nil, nil, func(_, _ []byte) bool { n++; return true }) })
+	err = s.View(func(r kv.Reader) error { return r.Scan(0, nil, nil, func(_, _ []byte) bool { n++; return true }) })
 	if err != nil || n != 400 {
 		t.Errorf("Scan of the clean file: %d keys, %v", n, err)
 	}

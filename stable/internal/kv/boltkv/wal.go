@@ -1,10 +1,11 @@
-package kv
+package boltkv
 
 import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -15,7 +16,6 @@ import (
 	"sync"
 	"sync/atomic"
 
-	bolt "go.etcd.io/bbolt"
 	"golang.org/x/sys/unix"
 
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
@@ -39,7 +39,7 @@ type WALOptions struct {
 	NoSync bool
 	// Fault, if not nil, makes Puts fail on demand (see Fault). It belongs here and not on the
 	// inner store, whose Puts are the checkpoints'.
-	Fault *Fault
+	Fault *kv.Fault
 }
 
 // The defaults of WALOptions.
@@ -89,7 +89,7 @@ type WAL struct {
 	path  string // of the log
 	opts  WALOptions
 
-	wmu      sync.Mutex // held by Update, UpdateDirect, checkpoints, Close, Detach, Check
+	wmu      sync.Mutex // held by Update, UpdateBackground, checkpoints, Close, Detach, Check
 	work     *overlay   // the committed overlay, writer-private (it is cloned, which marks it)
 	log      *os.File   // nil if read-only without a log, or detached
 	salt     uint64
@@ -125,7 +125,7 @@ type WAL struct {
 // inner from then on: closing it closes inner. On error inner is left open. Errors: ErrCorrupt
 // (a record that passes its checksum does not decode), the inner store's errors, or the
 // operating system's.
-func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
+func OpenWAL(inner kv.Store, opts WALOptions) (*WAL, error) {
 	bs, ok := inner.(*boltStore)
 	if !ok {
 		return nil, fmt.Errorf("kv: OpenWAL needs a store of OpenBolt, not %T", inner)
@@ -141,7 +141,7 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 	}
 	s := &WAL{inner: bs, path: bs.Path() + LogSuffix, end: logHeaderSize, opts: opts, work: newOverlay()}
 	var have bool
-	err := bs.View(func(r Reader) error {
+	err := bs.View(func(r kv.Reader) error {
 		if bk := r.(*boltTx).tx.Bucket(walBucket); bk != nil {
 			if v := bk.Get(walKey); len(v) == 16 {
 				s.salt, s.gen, have = binary.LittleEndian.Uint64(v), binary.LittleEndian.Uint64(v[8:]), true
@@ -170,7 +170,7 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 		var b [8]byte
 		_, _ = rand.Read(b[:])
 		s.salt, s.gen = binary.LittleEndian.Uint64(b[:]), 1
-		if err := bs.Update(func(w Writer) error { return s.putMeta(w, s.gen) }); err != nil {
+		if err := bs.Update(func(w kv.Writer) error { return s.putMeta(w, s.gen) }); err != nil {
 			return nil, err
 		}
 	}
@@ -196,7 +196,7 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	if err := bs.View(func(r Reader) error { s.innerID = uint64(r.(*boltTx).tx.ID()); return nil }); err != nil {
+	if err := bs.View(func(r kv.Reader) error { s.innerID = uint64(r.(*boltTx).tx.ID()); return nil }); err != nil {
 		_ = f.Close()
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func OpenWAL(inner Store, opts WALOptions) (*WAL, error) {
 func (s *WAL) replay(data []byte) error {
 	commits, end, err := parseLog(data, s.salt, s.gen)
 	if err != nil {
-		return fmt.Errorf("%w: %s: %w", ErrCorrupt, s.path, err)
+		return fmt.Errorf("%w: %s: %w", kv.ErrCorrupt, s.path, err)
 	}
 	for _, ops := range commits {
 		s.work.apply(ops)
@@ -259,17 +259,8 @@ func (s *WAL) setLimit() {
 	}
 }
 
-// SyncDir makes a create, rename or link in dir durable (best effort: not every system can
-// sync a directory).
-func SyncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
-}
-
 // putMeta records the log's salt and generation gen in the inner store, in w's transaction.
-func (s *WAL) putMeta(w Writer, gen uint64) error {
+func (s *WAL) putMeta(w kv.Writer, gen uint64) error {
 	bk, err := w.(*boltTx).tx.CreateBucketIfNotExists(walBucket)
 	if err != nil {
 		return err
@@ -293,16 +284,16 @@ func (s *WAL) LogPath() string { return s.path }
 var errRetry = errors.New("retry")
 
 // View runs fn over the committed overlay and a read transaction of the inner store that
-// agree. The inner store changes only at a checkpoint (or an UpdateDirect), which publishes the
+// agree. The inner store changes only at a checkpoint (or an UpdateBackground), which publishes the
 // new (empty) overlay once the inner transaction committed: an overlay records the inner
 // transaction it sits on (base), and a View whose inner transaction is newer than its overlay's
 // base (it began in the moment between the checkpoint's commit and its publishing) starts again.
-func (s *WAL) View(fn func(r Reader) error) error {
+func (s *WAL) View(fn func(r kv.Reader) error) error {
 	s.views.Add(1) // before the overlay is loaded (see buffer)
 	defer s.views.Add(-1)
 	for {
 		o := s.pub.Load()
-		err := s.inner.View(func(r Reader) error {
+		err := s.inner.View(func(r kv.Reader) error {
 			if o.base != 0 && uint64(r.(*boltTx).tx.ID()) != o.base {
 				return errRetry
 			}
@@ -324,9 +315,9 @@ type walTx struct {
 	bytes int
 }
 
-func (t *walTx) Put(b Bucket, key, value []byte) error {
+func (t *walTx) Put(b kv.Bucket, key, value []byte) error {
 	if f := t.s.opts.Fault; f != nil {
-		if err := f.put(t.s.Path(), len(key)+len(value)); err != nil {
+		if err := f.Charge(t.s.Path(), len(key)+len(value)); err != nil {
 			return err
 		}
 	}
@@ -337,7 +328,7 @@ func (t *walTx) Put(b Bucket, key, value []byte) error {
 	return nil
 }
 
-func (t *walTx) Delete(b Bucket, key []byte) error {
+func (t *walTx) Delete(b kv.Bucket, key []byte) error {
 	k := append([]byte(nil), key...)
 	t.ops = append(t.ops, op{kind: opDelete, b: b, key: k})
 	t.bytes += len(key)
@@ -345,7 +336,7 @@ func (t *walTx) Delete(b Bucket, key []byte) error {
 	return nil
 }
 
-func (t *walTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
+func (t *walTx) DeleteRange(b kv.Bucket, from, to []byte) (int, error) {
 	n := 0
 	if err := t.Scan(b, from, to, func(_, _ []byte) bool { n++; return true }); err != nil {
 		return 0, err
@@ -361,11 +352,15 @@ func (t *walTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
 	return n, nil
 }
 
-// UpdateDirect is Update for a commit no one waits on (a background flush of a cache): it
+// UpdateBackground is Update for a commit no one waits on (a background flush of a cache): it
 // skips the log, whatever its size, and commits the overlay with it into the inner store.
 // Through the log its values would be written twice, to the log now and to bbolt at the next
 // checkpoint; directly, once, with the latency of a bbolt commit.
-func (s *WAL) UpdateDirect(fn func(w Writer) error) error {
+func (s *WAL) UpdateBackground(fn func(w kv.Writer) error) error {
+	return mapError(s.updateBackground(fn))
+}
+
+func (s *WAL) updateBackground(fn func(w kv.Writer) error) error {
 	if s.opts.ReadOnly {
 		return s.inner.Update(fn)
 	}
@@ -373,7 +368,7 @@ func (s *WAL) UpdateDirect(fn func(w Writer) error) error {
 	defer s.wmu.Unlock()
 	switch {
 	case s.closed:
-		return fmt.Errorf("kv: %s: %w", s.Path(), bolt.ErrDatabaseNotOpen)
+		return fmt.Errorf("%s: %w", s.Path(), kv.ErrClosed)
 	case s.detached:
 		return s.inner.Update(fn)
 	}
@@ -386,7 +381,7 @@ func (s *WAL) UpdateDirect(fn func(w Writer) error) error {
 		}
 	}
 	var id uint64
-	err := s.inner.Update(func(w Writer) error {
+	err := s.inner.Update(func(w kv.Writer) error {
 		id = uint64(w.(*boltTx).tx.ID())
 		return fn(directWriter{w, s.opts.Fault, s.Path()})
 	})
@@ -399,18 +394,18 @@ func (s *WAL) UpdateDirect(fn func(w Writer) error) error {
 	return err
 }
 
-// directWriter is the Writer of UpdateDirect: bbolt's, with Puts charged to the Fault if any,
+// directWriter is the Writer of UpdateBackground: bbolt's, with Puts charged to the Fault if any,
 // and a nil value put as an empty one (bbolt's Get returns nil for a nil value put in the same
 // transaction, an empty value once committed; the overlay always gives the empty one).
 type directWriter struct {
-	Writer
-	f    *Fault
+	kv.Writer
+	f    *kv.Fault
 	path string
 }
 
-func (w directWriter) Put(b Bucket, key, value []byte) error {
+func (w directWriter) Put(b kv.Bucket, key, value []byte) error {
 	if w.f != nil {
-		if err := w.f.put(w.path, len(key)+len(value)); err != nil {
+		if err := w.f.Charge(w.path, len(key)+len(value)); err != nil {
 			return err
 		}
 	}
@@ -425,14 +420,18 @@ func (w directWriter) Put(b Bucket, key, value []byte) error {
 // synced, a big one (over WALOptions.DirectBytes) straight into the inner store. Once it
 // returns nil the commit is durable (unless NoSync). Errors: fn's, os.ErrPermission (wrapped)
 // if read-only, ErrCorrupt, or the operating system's (writing or syncing the log).
-func (s *WAL) Update(fn func(w Writer) error) error {
+func (s *WAL) Update(fn func(w kv.Writer) error) error {
+	return mapError(s.update(fn))
+}
+
+func (s *WAL) update(fn func(w kv.Writer) error) error {
 	if s.opts.ReadOnly {
 		return s.inner.Update(fn) // fails as the read-only inner store does
 	}
 	s.wmu.Lock()
 	defer s.wmu.Unlock()
 	if s.closed {
-		return fmt.Errorf("kv: %s: %w", s.Path(), bolt.ErrDatabaseNotOpen)
+		return fmt.Errorf("%s: %w", s.Path(), kv.ErrClosed)
 	}
 	if s.detached {
 		return s.inner.Update(fn)
@@ -441,7 +440,7 @@ func (s *WAL) Update(fn func(w Writer) error) error {
 		return err
 	}
 	tx := &walTx{s: s, view: view{o: s.work.clone()}}
-	err := s.inner.View(func(r Reader) error {
+	err := s.inner.View(func(r kv.Reader) error {
 		tx.r = r
 		return fn(tx)
 	})
@@ -530,7 +529,7 @@ func (s *WAL) syncLog() error {
 		return nil
 	}
 	if s.dirSync {
-		SyncDir(filepath.Dir(s.path))
+		kv.SyncDir(filepath.Dir(s.path))
 		s.dirSync = false
 	}
 	if err := unix.Fdatasync(int(s.log.Fd())); err != nil {
@@ -797,7 +796,7 @@ func (s *WAL) checkpointLocked(o *overlay) error {
 // the transaction's ID, also left in s.innerID.
 func (s *WAL) applyInner(o *overlay, dels, puts bool) (uint64, error) {
 	var id uint64
-	err := s.inner.Update(func(w Writer) error {
+	err := s.inner.Update(func(w kv.Writer) error {
 		id = uint64(w.(*boltTx).tx.ID())
 		if dels {
 			for b, ss := range o.ranges {

@@ -1,18 +1,19 @@
-package kv
+package boltkv
 
 import (
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"os"
 	"path/filepath"
 	"testing"
 )
 
-func openTestStore(t *testing.T) Store {
+func openTestStore(t *testing.T) kv.Store {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kv.db")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := OpenBolt(path, BoltOptions{Buckets: []BucketSpec{{Name: "b"}}, NoSync: true})
+	s, err := OpenBolt(path, BoltOptions{Buckets: []kv.BucketSpec{{Name: "b"}}, NoSync: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -20,17 +21,17 @@ func openTestStore(t *testing.T) Store {
 	return s
 }
 
-func put(t *testing.T, s Store, k, v string) {
+func put(t *testing.T, s kv.Store, k, v string) {
 	t.Helper()
-	if err := s.Update(func(w Writer) error { return w.Put(0, []byte(k), []byte(v)) }); err != nil {
+	if err := s.Update(func(w kv.Writer) error { return w.Put(0, []byte(k), []byte(v)) }); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func get(t *testing.T, s Store, k string) string {
+func get(t *testing.T, s kv.Store, k string) string {
 	t.Helper()
 	var v string
-	if err := s.View(func(r Reader) error { v = string(r.Get(0, []byte(k))); return nil }); err != nil {
+	if err := s.View(func(r kv.Reader) error { v = string(r.Get(0, []byte(k))); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -41,9 +42,9 @@ func get(t *testing.T, s Store, k string) string {
 func TestViewSeesUpdates(t *testing.T) {
 	tests := []struct {
 		name string
-		run  func(t *testing.T, s Store)
+		run  func(t *testing.T, s kv.Store)
 	}{
-		{"after an update", func(t *testing.T, s Store) {
+		{"after an update", func(t *testing.T, s kv.Store) {
 			put(t, s, "k", "1")
 			if v := get(t, s, "k"); v != "1" {
 				t.Fatalf("got %q, want 1", v)
@@ -53,11 +54,11 @@ func TestViewSeesUpdates(t *testing.T) {
 				t.Fatalf("got %q, want 2", v)
 			}
 		}},
-		{"update during a view", func(t *testing.T, s Store) {
+		{"update during a view", func(t *testing.T, s kv.Store) {
 			put(t, s, "k", "1")
 			// A View using the shared transaction while an Update starts and commits: it
 			// still sees the old state, and the next View the new one.
-			err := s.View(func(r Reader) error {
+			err := s.View(func(r kv.Reader) error {
 				done := make(chan struct{})
 				go func() {
 					defer close(done)
@@ -76,9 +77,9 @@ func TestViewSeesUpdates(t *testing.T) {
 				t.Fatalf("after the update: got %q, want 2", v)
 			}
 		}},
-		{"view during a view", func(t *testing.T, s Store) {
+		{"view during a view", func(t *testing.T, s kv.Store) {
 			put(t, s, "k", "1")
-			err := s.View(func(r Reader) error {
+			err := s.View(func(r kv.Reader) error {
 				if v := get(t, s, "k"); v != "1" {
 					t.Errorf("nested view: got %q, want 1", v)
 				}

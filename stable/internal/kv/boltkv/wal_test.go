@@ -1,9 +1,10 @@
-package kv
+package boltkv
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -19,7 +20,7 @@ import (
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
 )
 
-var testBuckets = []BucketSpec{{Name: "a"}, {Name: "b"}, {Name: "c"}}
+var testBuckets = []kv.BucketSpec{{Name: "a"}, {Name: "b"}, {Name: "c"}}
 
 // openTestWAL opens (creating) the store at path with a WAL of opts.
 func openTestWAL(t testing.TB, path string, opts WALOptions) *WAL {
@@ -42,7 +43,7 @@ func openTestWAL(t testing.TB, path string, opts WALOptions) *WAL {
 }
 
 // model is the reference: bucket -> key -> value.
-type model map[Bucket]map[string]string
+type model map[kv.Bucket]map[string]string
 
 func (m model) clone() model {
 	c := model{}
@@ -76,7 +77,7 @@ func (m model) apply(ops []op) {
 }
 
 // write applies ops to w as the Writer calls they stand for.
-func write(w Writer, ops []op) error {
+func write(w kv.Writer, ops []op) error {
 	for _, o := range ops {
 		var err error
 		switch o.kind {
@@ -95,19 +96,19 @@ func write(w Writer, ops []op) error {
 }
 
 // dump reads every bucket of r whole.
-func dump(t testing.TB, r Reader) model {
+func dump(t testing.TB, r kv.Reader) model {
 	t.Helper()
 	m := model{}
 	for b := range testBuckets {
-		m[Bucket(b)] = map[string]string{}
+		m[kv.Bucket(b)] = map[string]string{}
 		var last []byte
-		err := r.Scan(Bucket(b), nil, nil, func(k, v []byte) bool {
+		err := r.Scan(kv.Bucket(b), nil, nil, func(k, v []byte) bool {
 			if last != nil && bytes.Compare(last, k) >= 0 {
 				t.Errorf("bucket %d: Scan gave %q after %q", b, k, last)
 			}
 			last = bytes.Clone(k)
-			m[Bucket(b)][string(k)] = string(v)
-			if g := r.Get(Bucket(b), k); !bytes.Equal(g, v) {
+			m[kv.Bucket(b)][string(k)] = string(v)
+			if g := r.Get(kv.Bucket(b), k); !bytes.Equal(g, v) {
 				t.Errorf("bucket %d: Get(%q) = %q, Scan gave %q", b, k, g, v)
 			}
 			return true
@@ -121,7 +122,7 @@ func dump(t testing.TB, r Reader) model {
 
 func equalModels(a, b model) bool {
 	for i := range testBuckets {
-		x, y := a[Bucket(i)], b[Bucket(i)]
+		x, y := a[kv.Bucket(i)], b[kv.Bucket(i)]
 		if len(x) != len(y) {
 			return false
 		}
@@ -134,10 +135,10 @@ func equalModels(a, b model) bool {
 	return true
 }
 
-func viewModel(t testing.TB, s Store) model {
+func viewModel(t testing.TB, s kv.Store) model {
 	t.Helper()
 	var m model
-	if err := s.View(func(r Reader) error { m = dump(t, r); return nil }); err != nil {
+	if err := s.View(func(r kv.Reader) error { m = dump(t, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	return m
@@ -173,7 +174,7 @@ func reopen(t testing.TB, store, log []byte, opts WALOptions) *WAL {
 	return openTestWAL(t, path, opts)
 }
 
-func putOps(b Bucket, kv ...string) []op {
+func putOps(b kv.Bucket, kv ...string) []op {
 	var ops []op
 	for i := 0; i < len(kv); i += 2 {
 		ops = append(ops, op{kind: opPut, b: b, key: []byte(kv[i]), val: []byte(kv[i+1])})
@@ -210,7 +211,7 @@ func logFixture(t *testing.T) (store, log []byte, ends []int) {
 	s := openTestWAL(t, path, WALOptions{NoSync: true, CheckpointBytes: 1 << 30})
 	defer s.Close()
 	for _, c := range commitsFixture() {
-		if err := s.Update(func(w Writer) error { return write(w, c) }); err != nil {
+		if err := s.Update(func(w kv.Writer) error { return write(w, c) }); err != nil {
 			t.Fatal(err)
 		}
 		ends = append(ends, int(s.end))
@@ -272,7 +273,7 @@ func TestLogOldGeneration(t *testing.T) {
 	defer s.Close()
 	commit := func(ops []op) {
 		t.Helper()
-		if err := s.Update(func(w Writer) error { return write(w, ops) }); err != nil {
+		if err := s.Update(func(w kv.Writer) error { return write(w, ops) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -303,7 +304,7 @@ func TestCrashAfterCheckpoint(t *testing.T) {
 	commits := commitsFixture()
 	states := fixtureStates(commits)
 	for _, c := range commits[:3] {
-		if err := s.Update(func(w Writer) error { return write(w, c) }); err != nil {
+		if err := s.Update(func(w kv.Writer) error { return write(w, c) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -327,7 +328,7 @@ func TestCrashAfterCheckpoint(t *testing.T) {
 	g.Close()
 	// The same WAL repairs its log before the next commit.
 	for _, c := range commits[3:] {
-		if err := s.Update(func(w Writer) error { return write(w, c) }); err != nil {
+		if err := s.Update(func(w kv.Writer) error { return write(w, c) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -346,7 +347,7 @@ func TestFailedRecordNotReplayed(t *testing.T) {
 		t.Run(next, func(t *testing.T) {
 			s := openTestWAL(t, filepath.Join(t.TempDir(), "s.db"), WALOptions{NoSync: true})
 			defer s.Close()
-			if err := s.Update(func(w Writer) error { return w.Put(0, []byte("k"), []byte("kept")) }); err != nil {
+			if err := s.Update(func(w kv.Writer) error { return w.Put(0, []byte("k"), []byte("kept")) }); err != nil {
 				t.Fatal(err)
 			}
 			injected := errors.New("injected")
@@ -356,14 +357,14 @@ func TestFailedRecordNotReplayed(t *testing.T) {
 				}
 				return nil
 			})
-			err := s.Update(func(w Writer) error { return w.Put(0, []byte("k"), []byte("lost")) })
+			err := s.Update(func(w kv.Writer) error { return w.Put(0, []byte("k"), []byte("lost")) })
 			failpoint.Set(nil)
 			if !errors.Is(err, injected) {
 				t.Fatalf("Update = %v, want the injected error", err)
 			}
 			want := model{0: {"k": "kept"}}
 			if next != "crash" {
-				if err := s.Update(func(w Writer) error { return w.Put(1, []byte("x"), []byte("y")) }); err != nil {
+				if err := s.Update(func(w kv.Writer) error { return w.Put(1, []byte("x"), []byte("y")) }); err != nil {
 					t.Fatal(err)
 				}
 				want[1] = map[string]string{"x": "y"}
@@ -406,7 +407,7 @@ func TestReadOnlyReplay(t *testing.T) {
 	if got := viewModel(t, r); !equalModels(got, states[len(states)-1]) {
 		t.Errorf("read-only replay: %v, want %v", got, states[len(states)-1])
 	}
-	if err := r.Update(func(w Writer) error { return nil }); !errors.Is(err, os.ErrPermission) {
+	if err := r.Update(func(w kv.Writer) error { return nil }); !errors.Is(err, os.ErrPermission) {
 		t.Errorf("read-only Update = %v, want os.ErrPermission", err)
 	}
 	var problems []error
@@ -430,7 +431,7 @@ func TestCloseLeavesOneFile(t *testing.T) {
 	commits := commitsFixture()
 	states := fixtureStates(commits)
 	for _, c := range commits {
-		if err := s.Update(func(w Writer) error { return write(w, c) }); err != nil {
+		if err := s.Update(func(w kv.Writer) error { return write(w, c) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -474,12 +475,12 @@ func TestDetach(t *testing.T) {
 				t.Fatalf("Detach left the log: %v", err)
 			}
 		}
-		if err := s.Update(func(w Writer) error { return write(w, c) }); err != nil {
+		if err := s.Update(func(w kv.Writer) error { return write(w, c) }); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var got model
-	if err := s.inner.View(func(r Reader) error { got = dump(t, r); return nil }); err != nil {
+	if err := s.inner.View(func(r kv.Reader) error { got = dump(t, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if !equalModels(got, states[len(commits)]) {
@@ -506,7 +507,7 @@ func randomOps(rng *rand.Rand, n int, bigValues bool) []op {
 	key := func() []byte { return []byte(fmt.Sprintf("%02d", rng.IntN(40))) }
 	var ops []op
 	for range n {
-		b := Bucket(rng.IntN(2))
+		b := kv.Bucket(rng.IntN(2))
 		switch r := rng.IntN(10); {
 		case r < 6:
 			v := []byte(fmt.Sprintf("v%d", rng.IntN(1000)))
@@ -537,10 +538,10 @@ func randomOps(rng *rand.Rand, n int, bigValues bool) []op {
 }
 
 // checkScans compares random Scans and Gets of r with m.
-func checkScans(t *testing.T, rng *rand.Rand, r Reader, m model, what string) {
+func checkScans(t *testing.T, rng *rand.Rand, r kv.Reader, m model, what string) {
 	t.Helper()
 	for range 6 {
-		b := Bucket(rng.IntN(2))
+		b := kv.Bucket(rng.IntN(2))
 		var from, to []byte
 		if rng.IntN(3) > 0 {
 			from = []byte(fmt.Sprintf("%02d", rng.IntN(42)))
@@ -609,9 +610,9 @@ func testWALModel(t *testing.T) {
 		next.apply(ops)
 		update := s.Update
 		if rng.IntN(6) == 0 {
-			update = s.UpdateDirect
+			update = s.UpdateBackground
 		}
-		err := update(func(w Writer) error {
+		err := update(func(w kv.Writer) error {
 			checkScans(t, rng, w, m, fmt.Sprintf("step %d, before", step))
 			if err := write(w, ops); err != nil {
 				return err
@@ -628,7 +629,7 @@ func testWALModel(t *testing.T) {
 		if !fail {
 			m = next
 		}
-		if err := s.View(func(r Reader) error {
+		if err := s.View(func(r kv.Reader) error {
 			checkScans(t, rng, r, m, fmt.Sprintf("step %d, after", step))
 			return nil
 		}); err != nil {
@@ -675,10 +676,10 @@ func TestViewsDuringCheckpoints(t *testing.T) {
 		acct[i] = 100
 	}
 	value := func(n, pad int) []byte { return fmt.Appendf(nil, "%d/%s", n, bytes.Repeat([]byte("x"), pad)) }
-	put := func(w Writer, k, pad int) error {
+	put := func(w kv.Writer, k, pad int) error {
 		return w.Put(0, []byte(fmt.Sprintf("k%02d", k)), value(acct[k], pad))
 	}
-	if err := s.Update(func(w Writer) error {
+	if err := s.Update(func(w kv.Writer) error {
 		for k := range keys {
 			if err := put(w, k, 0); err != nil {
 				return err
@@ -700,7 +701,7 @@ func TestViewsDuringCheckpoints(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for !done.Load() {
-				err := s.View(func(r Reader) error {
+				err := s.View(func(r kv.Reader) error {
 					n, sum := 0, 0
 					if err := r.Scan(0, nil, nil, func(k, v []byte) bool {
 						a, _ := strconv.Atoi(string(v[:bytes.IndexByte(v, '/')]))
@@ -728,9 +729,9 @@ func TestViewsDuringCheckpoints(t *testing.T) {
 		}
 		update := s.Update
 		if i%7 == 0 {
-			update = s.UpdateDirect
+			update = s.UpdateBackground
 		}
-		err := update(func(w Writer) error {
+		err := update(func(w kv.Writer) error {
 			if i%29 == 0 {
 				if _, err := w.DeleteRange(0, nil, nil); err != nil {
 					return err

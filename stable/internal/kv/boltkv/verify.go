@@ -1,9 +1,10 @@
-package kv
+package boltkv
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"io"
 	"os"
 	"slices"
@@ -89,13 +90,13 @@ func (v *verifier) run(txid uint64) error {
 		}
 	}
 	if meta < 0 {
-		return fmt.Errorf("%w: no meta page of transaction %d", ErrCorrupt, txid)
+		return fmt.Errorf("%w: no meta page of transaction %d", kv.ErrCorrupt, txid)
 	}
 	m, _ := v.read(int64(meta)*v.ps, pageHeaderSize+64)
 	m = append([]byte(nil), m...)
 	v.hwm = binary.LittleEndian.Uint64(m[metaPgidOffset:])
 	if v.hwm < 2 || v.hwm > uint64(st.Size()/v.ps) {
-		return fmt.Errorf("%w: the file has %d bytes, %d pages of %d bytes are in use", ErrCorrupt, st.Size(), v.hwm, v.ps)
+		return fmt.Errorf("%w: the file has %d bytes, %d pages of %d bytes are in use", kv.ErrCorrupt, st.Size(), v.hwm, v.ps)
 	}
 	v.seen = make([]uint64, (v.hwm+63)/64)
 	v.mark(0, 2)
@@ -124,7 +125,7 @@ func (v *verifier) readLeaves() error {
 			for i := w; i < len(v.leaves); i += leafReaders {
 				if _, err := v.f.ReadAt(hdrs[i][:], int64(v.leaves[i])*v.ps); err != nil {
 					if errors.Is(err, io.EOF) {
-						err = fmt.Errorf("%w: leaf page %d past the end of the file", ErrCorrupt, v.leaves[i])
+						err = fmt.Errorf("%w: leaf page %d past the end of the file", kv.ErrCorrupt, v.leaves[i])
 					}
 					errs[w] = err
 					return
@@ -139,14 +140,14 @@ func (v *verifier) readLeaves() error {
 	for i, id := range v.leaves {
 		h := hdrs[i][:]
 		if got := binary.LittleEndian.Uint64(h); got != id {
-			return fmt.Errorf("%w: leaf page %d says it is page %d", ErrCorrupt, id, got)
+			return fmt.Errorf("%w: leaf page %d says it is page %d", kv.ErrCorrupt, id, got)
 		}
 		if flags := binary.LittleEndian.Uint16(h[8:]); flags != leafPageFlag {
-			return fmt.Errorf("%w: page %d has type %#x where a leaf page belongs", ErrCorrupt, id, flags)
+			return fmt.Errorf("%w: page %d has type %#x where a leaf page belongs", kv.ErrCorrupt, id, flags)
 		}
 		n := uint64(binary.LittleEndian.Uint32(h[12:])) + 1
 		if n > v.hwm-id {
-			return fmt.Errorf("%w: leaf page %d runs past the last page", ErrCorrupt, id)
+			return fmt.Errorf("%w: leaf page %d runs past the last page", kv.ErrCorrupt, id)
 		}
 		if err := v.mark(id+1, n-1); err != nil {
 			return err
@@ -163,7 +164,7 @@ func (v *verifier) read(off int64, n int) ([]byte, error) {
 	b := v.buf[:n]
 	if _, err := v.f.ReadAt(b, off); err != nil {
 		if errors.Is(err, io.EOF) {
-			return nil, fmt.Errorf("%w: page at %d past the end of the file", ErrCorrupt, off)
+			return nil, fmt.Errorf("%w: page at %d past the end of the file", kv.ErrCorrupt, off)
 		}
 		return nil, err
 	}
@@ -174,7 +175,7 @@ func (v *verifier) read(off int64, n int) ([]byte, error) {
 func (v *verifier) mark(id, n uint64) error {
 	for p := id; p < id+n; p++ {
 		if v.seen[p/64]&(1<<(p%64)) != 0 {
-			return fmt.Errorf("%w: page %d is reached twice", ErrCorrupt, p)
+			return fmt.Errorf("%w: page %d is reached twice", kv.ErrCorrupt, p)
 		}
 		v.seen[p/64] |= 1 << (p % 64)
 	}
@@ -185,20 +186,20 @@ func (v *verifier) mark(id, n uint64) error {
 // pages; n is their number.
 func (v *verifier) header(id uint64, what string) (flags uint16, count int, n uint64, err error) {
 	if id < 2 || id >= v.hwm {
-		return 0, 0, 0, fmt.Errorf("%w: %s page %d out of bounds (%d pages)", ErrCorrupt, what, id, v.hwm)
+		return 0, 0, 0, fmt.Errorf("%w: %s page %d out of bounds (%d pages)", kv.ErrCorrupt, what, id, v.hwm)
 	}
 	h, err := v.read(int64(id)*v.ps, pageHeaderSize)
 	if err != nil {
 		return 0, 0, 0, err
 	}
 	if got := binary.LittleEndian.Uint64(h); got != id {
-		return 0, 0, 0, fmt.Errorf("%w: %s page %d says it is page %d", ErrCorrupt, what, id, got)
+		return 0, 0, 0, fmt.Errorf("%w: %s page %d says it is page %d", kv.ErrCorrupt, what, id, got)
 	}
 	flags = binary.LittleEndian.Uint16(h[8:])
 	count = int(binary.LittleEndian.Uint16(h[10:]))
 	n = uint64(binary.LittleEndian.Uint32(h[12:])) + 1
 	if n > v.hwm-id {
-		return 0, 0, 0, fmt.Errorf("%w: %s page %d runs past the last page", ErrCorrupt, what, id)
+		return 0, 0, 0, fmt.Errorf("%w: %s page %d runs past the last page", kv.ErrCorrupt, what, id)
 	}
 	return flags, count, n, nil
 }
@@ -228,7 +229,7 @@ func (v *verifier) freelist(id uint64) error {
 		return err
 	}
 	if flags != freelistPageFlag {
-		return fmt.Errorf("%w: freelist page %d has type %#x", ErrCorrupt, id, flags)
+		return fmt.Errorf("%w: freelist page %d has type %#x", kv.ErrCorrupt, id, flags)
 	}
 	ids := uint64(count)
 	if count == 0xFFFF { // the count is the first element
@@ -238,7 +239,7 @@ func (v *verifier) freelist(id uint64) error {
 		}
 	}
 	if ids > uint64(len(p)-pageHeaderSize)/8 {
-		return fmt.Errorf("%w: freelist page %d holds %d ids, more than fit", ErrCorrupt, id, ids)
+		return fmt.Errorf("%w: freelist page %d holds %d ids, more than fit", kv.ErrCorrupt, id, ids)
 	}
 	return nil
 }
@@ -248,7 +249,7 @@ func (v *verifier) freelist(id uint64) error {
 // whole, it also walks the bucket each leaf element names.
 func (v *verifier) tree(id uint64, depth, leaf int, rootBucket bool) error {
 	if depth > maxTreeDepth {
-		return fmt.Errorf("%w: tree deeper than %d pages at page %d", ErrCorrupt, maxTreeDepth, id)
+		return fmt.Errorf("%w: tree deeper than %d pages at page %d", kv.ErrCorrupt, maxTreeDepth, id)
 	}
 	if leaf == 0 && !rootBucket {
 		h, err := v.height(id)
@@ -262,10 +263,10 @@ func (v *verifier) tree(id uint64, depth, leaf int, rootBucket bool) error {
 		return err
 	}
 	if p != nil && pageHeaderSize+count*elementSize > len(p) {
-		return fmt.Errorf("%w: page %d: %d elements do not fit", ErrCorrupt, id, count)
+		return fmt.Errorf("%w: page %d: %d elements do not fit", kv.ErrCorrupt, id, count)
 	}
 	if leaf > 0 && (depth == leaf) != (flags == leafPageFlag) {
-		return fmt.Errorf("%w: page %d (type %#x) at depth %d of a tree whose leaves are at depth %d", ErrCorrupt, id, flags, depth, leaf)
+		return fmt.Errorf("%w: page %d (type %#x) at depth %d of a tree whose leaves are at depth %d", kv.ErrCorrupt, id, flags, depth, leaf)
 	}
 	switch flags {
 	case branchPageFlag:
@@ -278,7 +279,7 @@ func (v *verifier) tree(id uint64, depth, leaf int, rootBucket bool) error {
 				// A leaf: in bounds and reached once; its header is read at the end
 				// (readLeaves) if it is within the budget.
 				if c < 2 || c >= v.hwm {
-					return fmt.Errorf("%w: leaf page %d out of bounds (%d pages)", ErrCorrupt, c, v.hwm)
+					return fmt.Errorf("%w: leaf page %d out of bounds (%d pages)", kv.ErrCorrupt, c, v.hwm)
 				}
 				if err := v.mark(c, 1); err != nil {
 					return err
@@ -301,7 +302,7 @@ func (v *verifier) tree(id uint64, depth, leaf int, rootBucket bool) error {
 		}
 		return v.buckets(id, append([]byte(nil), p...), count)
 	}
-	return fmt.Errorf("%w: page %d has type %#x where a branch or leaf page belongs", ErrCorrupt, id, flags)
+	return fmt.Errorf("%w: page %d has type %#x where a branch or leaf page belongs", kv.ErrCorrupt, id, flags)
 }
 
 // height returns the number of levels of the tree under root, following its first children.
@@ -316,7 +317,7 @@ func (v *verifier) height(root uint64) (int, error) {
 		case flags == leafPageFlag:
 			return h, nil
 		case flags != branchPageFlag || count == 0:
-			return 0, fmt.Errorf("%w: page %d has type %#x and %d elements where a branch or leaf page belongs", ErrCorrupt, id, flags, count)
+			return 0, fmt.Errorf("%w: page %d has type %#x and %d elements where a branch or leaf page belongs", kv.ErrCorrupt, id, flags, count)
 		}
 		e, err := v.read(int64(id)*v.ps+pageHeaderSize, elementSize)
 		if err != nil {
@@ -324,7 +325,7 @@ func (v *verifier) height(root uint64) (int, error) {
 		}
 		id = binary.LittleEndian.Uint64(e[8:])
 	}
-	return 0, fmt.Errorf("%w: tree deeper than %d pages under page %d", ErrCorrupt, maxTreeDepth, root)
+	return 0, fmt.Errorf("%w: tree deeper than %d pages under page %d", kv.ErrCorrupt, maxTreeDepth, root)
 }
 
 // buckets walks the buckets named by the count elements of p, a leaf page (or an inline one)
@@ -339,14 +340,14 @@ func (v *verifier) buckets(id uint64, p []byte, count int) error {
 		vsize := uint64(binary.LittleEndian.Uint32(e[12:]))
 		start := uint64(pageHeaderSize+i*elementSize) + pos + ksize
 		if start+vsize > uint64(len(p)) {
-			return fmt.Errorf("%w: page %d: element %d runs past its page", ErrCorrupt, id, i)
+			return fmt.Errorf("%w: page %d: element %d runs past its page", kv.ErrCorrupt, id, i)
 		}
 		if flags&bucketLeafFlag == 0 {
 			continue
 		}
 		val := p[start : start+vsize]
 		if len(val) < bucketHeaderSize {
-			return fmt.Errorf("%w: page %d: bucket %d has a short header", ErrCorrupt, id, i)
+			return fmt.Errorf("%w: page %d: bucket %d has a short header", kv.ErrCorrupt, id, i)
 		}
 		if root := binary.LittleEndian.Uint64(val); root != 0 {
 			roots = append(roots, root)
@@ -358,11 +359,11 @@ func (v *verifier) buckets(id uint64, p []byte, count int) error {
 		// garbage collector finds bad (a fatal error), so every element must lie within it.
 		in := val[bucketHeaderSize:]
 		if len(in) < pageHeaderSize || binary.LittleEndian.Uint16(in[8:]) != leafPageFlag {
-			return fmt.Errorf("%w: page %d: inline bucket %d is not a leaf page", ErrCorrupt, id, i)
+			return fmt.Errorf("%w: page %d: inline bucket %d is not a leaf page", kv.ErrCorrupt, id, i)
 		}
 		n := int(binary.LittleEndian.Uint16(in[10:]))
 		if pageHeaderSize+n*elementSize > len(in) {
-			return fmt.Errorf("%w: page %d: inline bucket %d: %d elements do not fit", ErrCorrupt, id, i, n)
+			return fmt.Errorf("%w: page %d: inline bucket %d: %d elements do not fit", kv.ErrCorrupt, id, i, n)
 		}
 		for j := range n {
 			at := pageHeaderSize + j*elementSize
@@ -370,7 +371,7 @@ func (v *verifier) buckets(id uint64, p []byte, count int) error {
 			end := uint64(at) + uint64(binary.LittleEndian.Uint32(e[4:])) +
 				uint64(binary.LittleEndian.Uint32(e[8:])) + uint64(binary.LittleEndian.Uint32(e[12:]))
 			if binary.LittleEndian.Uint32(e)&bucketLeafFlag != 0 || end > uint64(len(in)) {
-				return fmt.Errorf("%w: page %d: inline bucket %d: element %d is a bucket or runs past its page", ErrCorrupt, id, i, j)
+				return fmt.Errorf("%w: page %d: inline bucket %d: element %d is a bucket or runs past its page", kv.ErrCorrupt, id, i, j)
 			}
 		}
 	}

@@ -1,9 +1,10 @@
-package kv
+package boltkv
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"io/fs"
 	"os"
 	"runtime/debug"
@@ -18,7 +19,7 @@ import (
 // BoltOptions configure OpenBolt.
 type BoltOptions struct {
 	// Buckets are the buckets of the store; a Bucket value indexes this list.
-	Buckets []BucketSpec
+	Buckets []kv.BucketSpec
 	// PageSize is the engine's page size for a new file (an existing file keeps its own).
 	// Zero means the OS page size.
 	PageSize int
@@ -36,15 +37,15 @@ type BoltOptions struct {
 	// mapping address space ahead of the file avoids it and costs no memory.
 	InitialMmapSize int
 	// Fault, if not nil, makes writes fail on demand: a test seam (see Fault).
-	Fault *Fault
+	Fault *kv.Fault
 }
 
 type boltStore struct {
 	db      *bolt.DB
 	file    *os.File // bbolt's file, read by verify
-	buckets []BucketSpec
+	buckets []kv.BucketSpec
 	names   [][]byte
-	fault   *Fault
+	fault   *kv.Fault
 
 	// The read transaction Views reuse (see View), guarded by rmu. bbolt's Begin and
 	// Rollback cost more than a point read, so Views between two Updates share one. bbolt
@@ -68,7 +69,7 @@ const maxReopens = 100
 // if another process renamed a new file over it meanwhile (a compaction), it opens that one
 // instead, so that it never works on a file that is no longer the store. Errors: ErrLocked,
 // ErrInvalid, ErrCorrupt (all wrapped), or the os error (fs.ErrNotExist if path is missing).
-func OpenBolt(path string, opts BoltOptions) (Store, error) {
+func OpenBolt(path string, opts BoltOptions) (kv.Store, error) {
 	deadline := time.Now().Add(opts.LockTimeout)
 	for range maxReopens {
 		s, same, err := openBolt(path, opts)
@@ -78,7 +79,7 @@ func OpenBolt(path string, opts BoltOptions) (Store, error) {
 		_ = s.Close()
 		opts.LockTimeout = max(time.Until(deadline), 0)
 	}
-	return nil, fmt.Errorf("%w (replaced %d times while waiting for its lock)", ErrLocked, maxReopens)
+	return nil, fmt.Errorf("%w (replaced %d times while waiting for its lock)", kv.ErrLocked, maxReopens)
 }
 
 // openBolt opens path once, and reports whether path still names the file it opened once it
@@ -126,11 +127,11 @@ func openBolt(path string, opts BoltOptions) (_ *boltStore, same bool, err error
 	if err != nil {
 		switch {
 		case errors.Is(err, berrors.ErrTimeout):
-			return nil, false, fmt.Errorf("%w (waited %v)", ErrLocked, opts.LockTimeout)
+			return nil, false, fmt.Errorf("%w (waited %v)", kv.ErrLocked, opts.LockTimeout)
 		case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch):
-			return nil, false, fmt.Errorf("%w: %w", ErrInvalid, err)
+			return nil, false, fmt.Errorf("%w: %w", kv.ErrInvalid, err)
 		case errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrInvalidMapping):
-			return nil, false, fmt.Errorf("%w: %w", ErrCorrupt, err)
+			return nil, false, fmt.Errorf("%w: %w", kv.ErrCorrupt, err)
 		}
 		var pe *fs.PathError
 		var errno syscall.Errno
@@ -138,7 +139,7 @@ func openBolt(path string, opts BoltOptions) (_ *boltStore, same bool, err error
 			return nil, false, err // the operating system's error
 		}
 		// bbolt's other complaints about an existing file ("file size too small", ...).
-		return nil, false, fmt.Errorf("%w: %w", ErrCorrupt, err)
+		return nil, false, fmt.Errorf("%w: %w", kv.ErrCorrupt, err)
 	}
 	s := &boltStore{db: db, file: file, buckets: opts.Buckets, fault: opts.Fault}
 	for _, b := range opts.Buckets {
@@ -161,6 +162,14 @@ func openBolt(path string, opts BoltOptions) (_ *boltStore, same bool, err error
 	return s, os.SameFile(locked, now), nil
 }
 
+// panicError turns a recovered panic into an ErrCorrupt error.
+func panicError(r any) error {
+	if e, ok := r.(error); ok {
+		return fmt.Errorf("%w: %w", kv.ErrCorrupt, e)
+	}
+	return fmt.Errorf("%w: %v", kv.ErrCorrupt, r)
+}
+
 // guard turns a panic of the engine (or a fault on its memory map, made a panic by
 // debug.SetPanicOnFault) into ErrCorrupt in *err.
 func guard(err *error) {
@@ -174,15 +183,19 @@ func (s *boltStore) Path() string { return s.db.Path() }
 // View runs fn in the kept read transaction, which sees the last Update committed (it is
 // closed when an Update starts), opening it if there is none. While an Update runs, or while
 // another View uses the kept transaction, fn runs in a transaction of its own.
-func (s *boltStore) View(fn func(r Reader) error) (err error) {
+func (s *boltStore) View(fn func(r kv.Reader) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
 	s.rmu.Lock()
 	if s.writers > 0 || s.rbusy || s.closed {
 		s.rmu.Unlock()
-		return s.db.View(func(tx *bolt.Tx) error {
+		err := s.db.View(func(tx *bolt.Tx) error {
 			return fn(&boltTx{s: s, tx: tx})
 		})
+		if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+			err = fmt.Errorf("%w: %w", kv.ErrClosed, err)
+		}
+		return err
 	}
 	if s.rtx.tx == nil {
 		// No Update runs (writers is 0 under rmu), so Begin waits for no remap.
@@ -239,7 +252,7 @@ func allocSize(size int64) int {
 	return int(min(max(size/8, minAllocSize), maxAllocSize))
 }
 
-func (s *boltStore) Update(fn func(w Writer) error) (err error) {
+func (s *boltStore) Update(fn func(w kv.Writer) error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer guard(&err)
 	// End the kept read transaction (a View using it ends it when it returns), and keep
@@ -259,11 +272,32 @@ func (s *boltStore) Update(fn func(w Writer) error) (err error) {
 		s.db.AllocSize = allocSize(tx.Size())
 		return fn(&boltTx{s: s, tx: tx})
 	})
-	if errors.Is(err, berrors.ErrDatabaseReadOnly) || errors.Is(err, berrors.ErrTxNotWritable) {
+	return mapError(err)
+}
+
+// mapError maps bbolt's errors of a commit onto the seam's: a read-only store's onto
+// os.ErrPermission, a closed one's onto kv.ErrClosed, a full disk's or a store past bbolt's
+// size limit onto kv.ErrNoSpace (the message stays bbolt's or the operating system's).
+func mapError(err error) error {
+	switch {
+	case err == nil, errors.Is(err, os.ErrPermission), errors.Is(err, kv.ErrClosed):
+		return err
+	case errors.Is(err, berrors.ErrDatabaseReadOnly), errors.Is(err, berrors.ErrTxNotWritable):
 		return fmt.Errorf("%w: %w", os.ErrPermission, err)
+	case errors.Is(err, berrors.ErrDatabaseNotOpen):
+		return fmt.Errorf("%w: %w", kv.ErrClosed, err)
+	case errors.Is(err, syscall.ENOSPC), errors.Is(err, berrors.ErrMaxSizeReached):
+		return kv.NoSpace(err)
 	}
 	return err
 }
+
+// UpdateBackground is Update: a bbolt commit has no cheaper form for a commit nobody waits
+// on.
+func (s *boltStore) UpdateBackground(fn func(w kv.Writer) error) error { return s.Update(fn) }
+
+// Detach does nothing: a bbolt store keeps nothing beside its file.
+func (s *boltStore) Detach() error { return nil }
 
 // Check walks the page graph first (see verify): bbolt's own check runs in a goroutine of its
 // own, where a fault on a page past the end of the file kills the process and a cycle of pages
@@ -312,7 +346,7 @@ type boltTx struct {
 	bkts [8]*bolt.Bucket
 }
 
-func (t *boltTx) bucket(b Bucket, create bool) (*bolt.Bucket, error) {
+func (t *boltTx) bucket(b kv.Bucket, create bool) (*bolt.Bucket, error) {
 	if int(b) < len(t.bkts) && t.bkts[b] != nil {
 		return t.bkts[b], nil
 	}
@@ -338,12 +372,12 @@ func (t *boltTx) bucket(b Bucket, create bool) (*bolt.Bucket, error) {
 	return bk, nil
 }
 
-func (t *boltTx) Exists(b Bucket) bool {
+func (t *boltTx) Exists(b kv.Bucket) bool {
 	bk, _ := t.bucket(b, false)
 	return bk != nil
 }
 
-func (t *boltTx) Get(b Bucket, key []byte) []byte {
+func (t *boltTx) Get(b kv.Bucket, key []byte) []byte {
 	bk, _ := t.bucket(b, false)
 	if bk == nil {
 		return nil
@@ -351,7 +385,7 @@ func (t *boltTx) Get(b Bucket, key []byte) []byte {
 	return bk.Get(key)
 }
 
-func (t *boltTx) Scan(b Bucket, from, to []byte, fn func(k, v []byte) bool) error {
+func (t *boltTx) Scan(b kv.Bucket, from, to []byte, fn func(k, v []byte) bool) error {
 	bk, err := t.bucket(b, false)
 	if bk == nil {
 		return err
@@ -368,9 +402,9 @@ func (t *boltTx) Scan(b Bucket, from, to []byte, fn func(k, v []byte) bool) erro
 	return nil
 }
 
-func (t *boltTx) Put(b Bucket, key, value []byte) error {
+func (t *boltTx) Put(b kv.Bucket, key, value []byte) error {
 	if f := t.s.fault; f != nil {
-		if err := f.put(t.s.db.Path(), len(key)+len(value)); err != nil {
+		if err := f.Charge(t.s.db.Path(), len(key)+len(value)); err != nil {
 			return err
 		}
 	}
@@ -381,7 +415,7 @@ func (t *boltTx) Put(b Bucket, key, value []byte) error {
 	return bk.Put(key, value)
 }
 
-func (t *boltTx) Delete(b Bucket, key []byte) error {
+func (t *boltTx) Delete(b kv.Bucket, key []byte) error {
 	bk, err := t.bucket(b, false)
 	if bk == nil {
 		return err
@@ -389,7 +423,7 @@ func (t *boltTx) Delete(b Bucket, key []byte) error {
 	return bk.Delete(key)
 }
 
-func (t *boltTx) DeleteRange(b Bucket, from, to []byte) (int, error) {
+func (t *boltTx) DeleteRange(b kv.Bucket, from, to []byte) (int, error) {
 	bk, err := t.bucket(b, false)
 	if bk == nil {
 		return 0, err

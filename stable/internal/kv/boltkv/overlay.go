@@ -1,7 +1,8 @@
-package kv
+package boltkv
 
 import (
 	"bytes"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"sort"
 
 	"github.com/tidwall/btree"
@@ -10,7 +11,7 @@ import (
 // entry is one key of an overlay: its newest value, or a tombstone (del) that hides the key
 // of the inner store.
 type entry struct {
-	b        Bucket
+	b        kv.Bucket
 	key, val []byte
 	del      bool
 }
@@ -32,9 +33,9 @@ type span struct{ from, to []byte }
 // never changed again: the writer changes a clone, whose tree is a copy-on-write copy.
 type overlay struct {
 	tree   *btree.BTreeG[entry]
-	ranges map[Bucket][]span // each slice is replaced, never changed in place
-	made   uint64            // bit b: a Put created bucket b
-	ops    int               // ops applied since the last checkpoint
+	ranges map[kv.Bucket][]span // each slice is replaced, never changed in place
+	made   uint64               // bit b: a Put created bucket b
+	ops    int                  // ops applied since the last checkpoint
 	// base is the ID of the inner store's transaction the overlay sits on; 0 means any (the
 	// inner store is read-only, or the WAL is detached and its overlay stays empty).
 	base uint64
@@ -43,14 +44,14 @@ type overlay struct {
 func newOverlay() *overlay {
 	return &overlay{
 		tree:   btree.NewBTreeGOptions(entryLess, btree.Options{NoLocks: true}),
-		ranges: map[Bucket][]span{},
+		ranges: map[kv.Bucket][]span{},
 	}
 }
 
 // clone returns a copy of o that can be changed without changing o. It changes o's tree
 // (a copy-on-write copy marks it), so o must be private to the caller.
 func (o *overlay) clone() *overlay {
-	c := &overlay{tree: o.tree.Copy(), ranges: make(map[Bucket][]span, len(o.ranges)), made: o.made, ops: o.ops, base: o.base}
+	c := &overlay{tree: o.tree.Copy(), ranges: make(map[kv.Bucket][]span, len(o.ranges)), made: o.made, ops: o.ops, base: o.base}
 	for b, s := range o.ranges {
 		c.ranges[b] = s
 	}
@@ -59,7 +60,7 @@ func (o *overlay) clone() *overlay {
 
 func (o *overlay) empty() bool { return o.tree.Len() == 0 && len(o.ranges) == 0 }
 
-func (o *overlay) put(b Bucket, key, val []byte) {
+func (o *overlay) put(b kv.Bucket, key, val []byte) {
 	if val == nil {
 		val = []byte{} // a present key with an empty value, as the inner store gives it
 	}
@@ -68,12 +69,12 @@ func (o *overlay) put(b Bucket, key, val []byte) {
 	o.ops++
 }
 
-func (o *overlay) del(b Bucket, key []byte) {
+func (o *overlay) del(b kv.Bucket, key []byte) {
 	o.tree.Set(entry{b: b, key: key, del: true})
 	o.ops++
 }
 
-func (o *overlay) delRange(b Bucket, from, to []byte) {
+func (o *overlay) delRange(b kv.Bucket, from, to []byte) {
 	max := entry{b: b + 1}
 	if to != nil {
 		max = entry{b: b, key: to}
@@ -133,7 +134,7 @@ func addSpan(ss []span, n span) []span {
 }
 
 // covered reports whether a range tombstone of b covers key.
-func (o *overlay) covered(b Bucket, key []byte) bool {
+func (o *overlay) covered(b kv.Bucket, key []byte) bool {
 	ss := o.ranges[b]
 	// The first span that ends after key.
 	i := sort.Search(len(ss), func(i int) bool { return before(key, ss[i].to) })
@@ -143,14 +144,14 @@ func (o *overlay) covered(b Bucket, key []byte) bool {
 // view reads an overlay over a Reader of the inner store.
 type view struct {
 	o *overlay
-	r Reader
+	r kv.Reader
 }
 
-func (v *view) Exists(b Bucket) bool {
+func (v *view) Exists(b kv.Bucket) bool {
 	return v.o.made&(1<<b) != 0 || v.r.Exists(b)
 }
 
-func (v *view) Get(b Bucket, key []byte) []byte {
+func (v *view) Get(b kv.Bucket, key []byte) []byte {
 	if e, ok := v.o.tree.Get(entry{b: b, key: key}); ok {
 		if e.del {
 			return nil
@@ -166,7 +167,7 @@ func (v *view) Get(b Bucket, key []byte) []byte {
 // Scan merges the overlay's entries with the inner store's keys, in key order: the inner store
 // is scanned only in the gaps between range tombstones, and an overlay entry replaces (or, a
 // tombstone, hides) the inner key it equals.
-func (v *view) Scan(b Bucket, from, to []byte, fn func(k, val []byte) bool) error {
+func (v *view) Scan(b kv.Bucket, from, to []byte, fn func(k, val []byte) bool) error {
 	it := v.o.tree.Iter()
 	defer it.Release()
 	valid := it.Seek(entry{b: b, key: from})
