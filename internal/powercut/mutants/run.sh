@@ -15,10 +15,10 @@ cd "$root"
 
 # name|file|exact text|replacement (one line each; the text must occur exactly once)
 mutants=(
-	'wal-fdatasync|stable/internal/kv/wal.go|if err := unix.Fdatasync(int(s.log.Fd())); err != nil {|if err := error(nil); err != nil {'
-	'wal-dirsync|stable/internal/kv/wal.go|		SyncDir(filepath.Dir(s.path))|		_ = filepath.Dir(s.path)'
-	'wal-repair-fdatasync|stable/internal/kv/wal.go|		err = unix.Fdatasync(int(s.log.Fd()))|		err = nil'
-	'bolt-fdatasync|stable/internal/kv/bolt.go|		NoSync:          opts.NoSync,|		NoSync:          true,'
+	'wal-fdatasync|stable/internal/kv/boltkv/wal.go|if err := unix.Fdatasync(int(s.log.Fd())); err != nil {|if err := error(nil); err != nil {'
+	'wal-dirsync|stable/internal/kv/boltkv/wal.go|		kv.SyncDir(filepath.Dir(s.path))|		_ = filepath.Dir(s.path)'
+	'wal-repair-fdatasync|stable/internal/kv/boltkv/wal.go|		err = unix.Fdatasync(int(s.log.Fd()))|		err = nil'
+	'bolt-fdatasync|stable/internal/kv/boltkv/bolt.go|		NoSync:          opts.NoSync,|		NoSync:          true,'
 	'create-dirsync|stable/stable.go|	kv.SyncDir(dir)|	_ = dir'
 	'backup-filesync|stable/backup.go|		if err := syncFile(name); err != nil {|		if err := error(nil); err != nil {'
 	'backup-dirsync|stable/backup.go|		kv.SyncDir(filepath.Dir(dst))|		_ = dst'

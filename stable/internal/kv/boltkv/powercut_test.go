@@ -1,7 +1,9 @@
-package kv
+package boltkv
 
 import (
 	"testing"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // Regression tests for what the power-cut campaign (cmd/run TestPowerCut*, on internal/powercut)
@@ -19,7 +21,7 @@ func TestStaleRecordBehindOldHeader(t *testing.T) {
 	s := openTestWAL(t, path, WALOptions{NoSync: true, CheckpointBytes: 1 << 30})
 	commit := func(s *WAL, v string) {
 		t.Helper()
-		if err := s.Update(func(w Writer) error { return write(w, putOps(0, "k", v)) }); err != nil {
+		if err := s.Update(func(w kv.Writer) error { return write(w, putOps(0, "k", v)) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -40,8 +42,8 @@ func TestStaleRecordBehindOldHeader(t *testing.T) {
 	if err := s2.Check(func(p error) { t.Errorf("check after the cut: %v", p) }); err != nil {
 		t.Fatal(err)
 	}
-	// It commits straight into bbolt (a background commit), and the power fails again.
-	if err := s2.UpdateDirect(func(w Writer) error { return write(w, putOps(0, "k", "newer")) }); err != nil {
+	// It commits straight into bbolt (a background commit, UpdateBackground), and the power fails again.
+	if err := s2.UpdateBackground(func(w kv.Writer) error { return write(w, putOps(0, "k", "newer")) }); err != nil {
 		t.Fatal(err)
 	}
 	store2, log2 := crashCopy(t, s2)
