@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // WALOptions configure OpenWAL.
@@ -819,6 +819,14 @@ func (s *WAL) applyInner(o *overlay, dels, puts bool) (uint64, error) {
 		})
 		if err != nil || !puts {
 			return err
+		}
+		// A bucket a Put created stays when the Put's key is gone, as in bbolt.
+		for b := range kv.Bucket(64) {
+			if o.made&(1<<b) != 0 {
+				if _, err := w.(*boltTx).bucket(b, true); err != nil {
+					return err
+				}
+			}
 		}
 		return s.putMeta(w, s.gen+1)
 	})
