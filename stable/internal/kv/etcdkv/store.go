@@ -95,6 +95,15 @@ var (
 	ErrFenced = errors.New("lost the store's lock: another writer may own it now")
 )
 
+// LockedError is Open's error when another process holds the store: it Is kv.ErrLocked.
+type LockedError struct {
+	// Holder is what the holder wrote in the lock: "HOST (pid N) since T".
+	Holder string
+}
+
+func (e *LockedError) Error() string        { return "store is in use by " + e.Holder }
+func (e *LockedError) Is(target error) bool { return target == kv.ErrLocked }
+
 // Store is a kv.Store in an etcd cluster. See the package documentation.
 type Store struct {
 	cli    *clientv3.Client
@@ -415,7 +424,7 @@ func (s *Store) lock() error {
 			if r := resp.Responses[0].GetResponseRange(); r != nil && len(r.Kvs) > 0 {
 				other = string(r.Kvs[0].Value)
 			}
-			return fmt.Errorf("%w: store is in use by %s", kv.ErrLocked, other)
+			return &LockedError{Holder: other}
 		}
 		select {
 		case <-time.After(min(100*time.Millisecond, time.Until(deadline)+time.Millisecond)):
