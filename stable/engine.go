@@ -3,6 +3,7 @@ package stable
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 
@@ -10,8 +11,10 @@ import (
 	"github.com/wasmrun/wasmrun/stable/internal/kv/etcdkv"
 )
 
-// EtcdOptions are what a store in an etcd cluster needs beyond its URL. The zero value
-// connects without TLS or authentication. Credentials never go in the URL (it is printed).
+// EtcdOptions are what a store in an etcd cluster needs beyond its URL. Credentials never go
+// in the URL (it is printed). Fields left empty are taken from etcdctl's environment
+// variables, as etcdctl users expect: ETCDCTL_CERT, ETCDCTL_KEY, ETCDCTL_CACERT,
+// ETCDCTL_USER ("USER" or "USER:PASSWORD") and ETCDCTL_PASSWORD.
 type EtcdOptions struct {
 	// CertFile and KeyFile are a client certificate and its key, CAFile the authority that
 	// signed the cluster's certificates (etcdctl's --cert, --key and --cacert); any of them
@@ -34,8 +37,9 @@ func IsURL(where string) bool { return strings.HasPrefix(where, "etcd://") }
 func openEtcd(where string, opts Options, ver *uint32) (kv.Store, error) {
 	eps, name, err := etcdkv.ParseURL(where)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNotStore, err)
+		return nil, err
 	}
+	opts.Etcd = opts.Etcd.withEnv()
 	fresh := false
 	s, err := etcdkv.Open(etcdkv.Config{
 		Endpoints:   eps,
@@ -86,3 +90,41 @@ type lockedBy string
 
 func (e lockedBy) Error() string        { return "store is in use by " + string(e) }
 func (e lockedBy) Is(target error) bool { return target == ErrLocked }
+
+// withEnv fills the empty fields of o from etcdctl's environment variables.
+func (o EtcdOptions) withEnv() EtcdOptions {
+	env := func(field *string, name string) {
+		if *field == "" {
+			*field = os.Getenv(name)
+		}
+	}
+	env(&o.CertFile, "ETCDCTL_CERT")
+	env(&o.KeyFile, "ETCDCTL_KEY")
+	env(&o.CAFile, "ETCDCTL_CACERT")
+	if o.Username == "" {
+		user := os.Getenv("ETCDCTL_USER")
+		if u, p, ok := strings.Cut(user, ":"); ok {
+			user = u
+			if o.Password == "" {
+				o.Password = p
+			}
+		}
+		o.Username = user
+	}
+	env(&o.Password, "ETCDCTL_PASSWORD")
+	return o
+}
+
+// redact returns where with the user information of an etcd URL (which ParseURL refuses)
+// cut out, for messages.
+func redact(where string) string {
+	rest, ok := strings.CutPrefix(where, "etcd://")
+	if !ok {
+		return where
+	}
+	hosts, name, _ := strings.Cut(rest, "/")
+	if i := strings.LastIndex(hosts, "@"); i >= 0 {
+		return "etcd://" + hosts[i+1:] + "/" + name
+	}
+	return where
+}

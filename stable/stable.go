@@ -206,7 +206,7 @@ func Open(path string, opts Options) (*FS, error) {
 	if err != nil {
 		var pe *fs.PathError
 		if !errors.As(err, &pe) {
-			err = &fs.PathError{Op: "open", Path: path, Err: err}
+			err = &fs.PathError{Op: "open", Path: redact(path), Err: err}
 		}
 		return nil, err
 	}

@@ -915,29 +915,39 @@ func Opener(base Config) kv.Opener {
 
 // ParseURL splits an etcd store URL, "etcd://HOST:PORT[,HOST:PORT...]/NAME", into its
 // endpoints and name. The URL holds no credentials: a user:password@ part is refused (they
-// would show wherever the URL is printed). Errors wrap kv.ErrInvalid and quote the URL.
+// would show wherever the URL is printed). Errors are kv.ErrInvalid and quote the URL.
 func ParseURL(u string) (endpoints []string, name string, err error) {
 	rest, ok := strings.CutPrefix(u, "etcd://")
 	if !ok {
-		return nil, "", fmt.Errorf("%w: %q is not an etcd URL (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+		return nil, "", badURL("%q is not an etcd URL (etcd://HOST:PORT[,HOST:PORT...]/NAME)", u)
 	}
 	hosts, name, ok := strings.Cut(rest, "/")
 	switch {
 	case strings.Contains(hosts, "@"):
 		redacted := "etcd://" + hosts[strings.LastIndex(hosts, "@")+1:] + "/" + name
-		return nil, "", fmt.Errorf("%w: %q: credentials do not go in the URL (give them by flag or environment)", kv.ErrInvalid, redacted)
+		return nil, "", badURL("%q: credentials do not go in the URL (give them by flag or environment)", redacted)
 	case !ok || name == "":
-		return nil, "", fmt.Errorf("%w: %q has no store name (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+		return nil, "", badURL("%q has no store name (etcd://HOST:PORT[,HOST:PORT...]/NAME)", u)
 	case hosts == "":
-		return nil, "", fmt.Errorf("%w: %q has no endpoints (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+		return nil, "", badURL("%q has no endpoints (etcd://HOST:PORT[,HOST:PORT...]/NAME)", u)
 	case strings.ContainsRune(name, 0):
-		return nil, "", fmt.Errorf("%w: %q: the store name holds a NUL byte", kv.ErrInvalid, u)
+		return nil, "", badURL("%q: the store name holds a NUL byte", u)
 	}
 	for _, h := range strings.Split(hosts, ",") {
 		if _, _, err := net.SplitHostPort(h); err != nil {
-			return nil, "", fmt.Errorf("%w: %q: endpoint %q is not HOST:PORT", kv.ErrInvalid, u, h)
+			return nil, "", badURL("%q: endpoint %q is not HOST:PORT", u, h)
 		}
 		endpoints = append(endpoints, h)
 	}
 	return endpoints, name, nil
 }
+
+// badURL is an error of ParseURL: it Is kv.ErrInvalid.
+func badURL(format string, args ...any) error {
+	return invalidURL{fmt.Errorf("bad store URL: "+format, args...)}
+}
+
+type invalidURL struct{ error }
+
+func (e invalidURL) Unwrap() error        { return e.error }
+func (e invalidURL) Is(target error) bool { return target == kv.ErrInvalid }
