@@ -3,7 +3,9 @@ package stable_test
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -132,5 +134,145 @@ func TestEtcdStore(t *testing.T) {
 	_ = fl.Close()
 	if _, err := stable.Open(etcdURL(t), stable.Options{ReadOnly: true}); !errors.Is(err, stable.ErrNotStore) {
 		t.Fatalf("read-only open of an empty name: %v, want ErrNotStore", err)
+	}
+}
+
+// tree describes every entry of f below the root, one line each: path, type, mode, link count,
+// size, mtime, symlink target or a hash of the data, and which earlier path is the same inode.
+func tree(t *testing.T, f *stable.FS) string {
+	t.Helper()
+	var b strings.Builder
+	seen := map[vfs.Ino]string{}
+	var walk func(dir vfs.Ino, path string)
+	walk = func(dir vfs.Ino, path string) {
+		h, e := f.Open(dir, vfs.OpenRead)
+		if e != vfs.ESUCCESS {
+			t.Fatalf("open %s: %v", path, e)
+		}
+		var names []string
+		h.ReadDir(0, func(de *vfs.DirEntry) bool {
+			if n := string(de.Name); n != "." && n != ".." {
+				names = append(names, n)
+			}
+			return true
+		})
+		_ = h.Close()
+		for _, n := range names {
+			ino, typ, e := f.Lookup(dir, n)
+			if e != vfs.ESUCCESS {
+				t.Fatalf("lookup %s/%s: %v", path, n, e)
+			}
+			p := path + "/" + n
+			st, _ := f.Stat(ino)
+			fmt.Fprintf(&b, "%s type=%v mode=%o nlink=%d size=%d mtime=%d", p, typ, st.Mode, st.Nlink, st.Size, st.Mtime)
+			if first, ok := seen[ino]; ok {
+				fmt.Fprintf(&b, " same-as=%s\n", first)
+				continue
+			}
+			seen[ino] = p
+			switch typ {
+			case vfs.TypeSymlink:
+				target, _ := f.Readlink(ino)
+				fmt.Fprintf(&b, " target=%q", target)
+			case vfs.TypeRegular:
+				fl, _ := f.Open(ino, vfs.OpenRead)
+				buf := make([]byte, st.Size)
+				n, _ := fl.ReadAt(buf, 0)
+				_ = fl.Close()
+				sum := 0
+				for i, c := range buf[:n] {
+					sum += (i + 1) * int(c)
+				}
+				fmt.Fprintf(&b, " read=%d sum=%d", n, sum)
+			}
+			b.WriteString("\n")
+			if typ == vfs.TypeDir {
+				walk(ino, p)
+			}
+		}
+	}
+	walk(f.Root(), "")
+	return b.String()
+}
+
+// TestEtcdMove moves a store from a file into etcd and back with Backup, keeping hard links,
+// symlinks, times and holes, and every copy passes fsck.
+func TestEtcdMove(t *testing.T) {
+	local := filepath.Join(t.TempDir(), "local.store")
+	f, err := stable.Open(local, stable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must := func(e vfs.Errno, what string) {
+		t.Helper()
+		if e != vfs.ESUCCESS {
+			t.Fatalf("%s: %v", what, e)
+		}
+	}
+	d, e := f.Create(f.Root(), "d", vfs.TypeDir, 0o750, "")
+	must(e, "mkdir")
+	a, e := f.Create(d, "a", vfs.TypeRegular, 0o640, "")
+	must(e, "create a")
+	h, e := f.Open(a, vfs.OpenWrite)
+	must(e, "open a")
+	_, e = h.WriteAt([]byte("hello"), 0)
+	must(e, "write a")
+	_ = h.Close()
+	must(f.Link(a, f.Root(), "a2"), "link")
+	_, e = f.Create(f.Root(), "s", vfs.TypeSymlink, 0o777, "d/a")
+	must(e, "symlink")
+	big, e := f.Create(f.Root(), "big", vfs.TypeRegular, 0o600, "")
+	must(e, "create big")
+	h, _ = f.Open(big, vfs.OpenWrite)
+	_, e = h.WriteAt([]byte("x"), 0)
+	must(e, "write big")
+	_, e = h.WriteAt([]byte("y"), 10<<20)
+	must(e, "write big far")
+	_ = h.Close()
+	must(f.SetAttr(a, &vfs.Attr{Valid: vfs.AttrMtime | vfs.AttrAtime, Mtime: 1e18, Atime: 2e18}), "set times")
+	must(f.SetAttr(d, &vfs.Attr{Valid: vfs.AttrMtime, Mtime: 3e18}), "set dir time")
+	must(f.Commit(), "commit")
+	want := tree(t, f)
+	if !strings.Contains(want, "same-as=/d/a") || !strings.Contains(want, `target="d/a"`) || !strings.Contains(want, "mtime=1000000000000000000") {
+		t.Fatalf("the tree lacks what the test made:\n%s", want)
+	}
+
+	url := etcdURL(t)
+	if _, err := f.Backup(url, stable.BackupOptions{}); err != nil {
+		t.Fatalf("backup into etcd: %v", err)
+	}
+	if _, err := f.Backup(url, stable.BackupOptions{}); !errors.Is(err, fs.ErrExist) {
+		t.Fatalf("a second backup into the same name: %v, want ErrExist", err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := stable.Open(url, stable.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tree(t, g); got != want {
+		t.Fatalf("in etcd:\n%s\nwant:\n%s", got, want)
+	}
+	if r, err := g.Fsck(); err != nil || !r.OK() {
+		t.Fatalf("fsck in etcd: %v %v", err, r)
+	}
+	back := filepath.Join(t.TempDir(), "back.store")
+	if _, err := g.Backup(back, stable.BackupOptions{}); err != nil {
+		t.Fatalf("backup out of etcd: %v", err)
+	}
+	if err := g.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := stable.Open(back, stable.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if got := tree(t, b); got != want {
+		t.Fatalf("back from etcd:\n%s\nwant:\n%s", got, want)
+	}
+	if r, err := b.Fsck(); err != nil || !r.OK() {
+		t.Fatalf("fsck of the copy back: %v %v", err, r)
 	}
 }

@@ -55,6 +55,24 @@ func TestEtcdStore(t *testing.T) {
 	if err := f.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// Moving the store out of etcd and into another name of it: one command each way.
+	local := filepath.Join(t.TempDir(), "moved.store")
+	if got := cli(t, url, "fs", "backup", local); got.code != 0 {
+		t.Fatalf("fs backup to a file: %d\n%s", got.code, got.stderr)
+	}
+	if got := cli(t, local, "fs", "cat", "/d/f.txt"); got.code != 0 || got.stdout != "put from the host" {
+		t.Fatalf("cat in the moved store: %d, %q\n%s", got.code, got.stdout, got.stderr)
+	}
+	url2 := url + "-moved"
+	if got := cli(t, local, "fs", "backup", url2); got.code != 0 || !strings.Contains(got.stdout, "backed up") {
+		t.Fatalf("fs backup into etcd: %d, %q\n%s", got.code, got.stdout, got.stderr)
+	}
+	if got := cli(t, url2, g("cat"), "kept"); got.code != 0 || got.stdout != "in etcd" {
+		t.Fatalf("cat kept in the store moved back: %d, %q\n%s", got.code, got.stdout, got.stderr)
+	}
+	if got := cli(t, local, "fs", "backup", url2); got.code == 0 || !strings.Contains(got.stderr, "-f") {
+		t.Errorf("backup over an existing etcd store: %d, %q; want a refusal", got.code, got.stderr)
+	}
 	// Credentials never go in the URL.
 	bad := "etcd://user:secret@" + p.Endpoints[0] + "/cli"
 	if got := cli(t, bad, g("cat"), "kept"); got.code != 2 || strings.Contains(got.stderr, "secret") || !strings.Contains(got.stderr, "credentials do not go in the URL") {
