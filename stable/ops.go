@@ -13,8 +13,9 @@ import (
 // Root implements vfs.FS.Root.
 func (f *FS) Root() vfs.Ino { return rootIno }
 
-// Lookup implements vfs.FS.Lookup. Errors: ENOENT, ENOTDIR, ENAMETOOLONG, EINVAL, EIO.
-func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
+// Lookup implements vfs.FS.Lookup; ".." is the directory's parent field.
+// Errors: ENOENT, ENOTDIR, ENAMETOOLONG, EINVAL, EIO.
+func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.FileType, vfs.Errno) {
 	f.mu.Lock()
 	defer f.unlock()
 	for try := 0; ; try++ {
@@ -32,19 +33,22 @@ func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
 func (f *FS) lookupOpLocked(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
 	d, e := f.dirLocked(dir)
 	if e != vfs.ESUCCESS {
-		return 0, e
+		return 0, 0, e
+	}
+	if name == ".." {
+		return d.parent, vfs.TypeDir, vfs.ESUCCESS
 	}
 	if e := checkName(name); e != vfs.ESUCCESS {
-		return 0, e
+		return 0, 0, e
 	}
 	de, e := f.lookupLocked(d, name)
 	if e != vfs.ESUCCESS {
-		return 0, e
+		return 0, 0, e
 	}
 	if de.ino == 0 {
-		return 0, vfs.ENOENT
+		return 0, 0, vfs.ENOENT
 	}
-	return de.ino, vfs.ESUCCESS
+	return de.ino, de.typ, vfs.ESUCCESS
 }
 
 // Stat implements vfs.FS.Stat. Errors: ENOENT, EIO.
