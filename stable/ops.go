@@ -19,18 +19,18 @@ func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.FileType, vfs.Errno)
 	f.mu.Lock()
 	defer f.unlock()
 	for try := 0; ; try++ {
-		r, e := f.lookupOpLocked(dir, name)
+		ino, typ, e := f.lookupOpLocked(dir, name)
 		if e == eMiss {
 			if e = f.fill(try); e == vfs.ESUCCESS {
 				continue
 			}
 		}
-		return r, e
+		return ino, typ, e
 	}
 }
 
 // lookupOpLocked is Lookup under f.mu: it returns eMiss when it needs a store read (see fill).
-func (f *FS) lookupOpLocked(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
+func (f *FS) lookupOpLocked(dir vfs.Ino, name string) (vfs.Ino, vfs.FileType, vfs.Errno) {
 	d, e := f.dirLocked(dir)
 	if e != vfs.ESUCCESS {
 		return 0, 0, e

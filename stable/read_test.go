@@ -123,7 +123,7 @@ func TestStoreReadOffLock(t *testing.T) {
 					return e
 				}},
 				{"rename /new/c", func() vfs.Errno { return f.Rename(f.ino(t, "/new"), "c", f.ino(t, "/new"), "e") }},
-				{"another store read", func() vfs.Errno { _, e := f.Lookup(f.Root(), "nothing"); return e }},
+				{"another store read", func() vfs.Errno { _, _, e := f.Lookup(f.Root(), "nothing"); return e }},
 				{"commit", f.Commit},
 			}
 			for _, o := range others {
@@ -294,11 +294,11 @@ func concurrentWorker(f *FS, w int, rng *rand.Rand, steps int) error {
 			}
 		case 6: // lookups and a listing
 			for name := range names {
-				if got, e := f.Lookup(dir, name); e != vfs.ESUCCESS || got != names[name] {
+				if got, _, e := f.Lookup(dir, name); e != vfs.ESUCCESS || got != names[name] {
 					return fail("lookup %s: %d, %v", name, got, e)
 				}
 			}
-			if _, e := f.Lookup(dir, "absent"); e != vfs.ENOENT {
+			if _, _, e := f.Lookup(dir, "absent"); e != vfs.ENOENT {
 				return fail("lookup of an absent name: %v", e)
 			}
 			h, e := f.Open(dir, vfs.OpenRead)
