@@ -11,6 +11,7 @@ import (
 	"github.com/wasmrun/wasmrun/internal/guests"
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
 )
 
 // TestStrictGuests runs the strict-mode guests (testdata/guests/c/strict.c through wasi-libc,
@@ -29,7 +30,7 @@ func TestStrictGuests(t *testing.T) {
 			}
 			t.Cleanup(func() { r.Close(ctx) })
 			host := t.TempDir()
-			hostFS, err := vfs.HostDir(host)
+			hostFS, err := hostfs.New(host)
 			if err != nil {
 				t.Fatal(err)
 			}
