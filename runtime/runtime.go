@@ -217,7 +217,7 @@ func (r *Runtime) Mount(guestPath string, fsys vfs.FS) error {
 }
 
 // Namespace returns the filesystem the guests see, for the host to read and write files in
-// (ns.IOFS() gives an io/fs.FS view) or to list the mounts.
+// (iofs.Of(ns) gives an io/fs.FS view) or to list the mounts.
 func (r *Runtime) Namespace() *vfs.Namespace { return r.ns }
 
 // Close closes the compiled modules and the wazero runtime, then commits and closes every

@@ -20,6 +20,9 @@ import (
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 	"github.com/wasmrun/wasmrun/wasi"
 )
 
@@ -464,7 +467,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []mountSpec, 
 		if err == nil {
 			err = r.Mount(m.guest, fsys)
 			if err != nil {
-				if cl, ok := fsys.(vfs.Closer); ok {
+				if cl, ok := vfs.As[vfs.Closer](fsys); ok {
 					cl.Close()
 				}
 				err = fmt.Errorf("mount %s: %w", m.guest, err)
@@ -584,7 +587,7 @@ func openMount(m mountSpec, storeOpts stable.Options, wrap func(guestPath string
 		}
 		fsys = heap.New(heap.Options{MaxBytes: size})
 	case "host":
-		host, err := vfs.HostDir(m.arg)
+		host, err := hostfs.New(m.arg)
 		if err != nil {
 			return nil, fmt.Errorf("--dir %s: %w", m.arg, err)
 		}
@@ -602,7 +605,7 @@ func openMount(m mountSpec, storeOpts stable.Options, wrap func(guestPath string
 	}
 	fsys = wrap(m.guest, fsys)
 	if m.ro {
-		fsys = vfs.ReadOnly(fsys)
+		fsys = readonly.New(fsys)
 	}
 	return fsys, nil
 }
@@ -614,7 +617,7 @@ type mountStats struct {
 
 	mu     sync.Mutex
 	paths  []string
-	counts []*vfs.StatsFS
+	counts []*stats.Counter
 }
 
 // wrap returns fsys as mounted at guestPath: its counting view with --stats, fsys otherwise.
@@ -622,7 +625,7 @@ func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
 	if !m.on {
 		return fsys
 	}
-	st := vfs.WithStats(fsys)
+	st := stats.Wrap(fsys)
 	m.mu.Lock()
 	m.paths = append(m.paths, guestPath)
 	m.counts = append(m.counts, st)
@@ -630,7 +633,7 @@ func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
 	return st.FS()
 }
 
-// print writes each mount's figures, in mount order, as one block of vfs.Stats.Format.
+// print writes each mount's figures, in mount order, as one block of stats.Snapshot.Format.
 func (m *mountStats) print(w io.Writer) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
