@@ -645,11 +645,11 @@ func (ns *Namespace) Readlink(at Node, path string) (string, Errno) {
 	return n.m.fs.Readlink(n.Ino)
 }
 
-// Commit commits every mounted backend that implements Committer and returns the first error.
+// Commit commits every mounted backend that has a Committer (As) and returns the first error.
 func (ns *Namespace) Commit() error {
 	var first error
 	for _, m := range ns.tab.Load().mounts {
-		if c, ok := m.fs.(Committer); ok {
+		if c, ok := As[Committer](m.fs); ok {
 			if e := c.Commit(); e != 0 && first == nil {
 				first = fmt.Errorf("vfs: commit %s: %w", m.path, e)
 			}
@@ -658,7 +658,7 @@ func (ns *Namespace) Commit() error {
 	return first
 }
 
-// Close commits and closes every mounted backend that implements Closer (children before their
+// Close commits and closes every mounted backend that has a Closer (children before their
 // parents), then makes the namespace unusable: every later call returns EBADF. It returns the
 // first error. A second Close returns nil.
 func (ns *Namespace) Close() error {
@@ -672,11 +672,11 @@ func (ns *Namespace) Close() error {
 	var first error
 	for i := len(tab.mounts) - 1; i >= 0; i-- {
 		m := tab.mounts[i]
-		if c, ok := m.fs.(Closer); ok {
+		if c, ok := As[Closer](m.fs); ok {
 			if err := c.Close(); err != nil && first == nil {
 				first = fmt.Errorf("vfs: close %s: %w", m.path, err)
 			}
-		} else if c, ok := m.fs.(Committer); ok {
+		} else if c, ok := As[Committer](m.fs); ok {
 			if e := c.Commit(); e != 0 && first == nil {
 				first = fmt.Errorf("vfs: commit %s: %w", m.path, e)
 			}
