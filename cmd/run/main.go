@@ -42,7 +42,9 @@ type config struct {
 	module    string
 	args      []string
 	env       []string
-	mounts    []mountSpec
+	mounts    []mountSpec // the --dir mounts, then the --mount ones
+	strict    bool        // --strict-wasi
+	preopens  []string    // the guest paths of --dir and --mount in flag order (preopens with --strict-wasi)
 	store     string
 	storeOpts stable.Options
 	tmpSize   int64
@@ -110,6 +112,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.SetOutput(io.Discard)
 	var (
 		dirs, mounts, envs          listFlag
+		order                       []string // "dir" or "mount", per --dir and --mount in flag order
 		tmpSize                     = sizeFlag(wasmrt.DefaultTmpBytes)
 		cacheSize                   = sizeFlag(stable.DefaultCacheBytes)
 		quota                       sizeFlag
@@ -118,9 +121,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		showVersion                 bool
 		commitInterval, lockTimeout time.Duration
 	)
-	fs.Var(&dirs, "dir", "mount the host directory HOST at GUEST, by default HOST's absolute path;\n"+
+	fs.Var(orderedFlag{&dirs, &order, "dir"}, "dir", "mount the host directory HOST at GUEST, by default HOST's absolute path;\n"+
 		"repeatable; HOST::GUEST works too; :ro refuses writes")
-	fs.Var(&mounts, "mount", "mount a filesystem at GUEST: heap[:SIZE] (in memory), stable:FILE (a store\n"+
+	fs.Var(orderedFlag{&mounts, &order, "mount"}, "mount", "mount a filesystem at GUEST: heap[:SIZE] (in memory), stable:FILE (a store\n"+
 		"file) or host:DIR; repeatable; :ro refuses writes; a mount at /tmp replaces\n"+
 		"the default /tmp, a mount at / replaces --store")
 	fs.Var(&envs, "env", "set a guest environment variable, or pass the host's KEY; repeatable;\n"+
@@ -152,6 +155,11 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		"read and written, sync and commit latencies to standard error")
 	fs.BoolVar(&c.debugInfo, "debug-info", false, "parse DWARF debug information, so that a trap's stack trace shows\n"+
 		"source lines (uses more memory)")
+	fs.BoolVar(&c.strict, "strict-wasi", false, "run the guest in WASI preview1's capability model, as wasmtime does:\n"+
+		"each --dir and --mount is its own preopened directory, in flag order from fd 3\n"+
+		"(the store at / and /tmp are not preopened unless given with --mount);\n"+
+		"paths resolve beneath their directory fd (absolute paths and '..' out of it\n"+
+		"are ENOTCAPABLE); rights are enforced per fd")
 	fs.BoolVar(&showVersion, "version", false, "print the version of wasmrun and exit")
 	help := false
 	fs.BoolVar(&help, "h", false, "print this help and exit")
@@ -195,6 +203,16 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 			return nil, actRun, &usageError{err.Error()}
 		}
 		c.mounts = append(c.mounts, m)
+	}
+	c.preopens = []string{}
+	di, mi := 0, len(dirs)
+	for _, kind := range order {
+		i := &di
+		if kind == "mount" {
+			i = &mi
+		}
+		c.preopens = append(c.preopens, c.mounts[*i].guest)
+		*i++
 	}
 	c.tmpSize = int64(tmpSize)
 	c.maxMemory = int64(maxMemory)
@@ -378,6 +396,8 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		MemoryLimitPages: uint32(c.maxMemory >> 16),
 		MaxFDs:           c.maxFDs,
 		Interruptible:    c.timeout > 0,
+		StrictWASI:       c.strict,
+		Preopens:         c.preopens,
 	}
 	if c.tmpSize == 0 {
 		opts.TmpBytes = -1
