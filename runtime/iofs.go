@@ -20,7 +20,7 @@ import (
 // directory: readonly.New(hostfs.New(dir))); a store that other processes read at the same
 // time opens with stable.Options{ReadOnly: true}, which takes a shared lock.
 func (r *Runtime) MountFS(guestPath string, fsys fs.FS) error {
-	return r.ns.Mount(guestPath, iofs.FromFS(fsys))
+	return r.Mount(guestPath, iofs.FromFS(fsys))
 }
 
 // FS returns the Runtime's filesystem, as every guest sees it, for Go code on the host: to

@@ -113,7 +113,7 @@ type Options struct {
 	StrictWASI bool
 
 	// Preopens are, with StrictWASI, the guest directories preopened for every Run, from fd 3 in
-	// this order. nil means the guest paths given to Runtime.Mount, in the order of the calls
+	// this order. nil means the guest paths given to Runtime.Mount and MountFS, in the order of the calls
 	// (the root and /tmp that New mounts are not among them unless listed here); an empty
 	// non-nil list means no preopen at all. A path that is not a directory when a module runs
 	// makes Run fail with an error naming it. Without StrictWASI, Preopens is ignored.

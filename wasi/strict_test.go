@@ -324,3 +324,59 @@ func TestDefaultRightsNotEnforced(t *testing.T) {
 	e.want(errSuccess, "path_filestat_get", 3, 0, p, n, 400)
 	e.want(errInval, "fd_sync", 1)
 }
+
+// TestStrictTestsuite makes, in strict mode, the assertions of the WebAssembly wasi-testsuite's
+// preview1 tests on paths and rights (interesting_paths, truncation_rights, fd_fdstat_set_rights,
+// symlink_create, close_preopen), rewritten here: the suite itself cannot be vendored, and CI
+// has no network. Where the suite accepts EPERM or ENOTCAPABLE, strict mode answers ENOTCAPABLE.
+func TestStrictTestsuite(t *testing.T) {
+	e := strictEnv(t, "/data")
+	str := func(s string) (uint64, uint64) { return e.str(1000, s) }
+	open := func(want errno, path string, oflags uint16, base uint64) uint32 {
+		t.Helper()
+		p, n := str(path)
+		e.want(want, "path_open", 3, 0, p, n, uint64(oflags), base, 0, 0, 900)
+		return e.u32(900)
+	}
+	// interesting_paths
+	for _, d := range []string{"dir", "dir/nested"} {
+		p, n := str(d)
+		e.want(errSuccess, "path_create_directory", 3, p, n)
+	}
+	e.want(errSuccess, "fd_close", uint64(open(errSuccess, "dir/nested/file", oflagCreat, 0)))
+	open(errNotcapable, "/dir/nested/file", 0, 0)
+	e.want(errSuccess, "fd_close", uint64(open(errSuccess, "dir/.//nested/../../dir/nested/../nested///./file", 0, 0)))
+	open(errIlseq, "dir/nested/file\x00", 0, 0)
+	open(errNotdir, "dir/nested/file/", 0, 0)
+	open(errNotdir, "dir/nested/file///", 0, 0)
+	e.want(errSuccess, "fd_close", uint64(open(errSuccess, "dir/nested///", 0, 0)))
+	open(errNotcapable, "dir/nested/../../../dir/nested/file", 0, 0)
+
+	// truncation_rights: O_TRUNC needs PATH_FILESTAT_SET_SIZE, not FD_FILESTAT_SET_SIZE.
+	e.want(errSuccess, "fd_close", uint64(open(errSuccess, "dir/nested/file", oflagTrunc, 0)))
+	e.want(errSuccess, "fd_fdstat_set_rights", 3, uint64(rightsDir), uint64((rightsDir|rightsFile)&^rightFdFilestatSetSize))
+	e.want(errSuccess, "fd_close", uint64(open(errSuccess, "dir/nested/file", oflagTrunc, 0)))
+	e.want(errSuccess, "fd_fdstat_set_rights", 3, uint64(rightsDir&^rightPathFilestatSetSize), uint64((rightsDir|rightsFile)&^rightFdFilestatSetSize))
+	open(errNotcapable, "dir/nested/file", oflagTrunc, 0)
+
+	// fd_fdstat_set_rights: dropped FD_READ and FD_WRITE are ENOTCAPABLE; rights never grow.
+	fd := uint64(open(errSuccess, "rights", oflagCreat, rightFdRead|rightFdWrite|rightFdSeek|rightFdTell))
+	e.put(600, []byte{0, 1, 2, 3})
+	e.iov(500, 600, 4)
+	e.want(errSuccess, "fd_write", fd, 500, 1, 510)
+	e.want(errSuccess, "fd_seek", fd, 0, whenceSet, 520)
+	e.want(errSuccess, "fd_read", fd, 500, 1, 510)
+	e.want(errSuccess, "fd_fdstat_set_rights", fd, uint64(rightFdSeek|rightFdTell), 0)
+	e.want(errNotcapable, "fd_read", fd, 500, 1, 510)
+	e.want(errNotcapable, "fd_write", fd, 500, 1, 510)
+	e.want(errNotcapable, "fd_fdstat_set_rights", fd, uint64(rightFdSeek|rightFdTell|rightFdRead|rightFdWrite), uint64(rightFdRead|rightFdWrite))
+
+	// symlink_create: a symlink to an absolute path cannot be made.
+	tp, tn := e.str(1200, "/")
+	p, n := str("symlink")
+	e.want(errNotcapable, "path_symlink", tp, tn, 3, p, n)
+
+	// close_preopen: a preopen may be closed, and is then EBADF.
+	e.want(errSuccess, "fd_close", 3)
+	e.want(errBadf, "fd_fdstat_get", 3, 540)
+}
