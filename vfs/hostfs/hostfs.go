@@ -10,9 +10,7 @@
 // system calls os.Root has no method for).
 package hostfs
 
-import (
-	"github.com/wasmrun/wasmrun/vfs"
-)
+import "github.com/wasmrun/wasmrun/vfs"
 
 // New returns a backend that stores its tree in the host directory dir, confined with
 // os.Root: no path it is asked about can leave dir, and it never follows a symlink itself (the
