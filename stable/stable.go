@@ -18,6 +18,7 @@ import (
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/stable/internal/kv/boltkv"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 )
 
 // Defaults of Options.
@@ -135,7 +136,7 @@ var (
 )
 
 // FS is a file system persisted in a store file. It implements vfs.FS, vfs.Committer,
-// vfs.Closer, vfs.Usager and vfs.BackendStatser, and is safe for concurrent use by many
+// vfs.Closer, vfs.Usager and stats.BackendStatser, and is safe for concurrent use by many
 // goroutines. Create one with
 // Open; see the package documentation for the store format and the durability contract.
 type FS struct {
@@ -150,10 +151,16 @@ type FS struct {
 	created  int64
 	maxNegs  int // cached negative lookups before they are dropped
 
-	// mu guards everything below. Store reads happen under it; store commits do not.
-	mu     sync.Mutex
-	cond   sync.Cond // signalled when a commit ends
-	closed bool
+	// mu guards everything below. Neither store reads (see read.go) nor store commits happen
+	// under it.
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when a commit ends, and when the last read ends after Close
+	closed  bool
+	reading int     // store reads in flight without mu (see readStore)
+	commits uint64  // commits finished (successful): a read begun before may be stale
+	miss    miss    // what the operation that returned eMiss needs (see fill)
+	noIno   vfs.Ino // an inode number the store has no inode of (see loadInode)
+	filled  *page   // the page the operation's last fill read: its next hit was counted a miss
 
 	inodes  map[vfs.Ino]*inode
 	names   *btree.BTreeG[*dent] // cached names of directories, by (parent, name)
@@ -188,7 +195,7 @@ type FS struct {
 	failErr    vfs.Errno // and its error
 	lastFailed bool      // the most recent commit failed
 	stats      Stats
-	commitLat  vfs.Histogram // durations of the commits, successful or not
+	commitLat  stats.Histogram // durations of the commits, successful or not
 
 	wake chan struct{} // to the background committer: the dirty set is no longer empty
 	stop chan struct{}
@@ -582,6 +589,9 @@ func (f *FS) Close() error {
 		f.cond.Wait()
 	}
 	f.closed = true
+	for f.reading > 0 {
+		f.cond.Wait() // the store must not close under a read
+	}
 	f.mu.Unlock()
 	if f.stop != nil {
 		close(f.stop)

@@ -61,7 +61,13 @@ const (
 // Etcd lists the etcd engine's failpoints, which All (the local engine's) does not hold.
 var Etcd = []Name{EtcdStaged, EtcdPublish, EtcdPublished, EtcdApplied, EtcdRetire}
 
-// All lists every failpoint of the local engine's commits.
+// StoreRead is not a durability boundary and not in All: it is reached at the start of every
+// read transaction the cache makes (for an inode, a name, a listing, file pages), without
+// FS.mu held, so that a test can stop a read there and show that other operations go on
+// meanwhile, and that what changes meanwhile does not make the read's result stale.
+const StoreRead Name = "storeRead"
+
+// All lists every failpoint at a durability boundary of the local engine's commits.
 var All = []Name{BeforeTx, BeforePages, DuringPages, BeforeCommit, LogWritten, Checkpointed, AfterCommit}
 
 var hook atomic.Pointer[func(Name) error]
