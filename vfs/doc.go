@@ -54,6 +54,11 @@
 // came through; above a walk's starting directory it asks the backend (Lookup of ".."), which
 // keeps each directory's parent: the Namespace keeps no table of parents.
 //
+// A walk can be confined beneath its starting directory, as Linux's openat2 RESOLVE_BENEATH
+// confines one (WASI's strict capability mode uses it): pass Node.Beneath() as the at Node, and
+// an absolute path, an absolute symlink target, or a ".." above the start (even one that comes
+// back down) is ENOTCAPABLE, an errno Linux does not have. Otherwise the walk is the same.
+//
 // # Errors
 //
 // Errno is the only error of the layer, with Linux's numbering; ESUCCESS (0) is success.

@@ -25,8 +25,22 @@ const (
 // Node is an inode located in the namespace: the mount it lives in and its Ino there. Nodes are
 // comparable values; the zero Node is invalid.
 type Node struct {
-	m   *mount
-	Ino Ino
+	m       *mount
+	Ino     Ino
+	beneath bool // a walk starting here is confined beneath it (see Beneath)
+}
+
+// Beneath returns n as the starting point of a walk confined to the tree beneath n, as Linux's
+// openat2 RESOLVE_BENEATH and WASI preview1's capability model (wasmtime's cap-std) confine a
+// lookup to its directory: every Namespace method given the result as its at Node (Open, StatAt,
+// Mkdir, Remove, Rename, Link, Symlink, Readlink, SetAttrAt, Resolve) fails with ENOTCAPABLE for
+// an absolute path, for a symlink whose target is absolute, and for a ".." that would leave n,
+// even for a moment ("sub/../../n/x" too), whether it is in the path or in a relative symlink
+// target. Mounts beneath n are entered as usual. Only the start of a walk reads the mark: the
+// Nodes that methods return never carry it, and every other use of the result is n's.
+func (n Node) Beneath() Node {
+	n.beneath = true
+	return n
 }
 
 // Handle is an open file or directory in the namespace: what an fd refers to.
@@ -89,7 +103,7 @@ func NewNamespace(root FS) *Namespace {
 	ns := &Namespace{}
 	ns.tab.Store(&mountTable{
 		mounts:   []*mount{m},
-		rootNode: Node{m, m.root},
+		rootNode: Node{m: m, Ino: m.root},
 	})
 	return ns
 }
@@ -370,7 +384,7 @@ func (st *readDirState) forward(e *DirEntry) bool {
 	st.e = *e
 	st.e.Next += 2
 	if len(st.tab.points) > 0 {
-		if m, ok := st.tab.points[Node{st.m, e.Ino}]; ok {
+		if m, ok := st.tab.points[Node{m: st.m, Ino: e.Ino}]; ok {
 			st.e.Ino = m.root
 			st.e.Type = TypeDir
 		}
@@ -470,7 +484,7 @@ func (ns *Namespace) Remove(at Node, path string, dirOnly bool) Errno {
 	if e != 0 {
 		return e
 	}
-	_, isMount := w.tab.points[Node{w.cur.m, ino}]
+	_, isMount := w.tab.points[Node{m: w.cur.m, Ino: ino}]
 	if !dirOnly {
 		if isMount {
 			return EISDIR
@@ -526,13 +540,13 @@ func (ns *Namespace) Rename(oldAt Node, oldPath string, newAt Node, newPath stri
 		return ENOTDIR
 	}
 	tab := ow.tab
-	src := Node{ow.cur.m, ino}
+	src := Node{m: ow.cur.m, Ino: ino}
 	if _, ok := tab.points[src]; ok || tab.busy[src] {
 		return EBUSY
 	}
 	if len(tab.points) > 0 || len(tab.busy) > 0 {
 		if dstIno, _, e := fsys.Lookup(nw.cur.Ino, newName); e == 0 {
-			dst := Node{nw.cur.m, dstIno}
+			dst := Node{m: nw.cur.m, Ino: dstIno}
 			if _, ok := tab.points[dst]; ok || tab.busy[dst] {
 				return EBUSY
 			}

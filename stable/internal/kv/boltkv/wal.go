@@ -213,15 +213,27 @@ func OpenWAL(inner kv.Store, opts WALOptions) (*WAL, error) {
 	s.work.base = s.innerID
 	s.publish(s.work.clone())
 	s.setLimit()
-	if s.lost {
+	h, ok := decodeHeader(data)
+	ours := ok && h.salt == s.salt && h.gen == s.gen
+	switch {
+	case s.lost:
 		// The records after the damage are of the current generation: move it on, or the
 		// next Open would find them again.
 		err = s.checkpointLocked(s.work)
-	} else if !s.work.empty() {
-		// A checkpoint that fails (a full disk) leaves the log as it was: the store opens
-		// with the log's commits in memory, and the next checkpoint tries again.
-		_ = s.checkpointLocked(s.work)
-	} else if h, ok := decodeHeader(data); !ok || h.salt != s.salt || h.gen != s.gen {
+	case !s.work.empty() || len(data) > int(s.end):
+		// Commits to checkpoint, or bytes past the last record replayed: a torn record, or
+		// records a crash left behind a header it did not (records of this generation behind
+		// an older header that a power cut kept when it dropped the header's write). Moving
+		// the generation on kills them all: else a later append could end where one of them
+		// begins, or a reset of the header make them this generation's again, and a commit
+		// never acknowledged would be replayed.
+		//
+		// A checkpoint that fails (a full disk) leaves the log as it was: the store opens with
+		// the log's commits in memory, and the next checkpoint tries again.
+		if cerr := s.checkpointLocked(s.work); cerr != nil && !ours {
+			err = s.resetLog()
+		}
+	case !ours:
 		err = s.resetLog()
 	}
 	if err != nil {
