@@ -158,10 +158,16 @@ type FS struct {
 	created  int64
 	maxNegs  int // cached negative lookups before they are dropped
 
-	// mu guards everything below. Store reads happen under it; store commits do not.
-	mu     sync.Mutex
-	cond   sync.Cond // signalled when a commit ends
-	closed bool
+	// mu guards everything below. Neither store reads (see read.go) nor store commits happen
+	// under it.
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when a commit ends, and when the last read ends after Close
+	closed  bool
+	reading int     // store reads in flight without mu (see readStore)
+	commits uint64  // commits finished (successful): a read begun before may be stale
+	miss    miss    // what the operation that returned eMiss needs (see fill)
+	noIno   vfs.Ino // an inode number the store has no inode of (see loadInode)
+	filled  *page   // the page the operation's last fill read: its next hit was counted a miss
 
 	inodes  map[vfs.Ino]*inode
 	names   *btree.BTreeG[*dent] // cached names of directories, by (parent, name)
@@ -574,6 +580,9 @@ func (f *FS) Close() error {
 		f.cond.Wait()
 	}
 	f.closed = true
+	for f.reading > 0 {
+		f.cond.Wait() // the store must not close under a read
+	}
 	f.mu.Unlock()
 	if f.stop != nil {
 		close(f.stop)
