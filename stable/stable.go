@@ -95,6 +95,13 @@ type Options struct {
 	// are left for the next writer to reclaim, and Open does not create a missing store.
 	ReadOnly bool
 
+	// AcceptLoss, if not nil, is called when Open finds the store's write-ahead log damaged
+	// (not merely torn by a crash), with an error that Is ErrLoss and says what would be
+	// dropped: if it returns true, the store opens without the log's commits from the damage
+	// on (a copy of the log is kept, unless ReadOnly); otherwise Open fails with that error
+	// (also ErrCorrupt), changing nothing.
+	AcceptLoss func(damage error) bool
+
 	// maxMeta, for tests only, bounds the cached inodes and names (0: from CacheBytes, see
 	// metaBound), so that a test can make them be evicted all the time.
 	maxMeta int
@@ -133,6 +140,10 @@ var (
 	ErrOlderFormat = errors.New("store has an older format version")
 	// ErrCorrupt means the store is damaged: truncated, overwritten, or inconsistent.
 	ErrCorrupt = errors.New("store is corrupted")
+	// ErrLoss means Open found damage that would drop committed changes: the store's
+	// write-ahead log is damaged, not torn by a crash (see Options.AcceptLoss). An error that
+	// Is ErrLoss also Is ErrCorrupt.
+	ErrLoss = kv.ErrLoss
 )
 
 // FS is a file system persisted in a store file. It implements vfs.FS, vfs.Committer,
@@ -324,6 +335,7 @@ func openFile(path string, opts Options, ver *uint32) (kv.Store, error) {
 		Fault:       opts.fault,
 		LogBytes:    cmp.Or(opts.walCheckpointBytes, walCheckpointBytes(opts.CacheBytes)),
 		Accept:      func(r kv.Reader) (err error) { *ver, err = checkVersion(r); return err },
+		AcceptLoss:  opts.AcceptLoss,
 	})
 	if err != nil {
 		return nil, storeError(err)
