@@ -428,4 +428,3 @@ func checkOneStore(t *testing.T, path, what string) map[string][]byte {
 	}
 	return files
 }
-
