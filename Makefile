@@ -10,6 +10,8 @@
 #                 <pkg>/testdata/fuzz/<Target>/: commit it with the fix, as a regression seed
 #   make fmt      gofmt -w the tree
 #   make vet      go vet ./...
+#   make etcd-up  start a 3-member etcd cluster on loopback (scripts/etcd-cluster.sh, data in
+#                 .etcd-cluster) and print its --store URL; make etcd-down stops it
 #   make powercut the full power-cut campaign (cmd/run TestPowerCut*, on internal/powercut: over
 #                 1,000 power cuts under wasmrun running the Go and Python guests; root and
 #                 /dev/fuse); its last line: powercut: N cuts, M durable facts checked, 0 lost,
@@ -29,7 +31,7 @@ TEST_TIMEOUT ?= 20m
 TESTFLAGS   ?= -race
 PYTHON_WASM := testdata/python/python.wasm
 
-.PHONY: build python test fmt vet demo soak
+.PHONY: build python test fmt vet demo soak etcd-up etcd-down
 
 build:
 	$(GO) build -o bin/wasmrun ./cmd/run
@@ -50,7 +52,7 @@ test: $(PYTHON_WASM)
 # failing input is written as it was found. Fuzz longer with e.g. make fuzz-short FUZZTIME=10m.
 FUZZTIME         ?= 5s
 FUZZMINIMIZETIME ?= 0
-FUZZ_TARGETS     := vfs:FuzzResolve wasi:FuzzHostCall internal/tarfs:FuzzImport stable:FuzzOpenStore stable/internal/kv/boltkv:FuzzLog
+FUZZ_TARGETS     := vfs:FuzzResolve vfs:FuzzBeneath wasi:FuzzHostCall wasi:FuzzHostCallStrict internal/tarfs:FuzzImport stable:FuzzOpenStore stable/internal/kv/boltkv:FuzzLog
 
 .PHONY: fuzz-short
 fuzz-short:
@@ -68,6 +70,12 @@ demo: build $(PYTHON_WASM)
 	@$(DEMO)
 	@echo '$$ $(DEMO)'
 	@$(DEMO)
+
+etcd-up:
+	./scripts/etcd-cluster.sh up
+
+etcd-down:
+	./scripts/etcd-cluster.sh down
 
 fmt:
 	gofmt -w .

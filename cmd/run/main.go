@@ -20,6 +20,9 @@ import (
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 	"github.com/wasmrun/wasmrun/wasi"
 )
 
@@ -39,7 +42,9 @@ type config struct {
 	module    string
 	args      []string
 	env       []string
-	mounts    []mountSpec
+	mounts    []mountSpec // the --dir mounts, then the --mount ones
+	strict    bool        // --strict-wasi
+	preopens  []string    // the guest paths of --dir and --mount in flag order (preopens with --strict-wasi)
 	store     string
 	storeOpts stable.Options
 	tmpSize   int64
@@ -107,6 +112,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.SetOutput(io.Discard)
 	var (
 		dirs, mounts, envs          listFlag
+		order                       []string // "dir" or "mount", per --dir and --mount in flag order
 		tmpSize                     = sizeFlag(wasmrt.DefaultTmpBytes)
 		cacheSize                   = sizeFlag(stable.DefaultCacheBytes)
 		quota                       sizeFlag
@@ -115,9 +121,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		showVersion                 bool
 		commitInterval, lockTimeout time.Duration
 	)
-	fs.Var(&dirs, "dir", "mount the host directory HOST at GUEST, by default HOST's absolute path;\n"+
+	fs.Var(orderedFlag{&dirs, &order, "dir"}, "dir", "mount the host directory HOST at GUEST, by default HOST's absolute path;\n"+
 		"repeatable; HOST::GUEST works too; :ro refuses writes")
-	fs.Var(&mounts, "mount", "mount a filesystem at GUEST: heap[:SIZE] (in memory), stable:FILE (a store\n"+
+	fs.Var(orderedFlag{&mounts, &order, "mount"}, "mount", "mount a filesystem at GUEST: heap[:SIZE] (in memory), stable:FILE (a store\n"+
 		"file) or host:DIR; repeatable; :ro refuses writes; a mount at /tmp replaces\n"+
 		"the default /tmp, a mount at / replaces --store")
 	fs.Var(&envs, "env", "set a guest environment variable, or pass the host's KEY; repeatable;\n"+
@@ -149,6 +155,11 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		"read and written, sync and commit latencies to standard error")
 	fs.BoolVar(&c.debugInfo, "debug-info", false, "parse DWARF debug information, so that a trap's stack trace shows\n"+
 		"source lines (uses more memory)")
+	fs.BoolVar(&c.strict, "strict-wasi", false, "run the guest in WASI preview1's capability model, as wasmtime does:\n"+
+		"each --dir and --mount is its own preopened directory, in flag order from fd 3\n"+
+		"(the store at / and /tmp are not preopened unless given with --mount);\n"+
+		"paths resolve beneath their directory fd (absolute paths and '..' out of it\n"+
+		"are ENOTCAPABLE); rights are enforced per fd")
 	fs.BoolVar(&showVersion, "version", false, "print the version of wasmrun and exit")
 	help := false
 	fs.BoolVar(&help, "h", false, "print this help and exit")
@@ -192,6 +203,16 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 			return nil, actRun, &usageError{err.Error()}
 		}
 		c.mounts = append(c.mounts, m)
+	}
+	c.preopens = []string{}
+	di, mi := 0, len(dirs)
+	for _, kind := range order {
+		i := &di
+		if kind == "mount" {
+			i = &mi
+		}
+		c.preopens = append(c.preopens, c.mounts[*i].guest)
+		*i++
 	}
 	c.tmpSize = int64(tmpSize)
 	c.maxMemory = int64(maxMemory)
@@ -375,6 +396,8 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		MemoryLimitPages: uint32(c.maxMemory >> 16),
 		MaxFDs:           c.maxFDs,
 		Interruptible:    c.timeout > 0,
+		StrictWASI:       c.strict,
+		Preopens:         c.preopens,
 	}
 	if c.tmpSize == 0 {
 		opts.TmpBytes = -1
@@ -464,7 +487,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []mountSpec, 
 		if err == nil {
 			err = r.Mount(m.guest, fsys)
 			if err != nil {
-				if cl, ok := fsys.(vfs.Closer); ok {
+				if cl, ok := vfs.As[vfs.Closer](fsys); ok {
 					cl.Close()
 				}
 				err = fmt.Errorf("mount %s: %w", m.guest, err)
@@ -584,7 +607,7 @@ func openMount(m mountSpec, storeOpts stable.Options, wrap func(guestPath string
 		}
 		fsys = heap.New(heap.Options{MaxBytes: size})
 	case "host":
-		host, err := vfs.HostDir(m.arg)
+		host, err := hostfs.New(m.arg)
 		if err != nil {
 			return nil, fmt.Errorf("--dir %s: %w", m.arg, err)
 		}
@@ -602,7 +625,7 @@ func openMount(m mountSpec, storeOpts stable.Options, wrap func(guestPath string
 	}
 	fsys = wrap(m.guest, fsys)
 	if m.ro {
-		fsys = vfs.ReadOnly(fsys)
+		fsys = readonly.New(fsys)
 	}
 	return fsys, nil
 }
@@ -614,7 +637,7 @@ type mountStats struct {
 
 	mu     sync.Mutex
 	paths  []string
-	counts []*vfs.StatsFS
+	counts []*stats.Counter
 }
 
 // wrap returns fsys as mounted at guestPath: its counting view with --stats, fsys otherwise.
@@ -622,7 +645,7 @@ func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
 	if !m.on {
 		return fsys
 	}
-	st := vfs.WithStats(fsys)
+	st := stats.Wrap(fsys)
 	m.mu.Lock()
 	m.paths = append(m.paths, guestPath)
 	m.counts = append(m.counts, st)
@@ -630,7 +653,7 @@ func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
 	return st.FS()
 }
 
-// print writes each mount's figures, in mount order, as one block of vfs.Stats.Format.
+// print writes each mount's figures, in mount order, as one block of stats.Snapshot.Format.
 func (m *mountStats) print(w io.Writer) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
