@@ -71,6 +71,9 @@ func crash(t testing.TB, f *FS) {
 		f.cond.Wait()
 	}
 	f.closed = true
+	for f.reading > 0 {
+		f.cond.Wait() // the store must not close under a read
+	}
 	f.mu.Unlock()
 	if f.stop != nil {
 		close(f.stop)

@@ -91,6 +91,13 @@ type Options struct {
 	// are left for the next writer to reclaim, and Open does not create a missing store.
 	ReadOnly bool
 
+	// AcceptLoss, if not nil, is called when Open finds the store's write-ahead log damaged
+	// (not merely torn by a crash), with an error that Is ErrLoss and says what would be
+	// dropped: if it returns true, the store opens without the log's commits from the damage
+	// on (a copy of the log is kept, unless ReadOnly); otherwise Open fails with that error
+	// (also ErrCorrupt), changing nothing.
+	AcceptLoss func(damage error) bool
+
 	// maxMeta, for tests only, bounds the cached inodes and names (0: from CacheBytes, see
 	// metaBound), so that a test can make them be evicted all the time.
 	maxMeta int
@@ -129,6 +136,10 @@ var (
 	ErrOlderFormat = errors.New("store has an older format version")
 	// ErrCorrupt means the store is damaged: truncated, overwritten, or inconsistent.
 	ErrCorrupt = errors.New("store is corrupted")
+	// ErrLoss means Open found damage that would drop committed changes: the store's
+	// write-ahead log is damaged, not torn by a crash (see Options.AcceptLoss). An error that
+	// Is ErrLoss also Is ErrCorrupt.
+	ErrLoss = kv.ErrLoss
 )
 
 // FS is a file system persisted in a store file. It implements vfs.FS, vfs.Committer,
@@ -147,10 +158,16 @@ type FS struct {
 	created  int64
 	maxNegs  int // cached negative lookups before they are dropped
 
-	// mu guards everything below. Store reads happen under it; store commits do not.
-	mu     sync.Mutex
-	cond   sync.Cond // signalled when a commit ends
-	closed bool
+	// mu guards everything below. Neither store reads (see read.go) nor store commits happen
+	// under it.
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when a commit ends, and when the last read ends after Close
+	closed  bool
+	reading int     // store reads in flight without mu (see readStore)
+	commits uint64  // commits finished (successful): a read begun before may be stale
+	miss    miss    // what the operation that returned eMiss needs (see fill)
+	noIno   vfs.Ino // an inode number the store has no inode of (see loadInode)
+	filled  *page   // the page the operation's last fill read: its next hit was counted a miss
 
 	inodes  map[vfs.Ino]*inode
 	names   *btree.BTreeG[*dent] // cached names of directories, by (parent, name)
@@ -256,6 +273,7 @@ func open(path string, opts Options) (*FS, error) {
 		Fault:       opts.fault,
 		LogBytes:    cmp.Or(opts.walCheckpointBytes, walCheckpointBytes(opts.CacheBytes)),
 		Accept:      func(r kv.Reader) (err error) { ver, err = checkVersion(r); return err },
+		AcceptLoss:  opts.AcceptLoss,
 	})
 	if err != nil {
 		return nil, storeError(err)
@@ -562,6 +580,9 @@ func (f *FS) Close() error {
 		f.cond.Wait()
 	}
 	f.closed = true
+	for f.reading > 0 {
+		f.cond.Wait() // the store must not close under a read
+	}
 	f.mu.Unlock()
 	if f.stop != nil {
 		close(f.stop)

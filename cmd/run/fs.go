@@ -89,7 +89,7 @@ func init() {
 		cmdLs, cmdTree, cmdStat, cmdDu, cmdCat, cmdGet,
 		cmdPut, cmdMkdir, cmdRm, cmdMv,
 		cmdExport, cmdImport,
-		cmdFsck, cmdCompact, cmdBackup,
+		cmdFsck, cmdRecover, cmdCompact, cmdBackup,
 	}
 }
 
@@ -441,6 +441,9 @@ func describeError(err error) string {
 	}
 	if errors.Is(err, stable.ErrLocked) {
 		msg += " (a wasmrun process is using it: wait for it to exit, or give a longer --lock-timeout)"
+	}
+	if h := damageHint(err); h != "" {
+		msg += " (" + h + ")"
 	}
 	return msg
 }

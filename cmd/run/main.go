@@ -439,6 +439,9 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if errors.Is(err, stable.ErrLocked) {
 			return fail("%v (wait for it to exit, or give --lock-timeout or another --store)", err)
 		}
+		if h := damageHint(err); h != "" {
+			return fail("%v (%s)", err, h)
+		}
 		return fail("%v", err)
 	}
 	var tmp vfs.FS

@@ -38,7 +38,13 @@ const (
 	Checkpointed Name = "checkpointed"
 )
 
-// All lists every failpoint.
+// StoreRead is not a durability boundary and not in All: it is reached at the start of every
+// read transaction the cache makes (for an inode, a name, a listing, file pages), without
+// FS.mu held, so that a test can stop a read there and show that other operations go on
+// meanwhile, and that what changes meanwhile does not make the read's result stale.
+const StoreRead Name = "storeRead"
+
+// All lists every failpoint at a durability boundary.
 var All = []Name{BeforeTx, BeforePages, DuringPages, BeforeCommit, LogWritten, Checkpointed, AfterCommit}
 
 var hook atomic.Pointer[func(Name) error]
