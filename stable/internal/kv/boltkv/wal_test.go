@@ -586,6 +586,14 @@ func TestCloseLeavesOneFile(t *testing.T) {
 	if _, err := os.Stat(path + LogSuffix); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a closed store left its log: %v", err)
 	}
+	// Reopened, the one file holds every commit.
+	s = openTestWAL(t, path, WALOptions{NoSync: true})
+	if got, want := viewModel(t, s), states[len(commits)]; !equalModels(got, want) {
+		t.Fatalf("reopened after Close: %v, want every commit: %v", got, want)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	// Another store file (new salt) under the same name, with the old store's log beside it.
 	other := filepath.Join(dir, "other.db")
 	o := openTestWAL(t, other, WALOptions{NoSync: true})
@@ -601,7 +609,6 @@ func TestCloseLeavesOneFile(t *testing.T) {
 		t.Fatalf("another store's log was replayed: %v", got)
 	}
 	s.Close()
-	_ = states
 }
 
 // TestDetach checks that a detached WAL commits straight to bbolt and has removed its log.
