@@ -28,6 +28,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if url := os.Getenv(etcdWriterEnv); url != "" {
+		os.Exit(etcdWriterChild(url))
+	}
 	code := m.Run()
 	if etcdStop != nil {
 		etcdStop()
