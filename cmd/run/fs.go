@@ -366,8 +366,13 @@ func writeFlags(b *strings.Builder, fl *flag.FlagSet) {
 // directory is created as wasmrun creates it.
 func (c *fsContext) open(access storeAccess, defaultStore bool) error {
 	p := c.opts.store
-	st, err := os.Stat(p)
+	var st os.FileInfo
+	var err error
+	if !stable.IsURL(p) { // a store in etcd: opening it says whether it exists
+		st, err = os.Stat(p)
+	}
 	switch {
+	case st == nil && err == nil:
 	case errors.Is(err, fs.ErrNotExist) && access == storeCreate:
 		if defaultStore {
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {

@@ -212,6 +212,9 @@ func runImport(c *fsContext, args []string) error {
 
 // mustExist checks, for a storeSelf subcommand, that the store file exists.
 func (c *fsContext) mustExist() error {
+	if stable.IsURL(c.opts.store) {
+		return nil // opening it says (a read-only open of an empty name is ErrNotStore)
+	}
 	st, err := os.Stat(c.opts.store)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):

@@ -129,7 +129,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.Var(&envs, "env", "set a guest environment variable, or pass the host's KEY; repeatable;\n"+
 		"the guest sees no other variable")
 	fs.StringVar(&c.store, "store", defaultStore, "the store file mounted at /, created if missing ($WASMRUN_STORE\n"+
-		"changes the default)")
+		"changes the default), or a store in an etcd cluster: etcd://HOST:PORT[,...]/NAME\n"+
+		"(TLS and credentials from etcdctl's ETCDCTL_CERT, _KEY, _CACERT, _USER, _PASSWORD)")
 	fs.Var(&tmpSize, "tmp-size", "the size of /tmp, with a K, M or G suffix; 0 means unbounded")
 	fs.Int64Var(&c.tmpInodes, "tmp-inodes", 0, "the most files, directories and symlinks /tmp may hold (ENOSPC beyond);\n"+
 		"0 means unbounded")
@@ -247,7 +248,7 @@ var argNames = map[string]string{
 	"dir":             "HOST[:GUEST][:ro]",
 	"mount":           "GUEST=KIND[:ARG][:ro]",
 	"env":             "KEY[=VALUE]",
-	"store":           "FILE",
+	"store":           "FILE|URL",
 	"tmp-size":        "BYTES",
 	"tmp-inodes":      "N",
 	"timeout":         "DURATION",
