@@ -129,7 +129,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.Var(&envs, "env", "set a guest environment variable, or pass the host's KEY; repeatable;\n"+
 		"the guest sees no other variable")
 	fs.StringVar(&c.store, "store", defaultStore, "the store file mounted at /, created if missing ($WASMRUN_STORE\n"+
-		"changes the default)")
+		"changes the default), or a store in an etcd cluster: etcd://HOST:PORT[,...]/NAME\n"+
+		"(TLS and credentials from etcdctl's ETCDCTL_CERT, _KEY, _CACERT, _USER, _PASSWORD)")
 	fs.Var(&tmpSize, "tmp-size", "the size of /tmp, with a K, M or G suffix; 0 means unbounded")
 	fs.Int64Var(&c.tmpInodes, "tmp-inodes", 0, "the most files, directories and symlinks /tmp may hold (ENOSPC beyond);\n"+
 		"0 means unbounded")
@@ -247,7 +248,7 @@ var argNames = map[string]string{
 	"dir":             "HOST[:GUEST][:ro]",
 	"mount":           "GUEST=KIND[:ARG][:ro]",
 	"env":             "KEY[=VALUE]",
-	"store":           "FILE",
+	"store":           "FILE|URL",
 	"tmp-size":        "BYTES",
 	"tmp-inodes":      "N",
 	"timeout":         "DURATION",
@@ -438,6 +439,9 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	storeFail := func(err error) int {
 		if errors.Is(err, stable.ErrLocked) {
 			return fail("%v (wait for it to exit, or give --lock-timeout or another --store)", err)
+		}
+		if h := damageHint(err); h != "" {
+			return fail("%v (%s)", err, h)
 		}
 		return fail("%v", err)
 	}
