@@ -208,11 +208,13 @@ func uvarintLen(n uint64) int {
 // the commits before it: a bad record followed by valid records of this generation (records
 // are appended one at a time, each synced before the next is written, so valid ones after a bad
 // one prove the bad one was synced once); a record that passes its checksum but does not
-// decode; a header that is not a log header at all (nor zeros) or whose checksum fails while
+// decode; a header that is not a log header at all (nor zeros: a header never written, see
+// below) or whose checksum fails while
 // valid records of this generation follow it; a header of this store of a generation newer than
 // the store's. A header of another store (its salt) or of an older generation (checkpointed)
-// means a log with nothing to replay, as does an empty or all-zero file, or a torn header with
-// no valid record after it.
+// means a log with nothing to replay, as does an empty or all-zero file, a header of zeros
+// (never written: a power cut dropped it and kept records written after it, never synced), or
+// a torn header with no valid record after it.
 //
 // Records carry no sequence number and their checksums are not chained, so a record cut out
 // whole (the records around it intact) is not found; damage on a disk flips, zeroes or cuts
@@ -231,6 +233,14 @@ func parseLog(data []byte, salt, gen uint64) (commits [][]op, end int, err error
 	case ok && (h.salt != salt || h.gen != gen):
 		return nil, logHeaderSize, nil
 	case !ok:
+		if allZero(data[:min(len(data), logHeaderSize)]) {
+			// A header never written: a new log's first header, whose write a power cut
+			// dropped. Records after it were written in the same unsynced window (the first
+			// record's fdatasync makes the header durable with it) and were never reported
+			// durable: nothing to replay (the open then moves the generation on, so that they
+			// never come back).
+			return nil, logHeaderSize, nil
+		}
 		if n, _ := validAfter(data, 0, salt, gen); n > 0 {
 			return nil, logHeaderSize, dmg(0, "the header is damaged")
 		}
