@@ -40,6 +40,7 @@ type committer struct {
 	flight     *batch
 	failGen    uint64          // the last failed commit's generation
 	failErr    vfs.Errno       // and its error
+	failCause  error           // and the store's error it came from, for Close's message
 	lastFailed bool            // the most recent commit failed
 	commitLat  stats.Histogram // durations of the commits, successful or not
 
@@ -334,7 +335,7 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			f.startCommitLocked(bySize)
 		}
 	} else {
-		f.commit.failGen, f.commit.failErr = b.gen, errnoOf(err)
+		f.commit.failGen, f.commit.failErr, f.commit.failCause = b.gen, errnoOf(err), err
 		f.commit.lastFailed = true
 		f.stats.FailedCommits++
 		for _, op := range b.inodes {

@@ -572,6 +572,9 @@ func (f *FS) Close() error {
 	if !f.readOnly {
 		if e := f.commitLocked(byExplicit); e != vfs.ESUCCESS {
 			cerr = fmt.Errorf("stable: close %s: commit: %w", f.path, e)
+			if f.commit.lastFailed && f.commit.failCause != nil {
+				cerr = fmt.Errorf("stable: close %s: commit: %w (%v)", f.path, e, f.commit.failCause)
+			}
 		}
 	}
 	for f.commit.committing {
