@@ -569,9 +569,15 @@ func TestEtcd34Processes(t *testing.T) {
 
 // TestKit runs the kv conformance kit on the engine, crash children included (each a process
 // that dies at a failpoint of a staged commit, or is killed, and whose lock then expires).
+// Its cluster is one of etcd server processes (scripts/etcd-cluster.sh): the kit's crash runs
+// are process runs, and a server outside the test binary does not pay for the race detector.
 // Damage is not run: any key prefix is a store (an empty one), and the crash test covers a
 // commit left half done.
 func TestKit(t *testing.T) {
+	var p *etcdtest.Processes
+	if os.Getenv("KVTEST_CRASH_CHILD") == "" {
+		p = etcdtest.StartProcesses(t)
+	}
 	// Commits of more than 64 KiB are staged, so that the crash test's children, whose
 	// commits are mostly small, reach the staging failpoints often. The lease outlives a
 	// starved process's keep-alives on a loaded machine, and expires within the kit's 10 s
@@ -579,10 +585,7 @@ func TestKit(t *testing.T) {
 	open := Opener(Config{LeaseTTL: 4 * time.Second, TxnBytes: 64 << 10})
 	kvtest.Run(t, kvtest.Engine{
 		New: func(t *testing.T) string {
-			if cluster == nil {
-				t.Fatal("no cluster")
-			}
-			return URL(cluster.Endpoints(), storeName(t))
+			return URL(p.Endpoints, storeName(t))
 		},
 		Open:       open,
 		Fault:      true,
