@@ -317,10 +317,7 @@ func TestTraceRandomHostCalls(t *testing.T) {
 	t.Logf("WASI_SEED=%d", seed)
 	r := rand.New(rand.NewPCG(seed, seed))
 	w := &oneWritePerLine{t: t}
-	e := newEnvLog(t, false, func(c *Config) {
-		c.Stdin = strings.NewReader("")
-		c.Trace = w
-	})
+	e := newEnvLog(t, false, frozen, func(c *Config) { c.Trace = w })
 	n := 3000
 	if testing.Short() {
 		n = 300

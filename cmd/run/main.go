@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"bytes"
@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -30,8 +32,10 @@ const (
 	exitTrap    = 134 // the guest trapped: 128+SIGABRT, as a native program that aborts
 )
 
-func main() {
-	os.Exit(wasmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+// Main is the whole wasmrun command, for cmd/run/wasmrun's main: args are the arguments after
+// the program name; it returns the exit status.
+func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	return wasmrun(args, stdin, stdout, stderr)
 }
 
 // config is the parsed command line.
@@ -41,6 +45,7 @@ type config struct {
 	env       []string
 	mounts    []mountSpec
 	store     string
+	storeSet  bool // --store was given: its directory is not created
 	storeOpts stable.Options
 	tmpSize   int64
 	tmpInodes int64
@@ -174,6 +179,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	if !explicit["cache-dir"] {
 		c.cacheDir = ""
 	}
+	c.storeSet = explicit["store"]
 	c.module = fs.Arg(0)
 	c.args = append([]string{filepath.Base(c.module)}, fs.Args()[1:]...)
 	if c.env, err = parseEnv(envs); err != nil {
@@ -270,8 +276,9 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 }
 
 // version is wasmrun's version. A release build sets it with
-// -ldflags "-X main.version=v1.2.3"; otherwise --version shows the module version Go stamped
-// (a pseudo-version, or "(devel)" plus the commit for a build from a checkout).
+// -ldflags "-X github.com/wasmrun/wasmrun/cmd/run.version=v1.2.3"; otherwise --version shows
+// the module version Go stamped (a pseudo-version, or "(devel)" plus the commit for a build
+// from a checkout).
 var version string
 
 // versionText is what --version prints: wasmrun's version, wazero's and Go's.
@@ -392,31 +399,66 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		defer f.Close()
 		trace = f
 	}
-	var later []mountSpec // mounts below "/"
+	// Every mount is opened before the store, so that a bad --dir or --mount fails before a
+	// store file is created; and a store this run created is removed again if the run fails
+	// before the guest starts (a module that does not compile, a mount point that is a file).
+	var later []openedMount // mounts below "/"
+	closeLater := func() {
+		for _, m := range later {
+			if cl, ok := m.fsys.(vfs.Closer); ok {
+				cl.Close()
+			}
+		}
+	}
 	for _, m := range c.mounts {
-		switch m.guest {
-		case "/":
+		if m.guest == "/" {
 			if opts.Root != nil {
+				closeLater()
 				return fail("two mounts at /")
 			}
 			if opts.Root, err = openMount(m, c.storeOpts, stats.wrap); err != nil {
-				return fail("%v", err)
+				closeLater()
+				return fail("%v", storeHint(err, m.arg))
 			}
 			continue
-		case "/tmp":
+		}
+		if m.guest == "/tmp" {
 			opts.NoTmp = true
 		}
-		later = append(later, m)
+		fsys, err := openMount(m, c.storeOpts, stats.wrap)
+		if err != nil {
+			closeLater()
+			if opts.Root != nil {
+				opts.Root.(vfs.Closer).Close()
+			}
+			return fail("%v", storeHint(err, m.arg))
+		}
+		later = append(later, openedMount{m.guest, fsys})
 	}
 	if opts.Root == nil && c.store == "" {
+		closeLater()
 		_, err := wasmrt.DefaultStorePath()
 		return fail("%v", err)
 	}
+	createdStore := false
+	if opts.Root == nil {
+		if !c.storeSet {
+			// The default store's directories are created on first use, as runtime.New
+			// does for an embedding that leaves Options.Store empty.
+			if err := os.MkdirAll(filepath.Dir(c.store), 0o700); err != nil {
+				closeLater()
+				return fail("create the default store's directory: %v (give --store or set $%s)", err, wasmrt.EnvStore)
+			}
+		}
+		_, serr := os.Lstat(c.store)
+		createdStore = errors.Is(serr, fs.ErrNotExist)
+	}
 	storeFail := func(err error) int {
+		closeLater()
 		if errors.Is(err, stable.ErrLocked) {
 			return fail("%v (wait for it to exit, or give --lock-timeout or another --store)", err)
 		}
-		return fail("%v", err)
+		return fail("%v", storeHint(err, c.store))
 	}
 	var tmp vfs.FS
 	if c.stats {
@@ -438,17 +480,17 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return storeFail(err)
 	}
 	if tmp != nil {
-		if err := r.Mount("/tmp", stats.wrap("/tmp", tmp)); err != nil {
-			r.Close(context.Background())
-			return fail("mount /tmp: %v", err)
-		}
+		later = append([]openedMount{{"/tmp", stats.wrap("/tmp", tmp)}}, later...)
 	}
-	code := run(ctx, r, c, later, gcOn, guest, stats, trace, stdin, stdout, stderr)
+	code, started := run(ctx, r, c, later, gcOn, guest, stats, trace, stdin, stdout, stderr)
 	if err := r.Close(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "wasmrun: closing the store: %v\n", err)
 		if code == 0 {
 			code = exitUsage
 		}
+	}
+	if !started && createdStore {
+		removeStore(c.store)
 	}
 	if stats.ran {
 		stats.print(stderr)
@@ -456,29 +498,49 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	return code
 }
 
-// run mounts, compiles and runs the module on r, and returns the exit status.
-func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []mountSpec, gcOn func(),
-	guest *runningGuest, stats *mountStats, trace io.Writer, stdin *os.File, stdout, stderr io.Writer) int {
-	for _, m := range mounts {
-		fsys, err := openMount(m, c.storeOpts, stats.wrap)
-		if err == nil {
-			err = r.Mount(m.guest, fsys)
-			if err != nil {
-				if cl, ok := fsys.(vfs.Closer); ok {
+// openedMount is a mount of the command line, opened.
+type openedMount struct {
+	guest string
+	fsys  vfs.FS
+}
+
+// storeHint adds to an error opening the store file path what a user can do about it: a store
+// this user may not write can still be read.
+func storeHint(err error, path string) error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() {
+			return fmt.Errorf("%w\n(the store cannot be written here; to read it, mount it read-only with --mount /=stable:%s:ro, or use 'wasmrun fs ls', 'cat', 'get' or 'export')", err, path)
+		}
+	}
+	return err
+}
+
+// removeStore removes the store file path and its log, which this run created and never ran
+// a guest on.
+func removeStore(path string) {
+	_ = os.Remove(path + "-wal")
+	_ = os.Remove(path)
+}
+
+// run mounts, compiles and runs the module on r, and returns the exit status, and whether the
+// guest was started. It closes the mounts it could not mount.
+func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []openedMount, gcOn func(),
+	guest *runningGuest, stats *mountStats, trace io.Writer, stdin *os.File, stdout, stderr io.Writer) (int, bool) {
+	for i, m := range mounts {
+		if err := r.Mount(m.guest, m.fsys); err != nil {
+			for _, m := range mounts[i:] {
+				if cl, ok := m.fsys.(vfs.Closer); ok {
 					cl.Close()
 				}
-				err = fmt.Errorf("mount %s: %w", m.guest, err)
 			}
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "wasmrun: %v\n", err)
-			return exitUsage
+			fmt.Fprintf(stderr, "wasmrun: mount %s: %v\n", m.guest, err)
+			return exitUsage, false
 		}
 	}
 	mod, err := r.CompileFile(ctx, c.module)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
-		return exitUsage
+		return exitUsage, false
 	}
 	runCtx := ctx
 	if c.timeout > 0 {
@@ -505,19 +567,19 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []mountSpec, 
 	var sig signalError
 	switch {
 	case err == nil:
-		return code & 0xff // as a native exit(): only the low 8 bits reach the parent
+		return code & 0xff, true // as a native exit(): only the low 8 bits reach the parent
 	case errors.As(context.Cause(ctx), &sig):
 		fmt.Fprintf(stderr, "wasmrun: %s: stopped by %v\n", c.module, sig.sig)
-		return signalStatus(sig.sig)
+		return signalStatus(sig.sig), true
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "wasmrun: %s: timed out after %v\n", c.module, c.timeout)
-		return exitTimeout
+		return exitTimeout, true
 	case errors.Is(err, wasmrt.ErrTrap):
 		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
-		return exitTrap
+		return exitTrap, true
 	default:
 		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
-		return exitUsage
+		return exitUsage, true
 	}
 }
 
@@ -630,12 +692,27 @@ func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
 	return st.FS()
 }
 
-// print writes each mount's figures, in mount order, as one block of vfs.Stats.Format.
+// print writes each mount's figures as one block of vfs.Stats.Format: "/", then /tmp, then the
+// other mounts in the order of the command line (they are opened before "/").
 func (m *mountStats) print(w io.Writer) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i, st := range m.counts {
-		st.Stats().Format(w, m.paths[i])
+	order := make([]int, len(m.counts))
+	for i := range order {
+		order[i] = i
+	}
+	rank := func(p string) int {
+		switch p {
+		case "/":
+			return 0
+		case "/tmp":
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return rank(m.paths[a]) - rank(m.paths[b]) })
+	for _, i := range order {
+		m.counts[i].Stats().Format(w, m.paths[i])
 	}
 }
 

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	testHome = tmp
 	wasmrunBin = filepath.Join(tmp, "wasmrun")
-	if out, err := exec.Command("go", "build", "-o", wasmrunBin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", wasmrunBin, "./wasmrun").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		return 1
 	}
