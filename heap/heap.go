@@ -310,23 +310,28 @@ func (fsys *FS) dirLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 // Root implements vfs.FS.Root.
 func (fsys *FS) Root() vfs.Ino { return fsys.root.ino }
 
-// Lookup implements vfs.FS.Lookup.
+// Lookup implements vfs.FS.Lookup; ".." is the directory's parent pointer.
 // Errors: ENOENT, ENOTDIR, EINVAL or ENAMETOOLONG (a malformed name).
-func (fsys *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.Errno) {
-	if e := checkName(name); e != 0 {
-		return 0, e
+func (fsys *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.FileType, vfs.Errno) {
+	if name != ".." {
+		if e := checkName(name); e != 0 {
+			return 0, 0, e
+		}
 	}
 	fsys.mu.RLock()
 	defer fsys.mu.RUnlock()
 	d, e := fsys.dirLocked(dir)
 	if e != 0 {
-		return 0, e
+		return 0, 0, e
+	}
+	if name == ".." {
+		return d.parent.ino, vfs.TypeDir, vfs.ESUCCESS
 	}
 	ent, ok := d.dir.get(name)
 	if !ok {
-		return 0, vfs.ENOENT
+		return 0, 0, vfs.ENOENT
 	}
-	return ent.node.ino, vfs.ESUCCESS
+	return ent.node.ino, ent.node.typ, vfs.ESUCCESS
 }
 
 // Stat implements vfs.FS.Stat. A directory's size is 20 bytes per entry, "." and ".." included,

@@ -165,7 +165,7 @@ func BenchmarkLookup(b *testing.B) {
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, e := fsys.Lookup(root, "file4242"); e != 0 {
+		if _, _, e := fsys.Lookup(root, "file4242"); e != 0 {
 			b.Fatal(e)
 		}
 	}

@@ -397,8 +397,9 @@ func TestBadArguments(t *testing.T) {
 		{"truncate negative", func() vfs.Errno { return fsys.SetAttr(ino, &vfs.Attr{Valid: vfs.AttrSize, Size: -1}) }, vfs.EINVAL},
 		{"truncate too big", func() vfs.Errno { return fsys.SetAttr(ino, &vfs.Attr{Valid: vfs.AttrSize, Size: MaxFileSize + 1}) }, vfs.EFBIG},
 		{"truncate dir", func() vfs.Errno { return fsys.SetAttr(dir, &vfs.Attr{Valid: vfs.AttrSize}) }, vfs.EISDIR},
-		{"lookup in file", func() vfs.Errno { _, e := fsys.Lookup(ino, "x"); return e }, vfs.ENOTDIR},
-		{"lookup dotdot", func() vfs.Errno { _, e := fsys.Lookup(dir, ".."); return e }, vfs.EINVAL},
+		{"lookup in file", func() vfs.Errno { _, _, e := fsys.Lookup(ino, "x"); return e }, vfs.ENOTDIR},
+		{"lookup dot", func() vfs.Errno { _, _, e := fsys.Lookup(dir, "."); return e }, vfs.EINVAL},
+		{"lookup dotdot in file", func() vfs.Errno { _, _, e := fsys.Lookup(ino, ".."); return e }, vfs.ENOTDIR},
 		{"create slash", func() vfs.Errno { _, e := fsys.Create(dir, "a/b", vfs.TypeRegular, 0, ""); return e }, vfs.EINVAL},
 		{"create long name", func() vfs.Errno {
 			_, e := fsys.Create(dir, string(bytes.Repeat([]byte("n"), vfs.NameMax+1)), vfs.TypeRegular, 0, "")
@@ -507,7 +508,7 @@ func TestRename(t *testing.T) {
 						continue
 					}
 					var e vfs.Errno
-					if ino, e = fsys.Lookup(ino, string(c)); e != 0 {
+					if ino, _, e = fsys.Lookup(ino, string(c)); e != 0 {
 						return 0, e
 					}
 				}
@@ -857,7 +858,7 @@ func TestMemoryWithinLimit(t *testing.T) {
 				_, e := fsys.Create(fsys.Root(), "big", vfs.TypeRegular, 0o644, "")
 				return e
 			}
-			ino, _ := fsys.Lookup(fsys.Root(), "big")
+			ino, _, _ := fsys.Lookup(fsys.Root(), "big")
 			f, _ := fsys.Open(ino, vfs.OpenWrite)
 			defer f.Close()
 			_, _, e := f.Append(bytes.Repeat([]byte{7}, 1000))
@@ -910,7 +911,7 @@ func TestConcurrent(t *testing.T) {
 				name := fmt.Sprintf("f%d", i%10)
 				ino, e := fsys.Create(dir, name, vfs.TypeRegular, 0o644, "")
 				if e == vfs.EEXIST {
-					ino, e = fsys.Lookup(dir, name)
+					ino, _, e = fsys.Lookup(dir, name)
 				}
 				if e != 0 {
 					t.Error(e)
@@ -1083,7 +1084,7 @@ func TestNameIndexShrinks(t *testing.T) {
 				t.Fatalf("%d names, %d seqs, want %d", len(d.byName), d.bySeq.Len(), tt.keep)
 			}
 			for i := range tt.entries {
-				_, e := fsys.Lookup(dir, "f"+strconv.Itoa(i))
+				_, _, e := fsys.Lookup(dir, "f"+strconv.Itoa(i))
 				if want := map[bool]vfs.Errno{true: 0, false: vfs.ENOENT}[i < tt.keep]; e != want {
 					t.Fatalf("f%d: %v, want %v", i, e, want)
 				}

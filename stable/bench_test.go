@@ -154,7 +154,7 @@ func BenchmarkSmallFiles(b *testing.B) {
 					h.Close()
 				}
 				for _, name := range names {
-					ino, e := f.Lookup(dir, name)
+					ino, _, e := f.Lookup(dir, name)
 					if e != vfs.ESUCCESS {
 						b.Fatal(e)
 					}

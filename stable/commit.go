@@ -427,7 +427,7 @@ func (f *FS) makeRoomLocked() vfs.Errno {
 // changes stay in the cache and the next commit retries them. Errors: EIO, ENOSPC.
 func (f *FS) Commit() vfs.Errno {
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if f.closed || f.readOnly {
 		return vfs.ESUCCESS
 	}

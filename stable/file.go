@@ -1,9 +1,6 @@
 package stable
 
 import (
-	"math"
-
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
@@ -36,7 +33,7 @@ const windowPages = 32
 func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 	f := h.fs
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	n := h.n
 	switch {
 	case h.closed || f.closed:
@@ -143,7 +140,7 @@ func (h *file) fillWindow(idx uint64) vfs.Errno {
 func (h *file) WriteAt(p []byte, off int64) (int, vfs.Errno) {
 	f := h.fs
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if e := h.writable(); e != vfs.ESUCCESS {
 		return 0, e
 	}
@@ -157,7 +154,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, vfs.Errno) {
 func (h *file) Append(p []byte) (int, int64, vfs.Errno) {
 	f := h.fs
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if e := h.writable(); e != vfs.ESUCCESS {
 		return 0, h.n.size, e
 	}
@@ -238,216 +235,13 @@ func (h *file) grow(end int64) {
 	}
 }
 
-// ReadDir implements vfs.File.ReadDir. Entries come in the order they were added to the
-// directory, and the cookie of an entry is its sequence number (below vfs.MaxCookie); see the
-// package documentation. fn is called without any lock held. Errors: ENOTDIR, EBADF, EIO.
-func (h *file) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno {
-	f := h.fs
-	f.mu.Lock()
-	switch {
-	case h.closed || f.closed:
-		f.mu.Unlock()
-		return vfs.EBADF
-	case h.n.typ != vfs.TypeDir:
-		f.mu.Unlock()
-		return vfs.ENOTDIR
-	}
-	d := h.n
-	d.listing++ // its names stay cached until this call returns
-	f.mu.Unlock()
-	defer func() {
-		f.mu.Lock()
-		if d.listing--; d.listing == 0 {
-			f.meta.namesAt = min(f.meta.namesAt, f.meta.max) // they may go now
-		}
-		f.unlock()
-	}()
-	var batch []dirItem
-	var de vfs.DirEntry
-	var name []byte
-	for cookie < vfs.MaxCookie { // no entry comes after a larger one
-		f.mu.Lock()
-		if h.closed || f.closed {
-			f.mu.Unlock()
-			return vfs.EBADF
-		}
-		var e vfs.Errno
-		batch, e = f.dirBatchLocked(d, cookie, batch[:0])
-		f.unlock()
-		if e != vfs.ESUCCESS {
-			return e
-		}
-		if len(batch) == 0 {
-			return vfs.ESUCCESS
-		}
-		for _, it := range batch {
-			name = append(name[:0], it.name...)
-			de = vfs.DirEntry{Next: it.seq, Ino: it.ino, Type: it.typ, Name: name}
-			if !fn(&de) {
-				return vfs.ESUCCESS
-			}
-			cookie = it.seq
-		}
-	}
-	return vfs.ESUCCESS
-}
-
-// dirItem is one entry of a listing.
-type dirItem struct {
-	seq  uint64
-	ino  vfs.Ino
-	typ  vfs.FileType
-	name string
-}
-
-// dirBatch is about how many entries dirBatchLocked returns at a time.
-const dirBatch = 64
-
-// dirBatchLocked appends to batch the next entries of directory d after cookie, in sequence
-// order, and returns it; an empty batch means the listing is done. A directory whose names are
-// all cached is listed from the cache; a small one is loaded whole into the cache first
-// (listLocked), so that lookups of names it does not have need no store read; a big one is
-// read from the store a batch at a time, without caching its names, and merged with the cached
-// names, which are newer: a name the cache has is listed as the cache has it (at its sequence
-// number, or not at all when it was removed). So listing a directory of any size takes memory
-// for one batch. Errors: EIO.
-func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem, vfs.Errno) {
-	cached := func(from, to uint64, batch []dirItem) []dirItem {
-		f.seqs.Ascend(&dent{parent: d.ino, seq: from}, func(e *dent) bool {
-			if e.parent != d.ino || e.seq > to {
-				return false
-			}
-			batch = append(batch, dirItem{e.seq, e.ino, e.typ, e.name})
-			return len(batch) < dirBatch || to != math.MaxUint64
-		})
-		return batch
-	}
-	if !d.listed && d.stored && d.nent <= uint64(min(1024, f.meta.max/8)) {
-		if e := f.listLocked(d); e != vfs.ESUCCESS {
-			return batch, e
-		}
-	}
-	if d.listed || !d.stored {
-		return cached(cookie+1, math.MaxUint64, batch), vfs.ESUCCESS
-	}
-	for cookie < vfs.MaxCookie {
-		// The store's next entries, up to dirBatch of them.
-		var stored []dirItem
-		full, bad := false, false
-		ino := uint64(d.ino)
-		err := f.store.View(func(r kv.Reader) error {
-			return r.Scan(bDirSeqs, pairKey(ino, cookie+1), pairKey(ino+1, 0), func(k, v []byte) bool {
-				if len(stored) == dirBatch {
-					full = true
-					return false
-				}
-				if len(k) != 16 {
-					bad = true
-					return false
-				}
-				parent, seq := splitPair(k)
-				typ, eino, name, ok := decodeEntryVal(v)
-				if !ok || !validSeq(seq) || eino == 0 || parent != ino || seq <= cookie {
-					bad = true
-					return false
-				}
-				stored = append(stored, dirItem{seq, eino, typ, name})
-				return true
-			})
-		})
-		if err != nil {
-			return batch, errnoOf(err)
-		}
-		if bad {
-			return batch, vfs.EIO
-		}
-		// The cached entries in the same range of sequence numbers. When the store has no more
-		// entries (!full), cached stops at dirBatch of them, and none is lost: sequence numbers
-		// only grow, so a cached entry below the last stored seq is one of the stored entries
-		// (same seq), of which there are at most dirBatch; the cached entries past them are
-		// newer than every stored one and come in the next batches.
-		limit := uint64(math.MaxUint64)
-		if full {
-			limit = stored[len(stored)-1].seq
-		}
-		mine := cached(cookie+1, limit, nil)
-		i, j := 0, 0
-		for i < len(stored) || j < len(mine) {
-			if j < len(mine) && (i == len(stored) || mine[j].seq <= stored[i].seq) {
-				if i < len(stored) && stored[i].seq == mine[j].seq {
-					i++ // the cache is newer
-				}
-				batch = append(batch, mine[j])
-				j++
-				continue
-			}
-			it := stored[i]
-			i++
-			if _, known := f.cachedName(d.ino, it.name); !known {
-				batch = append(batch, it)
-			}
-		}
-		if len(batch) > 0 || !full {
-			return batch, vfs.ESUCCESS
-		}
-		cookie = limit // a batch of names all cached elsewhere or removed: on to the next
-	}
-	return batch, vfs.ESUCCESS
-}
-
-// listLocked makes sure every entry of directory d is in f.names and f.seqs: it loads those
-// of the store with one range scan of d's dirseqs keys. A name already cached is newer than
-// the store and stays as it is. Errors: EIO.
-func (f *FS) listLocked(d *inode) vfs.Errno {
-	if d.listed || !d.stored {
-		d.listed = true
-		return vfs.ESUCCESS
-	}
-	var loaded []*dent
-	bad := false
-	err := f.store.View(func(r kv.Reader) error {
-		return r.Scan(bDirSeqs, pairKey(uint64(d.ino), 0), pairKey(uint64(d.ino)+1, 0), func(k, v []byte) bool {
-			if len(k) != 16 {
-				bad = true
-				return false
-			}
-			parent, seq := splitPair(k) // another parent's only if the store is damaged
-			typ, ino, name, ok := decodeEntryVal(v)
-			if !ok || !validSeq(seq) || ino == 0 || parent != uint64(d.ino) {
-				bad = true
-				return false
-			}
-			loaded = append(loaded, &dent{parent: d.ino, name: name, seq: seq, ino: ino, typ: typ, stored: seq})
-			return true
-		})
-	})
-	if err != nil {
-		return errnoOf(err)
-	}
-	if bad {
-		return vfs.EIO
-	}
-	for _, e := range loaded {
-		if _, ok := f.names.Get(e); ok {
-			continue
-		}
-		if _, ok := f.seqs.Get(e); ok {
-			continue // another name took the seq meanwhile (renumbered): the cache is newer
-		}
-		f.names.Set(e)
-		f.seqs.Set(e)
-	}
-	d.listed = true
-	return vfs.ESUCCESS
-}
-
 // Sync implements vfs.File.Sync: it commits every change of the whole FS (Commit), so that
 // the file's data and metadata are durable when it returns. With nothing dirty it writes
 // nothing. Errors: EBADF, EIO, ENOSPC.
 func (h *file) Sync(dataOnly bool) vfs.Errno {
 	f := h.fs
 	f.mu.Lock()
-	defer f.mu.Unlock()
+	defer f.unlock()
 	if h.closed || f.closed {
 		return vfs.EBADF
 	}

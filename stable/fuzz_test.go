@@ -174,7 +174,7 @@ func walkAll(f *FS) []string {
 			fail("readdir "+strconv.FormatUint(uint64(d), 10), e)
 		}
 		for _, de := range ents {
-			if ino, e := f.Lookup(d, string(de.Name)); e != vfs.ESUCCESS || ino != de.Ino {
+			if ino, _, e := f.Lookup(d, string(de.Name)); e != vfs.ESUCCESS || ino != de.Ino {
 				fail("lookup "+strconv.Quote(string(de.Name)), e)
 			}
 			if seen[de.Ino] {

@@ -93,7 +93,7 @@ func walk(t testing.TB, f vfs.FS, p string) (vfs.Ino, vfs.Errno) {
 			continue
 		}
 		var e vfs.Errno
-		if ino, e = f.Lookup(ino, c); e != vfs.ESUCCESS {
+		if ino, _, e = f.Lookup(ino, c); e != vfs.ESUCCESS {
 			return 0, e
 		}
 	}
@@ -120,7 +120,7 @@ func mkdirT(t testing.TB, f vfs.FS, p string) vfs.Ino {
 func writeFileT(t testing.TB, f vfs.FS, p string, data []byte) vfs.Ino {
 	t.Helper()
 	d, name := parentOf(t, f, p)
-	ino, e := f.Lookup(d, name)
+	ino, _, e := f.Lookup(d, name)
 	if e == vfs.ENOENT {
 		ino, e = f.Create(d, name, vfs.TypeRegular, 0o644, "")
 	}

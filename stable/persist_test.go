@@ -548,7 +548,7 @@ func TestDamagedPages(t *testing.T) {
 			eio := 0
 			for i, data := range want {
 				name := "f" + strings.Repeat("x", i)
-				ino, e := f.Lookup(f.Root(), name)
+				ino, _, e := f.Lookup(f.Root(), name)
 				if e != vfs.ESUCCESS {
 					if e != vfs.EIO && e != vfs.ENOENT {
 						t.Errorf("lookup %s: %v", name, e)

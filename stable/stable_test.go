@@ -151,7 +151,7 @@ func TestCookiesSurviveReopen(t *testing.T) {
 		f = openT(t, path, Options{NoSync: true})
 		if warm {
 			for i := 0; i < n; i += 3 {
-				_, e := f.Lookup(d, strconv.Itoa(i))
+				_, _, e := f.Lookup(d, strconv.Itoa(i))
 				must(t, e, "lookup")
 			}
 		}

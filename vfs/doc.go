@@ -49,10 +49,10 @@
 // Link across mounts are EXDEV; removing or renaming a mount point is EBUSY. Stat reports one
 // device number (Dev) per mount. ReadDir adds "." and ".." to a backend's listing.
 //
-// Backends know no parents. Within one walk, ".." goes back along the directories the walk
-// came through; above a walk's starting directory it uses the parents the Namespace recorded
-// when that directory was handed out by Open or Resolve, which Rename and Remove keep up to
-// date.
+// Lookup tells the walk the type of each entry, so it descends, follows a symlink or stops
+// without a Stat per component. Within one walk, ".." goes back along the directories the walk
+// came through; above a walk's starting directory it asks the backend (Lookup of ".."), which
+// keeps each directory's parent: the Namespace keeps no table of parents.
 //
 // # Errors
 //
@@ -80,8 +80,7 @@
 // # Concurrency
 //
 // Every FS, File and Namespace method is safe for concurrent use. The mount table is an
-// immutable snapshot replaced whole by Mount (copy-on-write), so walks read it without a lock;
-// the table of recorded parents is behind a read-write mutex taken only when a directory is
-// handed out, renamed or removed. Walking a path of up to 16 directories allocates nothing,
+// immutable snapshot replaced whole by Mount (copy-on-write), so walks read it without a lock
+// and take no lock of the Namespace at all. Walking a path of up to 16 directories allocates nothing,
 // and neither does ReadDir.
 package vfs

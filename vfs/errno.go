@@ -47,9 +47,15 @@ const (
 	ELOOP        Errno = 40
 	EOVERFLOW    Errno = 75
 	EILSEQ       Errno = 84
+	ENOTSOCK     Errno = 88
 	ENOTSUP      Errno = 95
 	ETIMEDOUT    Errno = 110
 	ECANCELED    Errno = 125
+
+	// ENOTCAPABLE is not a Linux errno: it is the capability error of WASI preview1 (and of
+	// Capsicum, where it is 93), which a lookup confined beneath a directory returns for a path
+	// that would leave it. It takes the first number after Linux's last errno.
+	ENOTCAPABLE Errno = 134
 )
 
 var errnoNames = map[Errno]string{
@@ -60,6 +66,7 @@ var errnoNames = map[Errno]string{
 	EROFS: "EROFS", EMLINK: "EMLINK", ERANGE: "ERANGE", ENAMETOOLONG: "ENAMETOOLONG",
 	ENOSYS: "ENOSYS", ENOTEMPTY: "ENOTEMPTY", ELOOP: "ELOOP", EOVERFLOW: "EOVERFLOW",
 	EILSEQ: "EILSEQ", ENOTSUP: "ENOTSUP", ETIMEDOUT: "ETIMEDOUT", ECANCELED: "ECANCELED",
+	ENOTSOCK: "ENOTSOCK", ENOTCAPABLE: "ENOTCAPABLE",
 }
 
 // Name returns the symbolic name of e, such as "ENOENT".

@@ -350,24 +350,48 @@ func (fsys *hostFS) locate(n *hostNode) (*os.Root, string, fs.FileInfo, Errno) {
 // Root implements FS.Root.
 func (fsys *hostFS) Root() Ino { return 1 }
 
-// Lookup implements FS.Lookup.
-func (fsys *hostFS) Lookup(dir Ino, name string) (Ino, Errno) {
+// Lookup implements FS.Lookup. The parent of a directory ("..") is the directory of the entry
+// that last named it, checked against the host.
+func (fsys *hostFS) Lookup(dir Ino, name string) (Ino, FileType, Errno) {
+	if name == ".." {
+		return fsys.parent(dir)
+	}
 	if e := checkName(name); e != 0 {
-		return 0, e
+		return 0, 0, e
 	}
 	fsys.mu.Lock()
 	defer fsys.mu.Unlock()
 	_, r, e := fsys.dir(dir)
 	if e != 0 {
-		return 0, e
+		return 0, 0, e
 	}
 	fi, err := r.Lstat(name)
 	if err != nil {
-		return 0, hostErrno(err)
+		return 0, 0, hostErrno(err)
 	}
 	n := fsys.nodeFor(fi)
 	n.addLoc(dir, name)
-	return n.ino, ESUCCESS
+	return n.ino, n.typ, ESUCCESS
+}
+
+// parent implements Lookup(dir, "..").
+func (fsys *hostFS) parent(dir Ino) (Ino, FileType, Errno) {
+	fsys.mu.Lock()
+	defer fsys.mu.Unlock()
+	d, e := fsys.node(dir)
+	if e != 0 {
+		return 0, 0, e
+	}
+	if d.typ != TypeDir {
+		return 0, 0, ENOTDIR
+	}
+	if dir == fsys.Root() {
+		return dir, TypeDir, ESUCCESS
+	}
+	if _, _, _, e := fsys.locate(d); e != 0 {
+		return 0, 0, e
+	}
+	return d.locs[0].dir, TypeDir, ESUCCESS
 }
 
 // Stat implements FS.Stat.

@@ -158,23 +158,28 @@ func TestFromIOFS(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fsys := vfs.FromIOFS(tc.fs)
 			root := fsys.Root()
-			dir, e := fsys.Lookup(root, "dir")
+			dir, _, e := fsys.Lookup(root, "dir")
 			check(t, "lookup dir", e)
-			if again, _ := fsys.Lookup(root, "dir"); again != dir {
+			if again, _, _ := fsys.Lookup(root, "dir"); again != dir {
 				t.Errorf("Ino not stable: %d then %d", dir, again)
 			}
-			sub, e := fsys.Lookup(dir, "sub")
+			sub, _, e := fsys.Lookup(dir, "sub")
 			check(t, "lookup sub", e)
-			b, e := fsys.Lookup(sub, "b")
+			for _, c := range []struct{ dir, want vfs.Ino }{{root, root}, {dir, root}, {sub, dir}} {
+				if p, typ, e := fsys.Lookup(c.dir, ".."); e != 0 || p != c.want || typ != vfs.TypeDir {
+					t.Errorf("Lookup(%d, \"..\") = %d, %v, %v; want %d, dir", c.dir, p, typ, e, c.want)
+				}
+			}
+			b, _, e := fsys.Lookup(sub, "b")
 			check(t, "lookup b", e)
 			tests := []struct {
 				name string
 				got  vfs.Errno
 				want vfs.Errno
 			}{
-				{"lookup missing", second(fsys.Lookup(root, "nope")), vfs.ENOENT},
-				{"lookup under file", second(fsys.Lookup(b, "x")), vfs.ENOTDIR},
-				{"lookup dotdot", second(fsys.Lookup(dir, "..")), vfs.ENOENT},
+				{"lookup missing", third(fsys.Lookup(root, "nope")), vfs.ENOENT},
+				{"lookup under file", third(fsys.Lookup(b, "x")), vfs.ENOTDIR},
+				{"lookup dotdot under file", third(fsys.Lookup(b, "..")), vfs.ENOTDIR},
 				{"create existing", second(fsys.Create(root, "dir", vfs.TypeDir, 0o755, "")), vfs.EEXIST},
 				{"create new", second(fsys.Create(root, "new", vfs.TypeRegular, 0o644, "")), vfs.EROFS},
 				{"create in missing", second(fsys.Create(12345, "new", vfs.TypeRegular, 0o644, "")), vfs.ENOENT},
@@ -193,7 +198,7 @@ func TestFromIOFS(t *testing.T) {
 					t.Errorf("%s: %v, want %v", tt.name, tt.got, tt.want)
 				}
 			}
-			l, e := fsys.Lookup(root, "link")
+			l, _, e := fsys.Lookup(root, "link")
 			check(t, "lookup link", e)
 			if _, ok := tc.fs.(fs.ReadLinkFS); ok {
 				if s, e := fsys.Readlink(l); e != 0 || s != "dir/a" {
@@ -253,6 +258,8 @@ func TestFromIOFS(t *testing.T) {
 }
 
 func second[T any](_ T, e vfs.Errno) vfs.Errno { return e }
+
+func third[T, U any](_ T, _ U, e vfs.Errno) vfs.Errno { return e }
 
 func fmtList(s []string) string {
 	out := ""

@@ -56,17 +56,12 @@ type MountInfo struct {
 // The mount table is keyed by the inode of the mount point, not by a path prefix, so a walk
 // enters a mount exactly when it reaches the covered directory, however it got there.
 //
-// Backends know no parents, so the Namespace keeps track of them: ".." within one walk goes back
-// along the directories that walk came through, and ".." above the walk's starting directory
-// uses the parents the Namespace recorded when that directory was handed out (by Open or
-// Resolve). It is kept up to date by Rename and Remove; a directory the Namespace never handed
-// out, or one since removed, has no known parent and ".." from it is ENOENT.
+// ".." within one walk goes back along the directories that walk came through; above the
+// walk's starting directory it asks the backend (FS.Lookup of ".."), which keeps the parents:
+// the Namespace keeps none. ".." from a removed directory is ENOENT.
 type Namespace struct {
 	mu  sync.Mutex                 // serializes Mount and Close
 	tab atomic.Pointer[mountTable] // copy-on-write: walks load it once, lock-free
-
-	pmu     sync.RWMutex
-	parents map[Node]Node // directory -> its parent, for ".." above a walk's start
 }
 
 // mount is one mounted filesystem. It never changes once published.
@@ -91,7 +86,7 @@ type mountTable struct {
 // NewNamespace returns a namespace whose "/" is root.
 func NewNamespace(root FS) *Namespace {
 	m := &mount{fs: root, root: root.Root(), dev: 1, path: "/"}
-	ns := &Namespace{parents: map[Node]Node{}}
+	ns := &Namespace{}
 	ns.tab.Store(&mountTable{
 		mounts:   []*mount{m},
 		rootNode: Node{m, m.root},
@@ -143,17 +138,16 @@ func (ns *Namespace) mount(guestPath string, fsys FS) Errno {
 	if e := w.start(ns, Node{}, guestPath); e != 0 {
 		return e
 	}
-	n, st, e := w.resolve(true)
+	n, typ, e := w.resolve(true, nil)
 	if e != 0 {
 		return e
 	}
-	if st.Type != TypeDir {
+	if typ != TypeDir {
 		return ENOTDIR
 	}
 	if n.Ino == n.m.root {
 		return EBUSY // the root of a mount (or "/"): no stacking
 	}
-	ns.record(&w, n)
 	// The path shown by Mounts is guestPath cleaned lexically.
 	m := &mount{
 		fs:     fsys,
@@ -225,60 +219,6 @@ func (n Node) FS() FS {
 	return n.m.fs
 }
 
-// parentOf returns the parent directory of the directory n, if known.
-func (ns *Namespace) parentOf(tab *mountTable, n Node) (Node, bool) {
-	if n == tab.rootNode {
-		return n, true
-	}
-	if n.Ino == n.m.root && n.m.parent != nil {
-		// The root of a mount: its parent is the covered directory's parent.
-		n = Node{n.m.parent, n.m.point}
-	}
-	ns.pmu.RLock()
-	p, ok := ns.parents[n]
-	ns.pmu.RUnlock()
-	return p, ok
-}
-
-// record remembers the parents of the directories w walked through to reach the directory n,
-// so that ".." from n (or any of them) works when n is later used as a starting point.
-func (ns *Namespace) record(w *walker, n Node) {
-	chainLen := w.up.n + 1
-	child := func(i int) Node { // the i-th node of the chain up..., cur, n
-		switch {
-		case i < w.up.n:
-			return w.up.at(i)
-		case i == w.up.n:
-			return w.cur
-		}
-		return n
-	}
-	if n != w.cur {
-		chainLen++
-	}
-	ns.pmu.RLock()
-	same := true
-	for i := 1; i < chainLen && same; i++ {
-		c := child(i)
-		if c.Ino == c.m.root {
-			continue
-		}
-		p, ok := ns.parents[c]
-		same = ok && p == child(i-1)
-	}
-	ns.pmu.RUnlock()
-	if same {
-		return
-	}
-	ns.pmu.Lock()
-	for i := 1; i < chainLen; i++ {
-		if c := child(i); c.Ino != c.m.root {
-			ns.parents[c] = child(i - 1)
-		}
-	}
-	ns.pmu.Unlock()
-}
-
 // Resolve walks path from directory at (an absolute path starts from the root) and returns the
 // Node it names. With follow, a symlink in the final component is followed; symlinks in earlier
 // components always are. A trailing "/" requires a directory (ENOTDIR) and follows a final
@@ -290,10 +230,7 @@ func (ns *Namespace) Resolve(at Node, path string, follow bool) (Node, Errno) {
 	if e := w.start(ns, at, path); e != 0 {
 		return Node{}, e
 	}
-	n, st, e := w.resolve(follow)
-	if e == 0 && st.Type == TypeDir {
-		ns.record(&w, n)
-	}
+	n, _, e := w.resolve(follow, nil)
 	return n, e
 }
 
@@ -318,12 +255,11 @@ func (ns *Namespace) StatAt(at Node, path string, follow bool) (Stat, Errno) {
 	if e := w.start(ns, at, path); e != 0 {
 		return Stat{}, e
 	}
-	n, st, e := w.resolve(follow)
+	n, _, e := w.resolve(follow, nil)
 	if e != 0 {
 		return Stat{}, e
 	}
-	st.Dev = n.m.dev
-	return st, ESUCCESS
+	return ns.Stat(n)
 }
 
 // SetAttr applies a to n (ftruncate, futimens). Errors: as FS.SetAttr, plus EBADF (the zero
@@ -342,7 +278,7 @@ func (ns *Namespace) SetAttrAt(at Node, path string, follow bool, a *Attr) Errno
 	if e := w.start(ns, at, path); e != 0 {
 		return e
 	}
-	n, _, e := w.resolve(follow)
+	n, _, e := w.resolve(follow, nil)
 	if e != 0 {
 		return e
 	}
@@ -374,67 +310,20 @@ func (ns *Namespace) Open(at Node, path string, flags OFlag, perm uint32) (*Hand
 	if e := w.start(ns, at, path); e != 0 {
 		return nil, e
 	}
-	mustDir := false
-	var (
-		n       Node
-		st      Stat
-		created bool
-	)
-	for tries := 0; ; {
-		name, kind, slash, e := w.walkParent()
-		if e != 0 {
-			return nil, e
-		}
-		mustDir = mustDir || slash
-		if flags&OCreate != 0 && (mustDir || kind != lastNorm) {
-			return nil, EISDIR
-		}
-		switch kind {
-		case lastRoot, lastDot:
-			n = w.cur
-		case lastDotDot:
-			if e := w.goUp(); e != 0 {
-				return nil, e
-			}
-			n = w.cur
-		default:
-			ino, e := w.cur.m.fs.Lookup(w.cur.Ino, name)
-			if e == ENOENT && flags&OCreate != 0 {
-				ino, e = w.cur.m.fs.Create(w.cur.Ino, name, TypeRegular, perm&0o7777, "")
-				if e == EEXIST && flags&OExcl == 0 && tries < 8 {
-					tries++ // lost a race with another creator: look again
-					w.p = name
-					continue
-				}
-				if e != 0 {
-					return nil, e
-				}
-				created = true
-			} else if e != 0 {
-				return nil, e
-			} else if flags&(OCreate|OExcl) == OCreate|OExcl {
-				return nil, EEXIST
-			}
-			n, _ = w.tab.cross(Node{w.cur.m, ino})
-		}
-		st, e = n.m.fs.Stat(n.Ino)
-		if e != 0 {
-			return nil, e
-		}
-		if st.Type == TypeSymlink && (flags&ONoFollow == 0 || mustDir) {
-			if e := w.follow(n, ""); e != 0 {
-				return nil, e
-			}
-			continue
-		}
-		break
+	var c *creating
+	if flags&OCreate != 0 {
+		c = &creating{excl: flags&OExcl != 0, perm: perm}
+	}
+	n, typ, e := w.resolve(flags&ONoFollow == 0, c)
+	if e != 0 {
+		return nil, e
 	}
 	switch {
-	case st.Type != TypeDir && (mustDir || flags&ODirectory != 0):
+	case typ != TypeDir && flags&ODirectory != 0:
 		return nil, ENOTDIR
-	case st.Type == TypeSymlink:
+	case typ == TypeSymlink:
 		return nil, ELOOP
-	case st.Type == TypeDir && flags&(OWrite|OCreate) != 0:
+	case typ == TypeDir && flags&(OWrite|OCreate) != 0:
 		return nil, EISDIR
 	}
 	var of OpenFlag
@@ -448,16 +337,13 @@ func (ns *Namespace) Open(at Node, path string, flags OFlag, perm uint32) (*Hand
 	if e != 0 {
 		return nil, e
 	}
-	if flags&OTrunc != 0 && !created && st.Type == TypeRegular {
+	if flags&OTrunc != 0 && (c == nil || !c.created) && typ == TypeRegular {
 		if e := n.m.fs.SetAttr(n.Ino, &Attr{Valid: AttrSize}); e != 0 {
 			f.Close()
 			return nil, e
 		}
 	}
-	if st.Type == TypeDir {
-		ns.record(&w, n)
-	}
-	return &Handle{Node: n, Type: st.Type, File: f}, ESUCCESS
+	return &Handle{Node: n, Type: typ, File: f}, ESUCCESS
 }
 
 // readDirState is the per-call state of Namespace.ReadDir, pooled so that listing a directory
@@ -497,7 +383,7 @@ func (st *readDirState) forward(e *DirEntry) bool {
 // for the root; its Next is 2) first; backend cookie c is reported as c+2. The Ino of each entry
 // that is a mount point is set to the mounted root's (Linux reports the covered inode; we report
 // the one a stat would show, so that ino matches between readdir and stat). The Ino of ".." is
-// the parent's within its own mount (0 if the parent is unknown, see Namespace).
+// the parent's within its own mount (0 if the directory has been removed).
 // Errors: ENOTDIR, EBADF (nil h), EIO.
 func (ns *Namespace) ReadDir(h *Handle, cookie uint64, fn func(e *DirEntry) bool) Errno {
 	if h == nil || h.File == nil || h.Node.m == nil {
@@ -522,7 +408,7 @@ func (ns *Namespace) ReadDir(h *Handle, cookie uint64, fn func(e *DirEntry) bool
 	}
 	if cookie == 1 {
 		var ino Ino
-		if p, ok := ns.parentOf(tab, h.Node); ok {
+		if p, e := tab.parentOf(h.Node); e == 0 {
 			ino = p.Ino
 		}
 		st.dots = [2]byte{'.', '.'}
@@ -580,22 +466,17 @@ func (ns *Namespace) Remove(at Node, path string, dirOnly bool) Errno {
 		return ENOTEMPTY
 	}
 	fsys := w.cur.m.fs
-	ino, e := fsys.Lookup(w.cur.Ino, name)
+	ino, typ, e := fsys.Lookup(w.cur.Ino, name)
 	if e != 0 {
 		return e
 	}
-	n := Node{w.cur.m, ino}
-	_, isMount := w.tab.points[n]
+	_, isMount := w.tab.points[Node{w.cur.m, ino}]
 	if !dirOnly {
 		if isMount {
 			return EISDIR
 		}
 		if slash {
-			st, e := fsys.Stat(ino)
-			if e != 0 {
-				return e
-			}
-			if st.Type == TypeDir {
+			if typ == TypeDir {
 				return EISDIR
 			}
 			return ENOTDIR
@@ -605,13 +486,7 @@ func (ns *Namespace) Remove(at Node, path string, dirOnly bool) Errno {
 	if isMount {
 		return EBUSY
 	}
-	if e := fsys.Remove(w.cur.Ino, name, true); e != 0 {
-		return e
-	}
-	ns.pmu.Lock()
-	delete(ns.parents, n)
-	ns.pmu.Unlock()
-	return ESUCCESS
+	return fsys.Remove(w.cur.Ino, name, true)
 }
 
 // Rename renames oldPath (relative to oldAt) to newPath (relative to newAt) as renameat(2):
@@ -643,15 +518,11 @@ func (ns *Namespace) Rename(oldAt Node, oldPath string, newAt Node, newPath stri
 		return EBUSY
 	}
 	fsys := ow.cur.m.fs
-	ino, e := fsys.Lookup(ow.cur.Ino, oldName)
+	ino, typ, e := fsys.Lookup(ow.cur.Ino, oldName)
 	if e != 0 {
 		return e
 	}
-	st, e := fsys.Stat(ino)
-	if e != 0 {
-		return e
-	}
-	if st.Type != TypeDir && (oldSlash || newSlash) {
+	if typ != TypeDir && (oldSlash || newSlash) {
 		return ENOTDIR
 	}
 	tab := ow.tab
@@ -659,28 +530,15 @@ func (ns *Namespace) Rename(oldAt Node, oldPath string, newAt Node, newPath stri
 	if _, ok := tab.points[src]; ok || tab.busy[src] {
 		return EBUSY
 	}
-	dstIno, de := fsys.Lookup(nw.cur.Ino, newName)
-	if de == 0 {
-		dst := Node{nw.cur.m, dstIno}
-		if _, ok := tab.points[dst]; ok || tab.busy[dst] {
-			return EBUSY
+	if len(tab.points) > 0 || len(tab.busy) > 0 {
+		if dstIno, _, e := fsys.Lookup(nw.cur.Ino, newName); e == 0 {
+			dst := Node{nw.cur.m, dstIno}
+			if _, ok := tab.points[dst]; ok || tab.busy[dst] {
+				return EBUSY
+			}
 		}
 	}
-	if e := fsys.Rename(ow.cur.Ino, oldName, nw.cur.Ino, newName); e != 0 {
-		return e
-	}
-	if st.Type == TypeDir {
-		ns.pmu.Lock()
-		if de == 0 && dstIno != ino {
-			delete(ns.parents, Node{nw.cur.m, dstIno})
-		}
-		if _, ok := ns.parents[src]; ok {
-			ns.parents[src] = nw.cur
-		}
-		ns.pmu.Unlock()
-		ns.record(&nw, nw.cur)
-	}
-	return ESUCCESS
+	return fsys.Rename(ow.cur.Ino, oldName, nw.cur.Ino, newName)
 }
 
 // createTarget walks to the parent of a path that is about to be created by link or symlink
@@ -695,7 +553,7 @@ func (w *walker) createTarget() (string, Errno) {
 		return "", EEXIST
 	}
 	if slash {
-		if _, e := w.cur.m.fs.Lookup(w.cur.Ino, name); e == 0 {
+		if _, _, e := w.cur.m.fs.Lookup(w.cur.Ino, name); e == 0 {
 			return "", EEXIST
 		}
 		return "", ENOENT
@@ -713,7 +571,7 @@ func (ns *Namespace) Link(oldAt Node, oldPath string, follow bool, newAt Node, n
 	if e := ow.start(ns, oldAt, oldPath); e != 0 {
 		return e
 	}
-	old, st, e := ow.resolve(follow)
+	old, typ, e := ow.resolve(follow, nil)
 	if e != 0 {
 		return e
 	}
@@ -727,7 +585,7 @@ func (ns *Namespace) Link(oldAt Node, oldPath string, follow bool, newAt Node, n
 	if old.m != nw.cur.m {
 		return EXDEV
 	}
-	if st.Type == TypeDir {
+	if typ == TypeDir {
 		return EPERM
 	}
 	return old.m.fs.Link(old.Ino, nw.cur.Ino, name)
@@ -763,11 +621,11 @@ func (ns *Namespace) Readlink(at Node, path string) (string, Errno) {
 	if e := w.start(ns, at, path); e != 0 {
 		return "", e
 	}
-	n, st, e := w.resolve(false)
+	n, typ, e := w.resolve(false, nil)
 	if e != 0 {
 		return "", e
 	}
-	if st.Type != TypeSymlink {
+	if typ != TypeSymlink {
 		return "", EINVAL
 	}
 	return n.m.fs.Readlink(n.Ino)

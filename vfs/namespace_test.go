@@ -232,7 +232,7 @@ func TestExpandedPathTooLong(t *testing.T) {
 }
 
 // TestRelative walks from directories handed out by Open and Resolve: ".." above the starting
-// point goes to the recorded parent, across mounts.
+// point goes to the parent the backend reports, across mounts.
 func TestRelative(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, newFS func(t *testing.T) vfs.FS) {
 		ns := newTree(t, newFS)

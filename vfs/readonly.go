@@ -3,6 +3,7 @@ package vfs
 import (
 	"io"
 	"io/fs"
+	"path"
 	"sync"
 )
 
@@ -65,8 +66,10 @@ func ReadOnly(fsys FS) FS {
 // readOnly implements FS for ReadOnly.
 type readOnly struct{ fs FS }
 
-func (r *readOnly) Root() Ino                                     { return r.fs.Root() }
-func (r *readOnly) Lookup(dir Ino, name string) (Ino, Errno)      { return r.fs.Lookup(dir, name) }
+func (r *readOnly) Root() Ino { return r.fs.Root() }
+func (r *readOnly) Lookup(dir Ino, name string) (Ino, FileType, Errno) {
+	return r.fs.Lookup(dir, name)
+}
 func (r *readOnly) Stat(ino Ino) (Stat, Errno)                    { return r.fs.Stat(ino) }
 func (r *readOnly) Readlink(ino Ino) (string, Errno)              { return r.fs.Readlink(ino) }
 func (r *readOnly) Link(ino Ino, dir Ino, name string) Errno      { return r.refuseNew(dir, name) }
@@ -88,7 +91,7 @@ func (r *readOnly) Create(dir Ino, name string, _ FileType, _ uint32, _ string) 
 
 // refuseNew is the answer to a request to make dir/name.
 func (r *readOnly) refuseNew(dir Ino, name string) Errno {
-	switch _, e := r.fs.Lookup(dir, name); e {
+	switch _, _, e := r.fs.Lookup(dir, name); e {
 	case ESUCCESS:
 		return EEXIST
 	case ENOENT:
@@ -103,7 +106,7 @@ func (r *readOnly) refuseNew(dir Ino, name string) Errno {
 
 // refuseOld is the answer to a request to change the existing dir/name.
 func (r *readOnly) refuseOld(dir Ino, name string) Errno {
-	if _, e := r.fs.Lookup(dir, name); e != 0 {
+	if _, _, e := r.fs.Lookup(dir, name); e != 0 {
 		return e
 	}
 	return EROFS
@@ -242,25 +245,31 @@ func (b *ioBackend) stat(ino Ino, n *ioNode) (Stat, Errno) {
 // Root implements FS.Root.
 func (b *ioBackend) Root() Ino { return 1 }
 
-// Lookup implements FS.Lookup.
-func (b *ioBackend) Lookup(dir Ino, name string) (Ino, Errno) {
+// Lookup implements FS.Lookup. The parent of a directory is the directory of its path.
+func (b *ioBackend) Lookup(dir Ino, name string) (Ino, FileType, Errno) {
 	d, e := b.get(dir)
 	if e != 0 {
-		return 0, e
+		return 0, 0, e
 	}
 	st, e := b.stat(dir, d)
 	if e != 0 {
-		return 0, e
+		return 0, 0, e
 	}
 	if st.Type != TypeDir {
-		return 0, ENOTDIR
+		return 0, 0, ENOTDIR
+	}
+	if name == ".." {
+		if d.path == "." {
+			return dir, TypeDir, ESUCCESS
+		}
+		return b.node(path.Dir(d.path)), TypeDir, ESUCCESS
 	}
 	p := name
 	if d.path != "." {
 		p = d.path + "/" + name
 	}
 	if !fs.ValidPath(p) {
-		return 0, ENOENT // "." or ".." or a name io/fs cannot hold
+		return 0, 0, ENOENT // "." or a name io/fs cannot hold
 	}
 	b.mu.RLock()
 	ino, ok := b.byPath[p]
@@ -268,7 +277,7 @@ func (b *ioBackend) Lookup(dir Ino, name string) (Ino, Errno) {
 	if !ok {
 		// Only names that exist get an Ino.
 		if _, e := b.readDir(d); e != 0 {
-			return 0, e
+			return 0, 0, e
 		}
 		found := false
 		for _, de := range d.ents {
@@ -278,14 +287,15 @@ func (b *ioBackend) Lookup(dir Ino, name string) (Ino, Errno) {
 			}
 		}
 		if !found {
-			return 0, ENOENT
+			return 0, 0, ENOENT
 		}
 		ino = b.node(p)
 	}
-	if _, e := b.Stat(ino); e != 0 {
-		return 0, e
+	st, e = b.Stat(ino)
+	if e != 0 {
+		return 0, 0, e
 	}
-	return ino, ESUCCESS
+	return ino, st.Type, ESUCCESS
 }
 
 // readDir returns the (cached) listing of directory n.

@@ -217,10 +217,10 @@ type statsView struct{ s *StatsFS }
 func (v *statsView) Root() Ino { return v.s.fs.Root() }
 
 // Lookup implements FS.Lookup.
-func (v *statsView) Lookup(dir Ino, name string) (Ino, Errno) {
-	ino, e := v.s.fs.Lookup(dir, name)
+func (v *statsView) Lookup(dir Ino, name string) (Ino, FileType, Errno) {
+	ino, typ, e := v.s.fs.Lookup(dir, name)
 	v.s.count(OpLookup, e)
-	return ino, e
+	return ino, typ, e
 }
 
 // Stat implements FS.Stat.

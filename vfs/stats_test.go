@@ -203,8 +203,8 @@ func TestStatsCounts(t *testing.T) {
 		wrote  int64
 		do     func(x *statsFixture) vfs.Errno
 	}{
-		{"lookup", vfs.OpLookup, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Lookup(x.root, "f"); return e }},
-		{"lookup-missing", vfs.OpLookup, true, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Lookup(x.root, "nope"); return e }},
+		{"lookup", vfs.OpLookup, false, 0, 0, func(x *statsFixture) vfs.Errno { _, _, e := x.v.Lookup(x.root, "f"); return e }},
+		{"lookup-missing", vfs.OpLookup, true, 0, 0, func(x *statsFixture) vfs.Errno { _, _, e := x.v.Lookup(x.root, "nope"); return e }},
 		{"stat", vfs.OpStat, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Stat(x.f); return e }},
 		{"setattr", vfs.OpSetAttr, false, 0, 0, func(x *statsFixture) vfs.Errno {
 			return x.v.SetAttr(x.f, &vfs.Attr{Valid: vfs.AttrSize, Size: 10})

@@ -121,7 +121,8 @@ type DirEntry struct {
 // Every method is safe for concurrent use by many goroutines. Methods that take a directory Ino
 // return ENOTDIR when it is not a directory and ENOENT when it no longer exists. Names are single
 // components: never empty, never ".", "..", nor containing '/' or NUL (the Namespace guarantees
-// this; backends may return EINVAL otherwise), at most NameMax bytes. An FS that cannot change
+// this; backends may return EINVAL otherwise), at most NameMax bytes; Lookup alone also takes
+// "..". An FS that cannot change
 // (a read-only mount) returns EROFS from every method that would.
 //
 // Optional capabilities are separate interfaces, discovered by type assertion: Committer,
@@ -130,9 +131,13 @@ type FS interface {
 	// Root returns the Ino of the root directory. It never fails.
 	Root() Ino
 
-	// Lookup returns the Ino of the entry name in directory dir (like one step of namei).
-	// Errors: ENOENT (no such entry, or dir is gone), ENOTDIR.
-	Lookup(dir Ino, name string) (Ino, Errno)
+	// Lookup returns the Ino and the type of the entry name in directory dir (like one step of
+	// namei), so that a walk learns whether to descend, follow a symlink or stop without a Stat
+	// per component. The name ".." is the one exception to the name rules: it returns dir's
+	// parent directory (the root is its own parent), which is how the Namespace goes up from a
+	// directory it did not walk through; the backend keeps the parents, the Namespace none.
+	// Errors: ENOENT (no such entry, or dir is gone: ".." of a removed directory too), ENOTDIR.
+	Lookup(dir Ino, name string) (Ino, FileType, Errno)
 
 	// Stat returns the metadata of ino (fstat). An unlinked inode that is still open can be
 	// statted until its last File is closed. Errors: ENOENT.

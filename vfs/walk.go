@@ -94,10 +94,9 @@ func (s *strStack) pop() string {
 
 // walker is the state of one path resolution. It lives on the caller's stack.
 type walker struct {
-	ns    *Namespace
 	tab   *mountTable
-	cur   Node      // the directory being walked (or, lazily, the inode just looked up)
-	dir   bool      // cur is known to be a directory
+	cur   Node      // the directory being walked (or the inode just looked up)
+	typ   FileType  // cur's type; TypeUnknown only for a walk's starting node, until it matters
 	up    nodeStack // the directories walked through to reach cur; up's top is cur's parent
 	p     string    // what is left of the string being walked
 	pend  strStack  // strings to walk after p
@@ -119,7 +118,6 @@ func checkPath(path string) Errno {
 
 // start prepares w to walk path from at.
 func (w *walker) start(ns *Namespace, at Node, path string) Errno {
-	w.ns = ns
 	w.tab = ns.tab.Load()
 	if w.tab.closed {
 		return EBADF
@@ -129,15 +127,13 @@ func (w *walker) start(ns *Namespace, at Node, path string) Errno {
 	}
 	w.p = path
 	if path[0] == '/' {
-		w.cur = w.tab.rootNode
-		w.dir = true
+		w.cur, w.typ = w.tab.rootNode, TypeDir
 		return ESUCCESS
 	}
 	if at.m == nil {
 		return EBADF
 	}
-	w.cur = at
-	w.dir = false
+	w.cur, w.typ = at, TypeUnknown
 	return ESUCCESS
 }
 
@@ -150,6 +146,26 @@ func (t *mountTable) cross(n Node) (Node, bool) {
 		return Node{m, m.root}, true
 	}
 	return n, false
+}
+
+// enter makes n, of type typ, the current node; a mount point is entered as the mounted root.
+func (w *walker) enter(n Node, typ FileType) {
+	n, crossed := w.tab.cross(n)
+	if crossed {
+		typ = TypeDir
+	}
+	w.cur, w.typ = n, typ
+}
+
+// kindOf returns the kind of the path component comp.
+func kindOf(comp string) lastKind {
+	switch comp {
+	case ".":
+		return lastDot
+	case "..":
+		return lastDotDot
+	}
+	return lastNorm
 }
 
 // walkParent walks every component of the path but the last, and leaves w.cur at the directory
@@ -183,68 +199,38 @@ func (w *walker) walkParent() (name string, kind lastKind, slash bool, e Errno) 
 		for k < len(p) && p[k] == '/' {
 			k++
 		}
-		if k == len(p) && w.pend.n == 0 {
-			// The last component. The directory holding it must be a directory.
-			if !w.dir {
-				restarted, e := w.needDirOrFollow(p[i:])
-				if e != 0 {
-					return "", 0, false, e
-				}
-				if restarted {
-					continue
-				}
+		last := k == len(p) && w.pend.n == 0
+		kind := kindOf(comp)
+		// Every component is walked from a directory; this is the one place that makes sure of
+		// it. A symlink met here (the previous component, looked up but not followed) is
+		// followed, and the walk restarts at its target with this component still to walk. The
+		// starting node's type is not known yet: for an ordinary name in the middle of the path
+		// the Lookup below reports ENOTDIR itself, so no Stat is spent on it.
+		if w.typ != TypeDir && (last || kind != lastNorm || w.typ != TypeUnknown) {
+			restarted, e := w.needDirOrFollow(p[i:])
+			if e != 0 {
+				return "", 0, false, e
 			}
+			if restarted {
+				continue
+			}
+		}
+		if last {
 			w.p = ""
-			kind = lastNorm
-			switch comp {
-			case ".":
-				kind = lastDot
-			case "..":
-				kind = lastDotDot
-			}
 			return comp, kind, j < len(p), ESUCCESS
 		}
-		switch comp {
-		case ".":
-			if !w.dir {
-				restarted, e := w.needDirOrFollow(p[i:])
-				if e != 0 {
-					return "", 0, false, e
-				}
-				if restarted {
-					continue
-				}
-			}
-		case "..":
-			if !w.dir {
-				restarted, e := w.needDirOrFollow(p[i:])
-				if e != 0 {
-					return "", 0, false, e
-				}
-				if restarted {
-					continue
-				}
-			}
+		switch kind {
+		case lastDotDot:
 			if e := w.goUp(); e != 0 {
 				return "", 0, false, e
 			}
-		default:
-			ino, e := w.cur.m.fs.Lookup(w.cur.Ino, comp)
-			if e == ENOTDIR && !w.dir {
-				restarted, e := w.needDirOrFollow(p[i:])
-				if e != 0 {
-					return "", 0, false, e
-				}
-				if restarted {
-					continue
-				}
-				return "", 0, false, ENOTDIR
-			}
+		case lastNorm:
+			ino, typ, e := w.cur.m.fs.Lookup(w.cur.Ino, comp)
 			if e != 0 {
 				return "", 0, false, e
 			}
 			w.up.push(w.cur)
-			w.cur, w.dir = w.tab.cross(Node{w.cur.m, ino})
+			w.enter(Node{w.cur.m, ino}, typ)
 		}
 		w.p = p[j:]
 	}
@@ -254,13 +240,15 @@ func (w *walker) walkParent() (name string, kind lastKind, slash bool, e Errno) 
 // walked. If w.cur is a symlink, it is followed: tail is pushed to be walked after the target,
 // and restarted is true.
 func (w *walker) needDirOrFollow(tail string) (restarted bool, e Errno) {
-	st, e := w.cur.m.fs.Stat(w.cur.Ino)
-	if e != 0 {
-		return false, e
+	if w.typ == TypeUnknown {
+		st, e := w.cur.m.fs.Stat(w.cur.Ino)
+		if e != 0 {
+			return false, e
+		}
+		w.typ = st.Type
 	}
-	switch st.Type {
+	switch w.typ {
 	case TypeDir:
-		w.dir = true
 		return false, ESUCCESS
 	case TypeSymlink:
 		if w.up.n == 0 {
@@ -268,8 +256,7 @@ func (w *walker) needDirOrFollow(tail string) (restarted bool, e Errno) {
 			return false, ENOTDIR
 		}
 		link := w.cur
-		w.cur = w.up.pop()
-		w.dir = true
+		w.cur, w.typ = w.up.pop(), TypeDir
 		if e := w.follow(link, tail); e != 0 {
 			return false, e
 		}
@@ -303,73 +290,123 @@ func (w *walker) follow(link Node, tail string) Errno {
 	}
 	w.p = target
 	if target[0] == '/' {
-		w.cur = w.tab.rootNode
-		w.dir = true
+		w.cur, w.typ = w.tab.rootNode, TypeDir
 		w.up.reset()
 	}
 	return ESUCCESS
 }
 
 // goUp moves w.cur (a directory) to its parent: across a mount point to the directory holding
-// it, and nowhere at the namespace root.
+// it, and nowhere at the namespace root. Within the walk it goes back the way the walk came;
+// above the walk's start it asks the backend.
 func (w *walker) goUp() Errno {
-	if w.cur == w.tab.rootNode {
+	if w.up.n > 0 && w.cur != w.tab.rootNode {
+		w.cur, w.typ = w.up.pop(), TypeDir
 		return ESUCCESS
 	}
-	if w.up.n > 0 {
-		w.cur = w.up.pop()
-		w.dir = true
-		return ESUCCESS
+	p, e := w.tab.parentOf(w.cur)
+	if e != 0 {
+		return e
 	}
-	p, ok := w.ns.parentOf(w.tab, w.cur)
-	if !ok {
-		return ENOENT
-	}
-	w.cur = p
-	w.dir = true
+	w.cur, w.typ = p, TypeDir
 	return ESUCCESS
 }
 
-// resolve walks the whole path and returns the node it names and its metadata (Dev not set).
-// With follow (or a trailing slash), a final symlink is followed. A caller that hands the node
-// out records its parents (Namespace.record).
-func (w *walker) resolve(follow bool) (Node, Stat, Errno) {
+// parentOf returns the parent directory of the directory n: the backend's ".." entry, from the
+// directory a mount covers when n is the root of a mount, and n itself at the namespace root.
+// Errors: ENOENT (a removed directory), ENOTDIR (n is not a directory), EIO.
+func (t *mountTable) parentOf(n Node) (Node, Errno) {
+	if n == t.rootNode {
+		return n, ESUCCESS
+	}
+	if n.Ino == n.m.root && n.m.parent != nil {
+		// The root of a mount: its parent is the covered directory's parent.
+		n = Node{n.m.parent, n.m.point}
+	}
+	ino, _, e := n.m.fs.Lookup(n.Ino, "..")
+	if e != 0 {
+		return Node{}, e
+	}
+	return Node{n.m, ino}, ESUCCESS
+}
+
+// creating is what Namespace.Open asks of resolve when its final component may be created
+// (OCreate): resolve's loop is otherwise the same for Open and every other caller.
+type creating struct {
+	excl    bool   // OExcl: an existing name is EEXIST
+	perm    uint32 // the new file's permission bits
+	created bool   // set when resolve created the file
+	tries   int    // creations lost to a racing creator so far
+}
+
+// resolve walks the whole path and returns the node it names and its type. With follow (or a
+// trailing slash), a final symlink is followed. With c, the final component is created as a
+// regular file if it does not exist (Open with OCreate): "/", ".", ".." or a trailing slash is
+// then EISDIR, and with c.excl an existing name is EEXIST (a symlink is not followed first).
+func (w *walker) resolve(follow bool, c *creating) (Node, FileType, Errno) {
 	mustDir := false
 	for {
 		name, kind, slash, e := w.walkParent()
 		if e != 0 {
-			return Node{}, Stat{}, e
+			return Node{}, 0, e
 		}
 		mustDir = mustDir || slash
-		var n Node
+		if c != nil && (mustDir || kind != lastNorm) {
+			return Node{}, 0, EISDIR
+		}
 		switch kind {
 		case lastRoot, lastDot:
-			n = w.cur
 		case lastDotDot:
 			if e := w.goUp(); e != 0 {
-				return Node{}, Stat{}, e
+				return Node{}, 0, e
 			}
-			n = w.cur
 		default:
-			ino, e := w.cur.m.fs.Lookup(w.cur.Ino, name)
+			ino, typ, e := w.cur.m.fs.Lookup(w.cur.Ino, name)
+			if c != nil {
+				var again bool
+				if ino, typ, e, again = w.create(c, name, ino, typ, e); again {
+					continue
+				}
+			}
 			if e != 0 {
-				return Node{}, Stat{}, e
+				return Node{}, 0, e
 			}
-			n, _ = w.tab.cross(Node{w.cur.m, ino})
-		}
-		st, e := n.m.fs.Stat(n.Ino)
-		if e != 0 {
-			return Node{}, Stat{}, e
-		}
-		if st.Type == TypeSymlink && (follow || mustDir) {
-			if e := w.follow(n, ""); e != 0 {
-				return Node{}, Stat{}, e
+			// The final node is not pushed: w.cur stays its directory, for follow.
+			n, crossed := w.tab.cross(Node{w.cur.m, ino})
+			if crossed {
+				typ = TypeDir
 			}
-			continue
+			if typ == TypeSymlink && (follow || mustDir) {
+				if e := w.follow(n, ""); e != 0 {
+					return Node{}, 0, e
+				}
+				continue
+			}
+			if mustDir && typ != TypeDir {
+				return Node{}, 0, ENOTDIR
+			}
+			return n, typ, ESUCCESS
 		}
-		if mustDir && st.Type != TypeDir {
-			return Node{}, Stat{}, ENOTDIR
-		}
-		return n, st, ESUCCESS
+		return w.cur, TypeDir, ESUCCESS
 	}
+}
+
+// create is resolve's step for a final name that Open may create, given what Lookup returned:
+// it creates a missing name, refuses an existing one with c.excl, and asks for the name to be
+// looked up again (again) when a racing creator made it first.
+func (w *walker) create(c *creating, name string, ino Ino, typ FileType, e Errno) (Ino, FileType, Errno, bool) {
+	switch {
+	case e == ENOENT:
+		ino, e = w.cur.m.fs.Create(w.cur.Ino, name, TypeRegular, c.perm&0o7777, "")
+		if e == EEXIST && !c.excl && c.tries < 8 {
+			c.tries++ // lost a race with another creator: look again
+			w.p = name
+			return 0, 0, e, true
+		}
+		c.created = e == 0
+		return ino, TypeRegular, e, false
+	case e == 0 && c.excl:
+		return 0, 0, EEXIST, false
+	}
+	return ino, typ, e, false
 }

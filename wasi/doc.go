@@ -53,8 +53,12 @@
 //
 // # Errors
 //
-// Results are WASI preview1 errnos. The namespace's vfs.Errno values are translated in one
-// switch (errno.go); one WASI does not define becomes EIO. Every pointer and length from the
+// Results are WASI preview1 errnos. Every handler returns a vfs.Errno, the namespace's own
+// errors passed through as they are, and the call adapter (hostFunc.Call) translates it once,
+// in one switch (toErrno in errno.go); one WASI does not define becomes EIO. The only other
+// translation is of the per-subscription errors poll_oneoff writes into its event records. The
+// ten path_* calls share one prologue (pathAt): the directory fd, the caller's argument checks,
+// then the path from guest memory. Every pointer and length from the
 // guest is bounds-checked against its memory: out of range is EFAULT, never a host panic;
 // output records are checked before the operation runs where they can be, so a failing call
 // changes nothing. More than 1024 iovecs, or a total over 2^31-1 bytes, is EINVAL as in readv.

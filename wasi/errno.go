@@ -193,6 +193,10 @@ func toErrno(e vfs.Errno) errno {
 		return errTimedout
 	case vfs.ECANCELED:
 		return errCanceled
+	case vfs.ENOTSOCK:
+		return errNotsock
+	case vfs.ENOTCAPABLE:
+		return errNotcapable
 	}
 	return errIo
 }

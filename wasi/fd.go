@@ -11,48 +11,48 @@ import (
 )
 
 // lookup returns the entry of fd. Rights are not checked: see doc.go, Rights. Errors: EBADF.
-func (p *Process) lookup(fd uint32) (*fdEntry, errno) {
+func (p *Process) lookup(fd uint32) (*fdEntry, vfs.Errno) {
 	e := p.fds.get(fd)
 	if e == nil {
-		return nil, errBadf
+		return nil, vfs.EBADF
 	}
-	return e, errSuccess
+	return e, vfs.ESUCCESS
 }
 
 // lookupAccess returns the entry of fd if it was opened with every access in want, as read(2)
 // and write(2) require: EBADF otherwise. With seekable, it is for a call that needs a position
 // (pread, pwrite, allocate): a standard stream is ESPIPE, as on a pipe or terminal, before the
 // access mode is checked (Linux's order for pread and pwrite). Errors: EBADF, ESPIPE.
-func (p *Process) lookupAccess(fd uint32, want access, seekable bool) (*fdEntry, errno) {
+func (p *Process) lookupAccess(fd uint32, want access, seekable bool) (*fdEntry, vfs.Errno) {
 	e := p.fds.get(fd)
 	if e == nil {
-		return nil, errBadf
+		return nil, vfs.EBADF
 	}
 	if seekable && e.h == nil {
-		return nil, errSpipe
+		return nil, vfs.ESPIPE
 	}
 	if e.access&want != want {
-		return nil, errBadf
+		return nil, vfs.EBADF
 	}
-	return e, errSuccess
+	return e, vfs.ESUCCESS
 }
 
 // lookupPosition returns the entry of fd for fd_seek, fd_tell and fd_advise: a standard stream
 // is ESPIPE, and for seek and tell (not advise) a directory is EBADF, as in wasmtime (directories
 // have no position in WASI; wasi-testsuite accepts EBADF, EISDIR or ENOTCAPABLE).
 // Errors: EBADF, ESPIPE.
-func (p *Process) lookupPosition(fd uint32, dirOK bool) (*fdEntry, errno) {
+func (p *Process) lookupPosition(fd uint32, dirOK bool) (*fdEntry, vfs.Errno) {
 	e := p.fds.get(fd)
 	if e == nil {
-		return nil, errBadf
+		return nil, vfs.EBADF
 	}
 	if e.h == nil {
-		return nil, errSpipe
+		return nil, vfs.ESPIPE
 	}
 	if e.kind == kindDir && !dirOK {
-		return nil, errBadf
+		return nil, vfs.EBADF
 	}
-	return e, errSuccess
+	return e, vfs.ESUCCESS
 }
 
 // exitGuest ends the guest because ctx is done while a host call was waiting, with the exit code
@@ -69,39 +69,39 @@ func exitGuest(ctx context.Context, mod api.Module) {
 // fdRead implements fd_read(fd, iovs, iovs_len) -> nread, reading at and advancing the fd's
 // position. Errors: EBADF (not opened for reading: a write-only fd, stdout), EISDIR (a
 // directory), EFAULT, EINVAL, EAGAIN (stdin with NONBLOCK and no data), EIO, and the backend's.
-func fdRead(ctx context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdRead(ctx context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
 	return p.read(ctx, mod, u32(s[0]), u32(s[1]), u32(s[2]), -1, u32(s[3]))
 }
 
 // fdPread implements fd_pread(fd, iovs, iovs_len, offset) -> nread, leaving the position as it
 // is. Errors: as fd_read, plus ESPIPE (a standard stream), EINVAL (offset beyond 2^63-1).
-func fdPread(ctx context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdPread(ctx context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[4]
 	if s[3] > math.MaxInt64 {
 		if p.fds.get(u32(s[0])) == nil {
-			return errBadf
+			return vfs.EBADF
 		}
-		return errInval
+		return vfs.EINVAL
 	}
 	return p.read(ctx, mod, u32(s[0]), u32(s[1]), u32(s[2]), int64(s[3]), u32(s[4]))
 }
 
 // read is fd_read (at < 0) and fd_pread (at >= 0).
-func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint32, at int64, res uint32) errno {
+func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint32, at int64, res uint32) vfs.Errno {
 	e, err := p.lookupAccess(fd, accRead, at >= 0)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	if e.kind == kindDir {
-		return errIsdir
+		return vfs.EISDIR
 	}
 	m := p.memory(mod)
 	if _, ok := view(m, res, 4); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	views, err := p.iovecs(m, iovs, count)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	var n uint32
@@ -112,7 +112,7 @@ func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint
 		if done {
 			exitGuest(ctx, mod)
 		}
-		if err != errSuccess {
+		if err != vfs.ESUCCESS {
 			return err
 		}
 	case kindFile, kindDir:
@@ -129,7 +129,7 @@ func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint
 			n += uint32(c)
 			if verr != vfs.ESUCCESS {
 				if n == 0 {
-					return toErrno(verr)
+					return verr
 				}
 				break
 			}
@@ -141,10 +141,10 @@ func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint
 			e.offset = pos
 		}
 	default:
-		return errBadf
+		return vfs.EBADF
 	}
 	writeU32(m, res, n)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdWrite implements fd_write(fd, iovs, iovs_len) -> nwritten at the fd's position, or at the
@@ -152,7 +152,7 @@ func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint
 // DSYNC, the file is synced before returning. Errors: EBADF (not opened for writing: a
 // read-only fd, a directory, stdin), EFAULT, EINVAL, EIO, and the backend's (ENOSPC, EFBIG,
 // EROFS...).
-func fdWrite(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdWrite(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
 	return p.write(mod, u32(s[0]), u32(s[1]), u32(s[2]), -1, u32(s[3]))
 }
@@ -160,34 +160,34 @@ func fdWrite(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 // fdPwrite implements fd_pwrite(fd, iovs, iovs_len, offset) -> nwritten at offset, leaving the
 // position as it is; APPEND does not apply (POSIX pwrite). Errors: as fd_write, plus ESPIPE,
 // EINVAL (offset beyond 2^63-1).
-func fdPwrite(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdPwrite(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[4]
 	if s[3] > math.MaxInt64 {
 		if p.fds.get(u32(s[0])) == nil {
-			return errBadf
+			return vfs.EBADF
 		}
-		return errInval
+		return vfs.EINVAL
 	}
 	return p.write(mod, u32(s[0]), u32(s[1]), u32(s[2]), int64(s[3]), u32(s[4]))
 }
 
-func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res uint32) errno {
+func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res uint32) vfs.Errno {
 	e, err := p.lookupAccess(fd, accWrite, at >= 0)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	m := p.memory(mod)
 	if _, ok := view(m, res, 4); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	views, err := p.iovecs(m, iovs, count)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	var n uint32
 	switch e.kind {
 	case kindStdout:
-		if n, err = e.out.write(views); err != errSuccess {
+		if n, err = e.out.write(views); err != vfs.ESUCCESS {
 			return err
 		}
 	case kindFile, kindDir:
@@ -222,27 +222,27 @@ func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res ui
 			e.offset = pos
 		}
 		if werr != vfs.ESUCCESS && n == 0 {
-			return toErrno(werr)
+			return werr
 		}
 		if e.fdflags&(fdflagSync|fdflagDsync) != 0 && n > 0 {
 			if serr := f.Sync(e.fdflags&fdflagSync == 0); serr != vfs.ESUCCESS {
-				return toErrno(serr)
+				return serr
 			}
 		}
 	default:
-		return errBadf
+		return vfs.EBADF
 	}
 	writeU32(m, res, n)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdSeek implements fd_seek(fd, offset, whence) -> newoffset. Errors: EBADF (also a directory),
 // ESPIPE (a standard stream), EINVAL (bad whence, a negative or overflowing result), EFAULT.
-func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
 	fd, off, whence, res := u32(s[0]), int64(s[1]), u32(s[2]), u32(s[3])
 	e, err := p.lookupPosition(fd, false)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	var base int64
@@ -253,166 +253,166 @@ func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	case whenceEnd:
 		st, verr := p.ns.Stat(e.h.Node)
 		if verr != vfs.ESUCCESS {
-			return toErrno(verr)
+			return verr
 		}
 		base = st.Size
 	default:
-		return errInval
+		return vfs.EINVAL
 	}
 	if _, ok := view(p.memory(mod), res, 8); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	pos := base + off
 	if (off > 0 && pos < base) || (off < 0 && pos > base) || pos < 0 {
-		return errInval
+		return vfs.EINVAL
 	}
 	e.offset = pos
 	writeU64(p.memory(mod), res, uint64(pos))
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdTell implements fd_tell(fd) -> offset. Errors: EBADF (also a directory), ESPIPE, EFAULT.
-func fdTell(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdTell(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	e, err := p.lookupPosition(u32(s[0]), false)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	if !writeU64(p.memory(mod), u32(s[1]), uint64(e.offset)) {
-		return errFault
+		return vfs.EFAULT
 	}
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdAdvise implements fd_advise(fd, offset, len, advice): the advice is checked and ignored.
 // Errors: EBADF, ESPIPE, EINVAL (unknown advice, negative offset or length).
-func fdAdvise(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdAdvise(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
-	if _, err := p.lookupPosition(u32(s[0]), true); err != errSuccess {
+	if _, err := p.lookupPosition(u32(s[0]), true); err != vfs.ESUCCESS {
 		return err
 	}
 	if u32(s[3]) > 5 || int64(s[1]) < 0 || int64(s[2]) < 0 {
-		return errInval
+		return vfs.EINVAL
 	}
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdAllocate implements fd_allocate(fd, offset, len) as posix_fallocate: the file grows to
 // offset+len if it is shorter (the new bytes read as zeros); it never shrinks. Errors: EBADF
 // (not opened for writing, a directory included, as fallocate(2)), ESPIPE, EINVAL (offset < 0
 // or len <= 0, as POSIX), EFBIG (offset+len overflows), and the backend's (ENOSPC...).
-func fdAllocate(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdAllocate(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
 	e, err := p.lookupAccess(u32(s[0]), accWrite, true)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	off, n := int64(s[1]), int64(s[2])
 	if off < 0 || n <= 0 {
-		return errInval
+		return vfs.EINVAL
 	}
 	if off > math.MaxInt64-n {
-		return errFbig
+		return vfs.EFBIG
 	}
 	st, verr := p.ns.Stat(e.h.Node)
 	if verr != vfs.ESUCCESS {
-		return toErrno(verr)
+		return verr
 	}
 	if st.Type == vfs.TypeDir {
-		return errIsdir
+		return vfs.EISDIR
 	}
 	if st.Size >= off+n {
-		return errSuccess
+		return vfs.ESUCCESS
 	}
-	return toErrno(p.ns.SetAttr(e.h.Node, &vfs.Attr{Valid: vfs.AttrSize, Size: off + n}))
+	return p.ns.SetAttr(e.h.Node, &vfs.Attr{Valid: vfs.AttrSize, Size: off + n})
 }
 
 // fdClose implements fd_close(fd). A preopen or a standard stream may be closed too. The fd is
 // released even when the backend reports an error on close. Errors: EBADF, and the backend's.
-func fdClose(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdClose(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[0]
 	e := p.fds.remove(u32(s[0]))
 	if e == nil {
-		return errBadf
+		return vfs.EBADF
 	}
-	return toErrno(closeEntry(e))
+	return closeEntry(e)
 }
 
 // fdSync implements fd_sync(fd): data and metadata durable. Errors: EBADF, EINVAL (a standard
 // stream, as fsync(2) on a pipe or terminal), and the backend's (EIO, ENOSPC).
-func fdSync(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdSync(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[0]
 	return p.sync(u32(s[0]), false)
 }
 
 // fdDatasync implements fd_datasync(fd): data durable. Errors: as fd_sync.
-func fdDatasync(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdDatasync(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[0]
 	return p.sync(u32(s[0]), true)
 }
 
-func (p *Process) sync(fd uint32, dataOnly bool) errno {
+func (p *Process) sync(fd uint32, dataOnly bool) vfs.Errno {
 	e, err := p.lookup(fd)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	if e.h == nil {
-		return errInval
+		return vfs.EINVAL
 	}
-	return toErrno(e.h.File.Sync(dataOnly))
+	return e.h.File.Sync(dataOnly)
 }
 
 // fdFdstatGet implements fd_fdstat_get(fd) -> fdstat (24 bytes: filetype u8 at 0, fdflags u16 at
 // 2, rights base u64 at 8, inheriting u64 at 16). Errors: EBADF, EFAULT.
-func fdFdstatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdFdstatGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	e := p.fds.get(u32(s[0]))
 	if e == nil {
-		return errBadf
+		return vfs.EBADF
 	}
 	b, ok := view(p.memory(mod), u32(s[1]), sizeFdstat)
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	clear(b)
 	b[0] = e.filetype
 	le.PutUint16(b[2:], e.fdflags)
 	le.PutUint64(b[8:], e.base)
 	le.PutUint64(b[16:], e.inherit)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdFdstatSetFlags implements fd_fdstat_set_flags(fd, flags). Every fdflags bit is supported:
 // APPEND moves each write to the end, SYNC and DSYNC sync after each write, NONBLOCK makes a
 // read of stdin without data EAGAIN, RSYNC is accepted and has no further effect (reads always
 // see every write). Errors: EBADF, EINVAL (unknown bits).
-func fdFdstatSetFlags(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdFdstatSetFlags(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	e, err := p.lookup(u32(s[0]))
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	flags := u32(s[1])
 	if flags&^uint32(fdflagsAll) != 0 {
-		return errInval
+		return vfs.EINVAL
 	}
 	e.fdflags = uint16(flags)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdFdstatSetRights implements fd_fdstat_set_rights(fd, base, inheriting): rights can only be
 // dropped. Dropping fd_read or fd_write takes the access away (later reads or writes are
 // EBADF); the other rights are only recorded (see doc.go, Rights). Errors: EBADF, ENOTCAPABLE
 // (a right the fd does not have).
-func fdFdstatSetRights(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdFdstatSetRights(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
 	e := p.fds.get(u32(s[0]))
 	if e == nil {
-		return errBadf
+		return vfs.EBADF
 	}
 	base, inherit := s[1], s[2]
 	if base&^e.base != 0 || inherit&^e.inherit != 0 {
-		return errNotcapable
+		return vfs.ENOTCAPABLE
 	}
 	e.base, e.inherit = base, inherit
 	if base&rightFdRead == 0 {
@@ -421,7 +421,7 @@ func fdFdstatSetRights(_ context.Context, _ api.Module, p *Process, s []uint64) 
 	if base&rightFdWrite == 0 {
 		e.access &^= accWrite
 	}
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // putFilestat writes the 64-byte filestat record.
@@ -439,15 +439,15 @@ func putFilestat(b []byte, st *vfs.Stat) {
 
 // fdFilestatGet implements fd_filestat_get(fd) -> filestat. A standard stream reports only its
 // filetype. Errors: EBADF, EFAULT, and the backend's.
-func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	e, err := p.lookup(u32(s[0]))
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	b, ok := view(p.memory(mod), u32(s[1]), sizeFilestat)
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	var st vfs.Stat
 	if e.h == nil {
@@ -455,37 +455,37 @@ func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) er
 	} else {
 		var verr vfs.Errno
 		if st, verr = p.ns.Stat(e.h.Node); verr != vfs.ESUCCESS {
-			return toErrno(verr)
+			return verr
 		}
 	}
 	putFilestat(b, &st)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdFilestatSetSize implements fd_filestat_set_size(fd, size) as ftruncate. Errors: EBADF,
 // EINVAL (size beyond 2^63-1; a directory, a standard stream or an fd not opened for writing, as
 // ftruncate(2) on Linux), and the backend's (EFBIG, ENOSPC, EROFS).
-func fdFilestatSetSize(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdFilestatSetSize(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	e, err := p.lookup(u32(s[0]))
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	if s[1] > math.MaxInt64 || e.h == nil || e.kind == kindDir || e.access&accWrite == 0 {
-		return errInval
+		return vfs.EINVAL
 	}
-	return toErrno(p.ns.SetAttr(e.h.Node, &vfs.Attr{Valid: vfs.AttrSize, Size: int64(s[1])}))
+	return p.ns.SetAttr(e.h.Node, &vfs.Attr{Valid: vfs.AttrSize, Size: int64(s[1])})
 }
 
 // timesAttr turns fst_flags and the two timestamps into an Attr, resolving the *_NOW flags with
 // the real-time clock. Errors: EINVAL (unknown bits, ATIM with ATIM_NOW, MTIM with MTIM_NOW, a
 // timestamp beyond 2^63-1).
-func (p *Process) timesAttr(atim, mtim uint64, fst uint32) (vfs.Attr, errno) {
+func (p *Process) timesAttr(atim, mtim uint64, fst uint32) (vfs.Attr, vfs.Errno) {
 	var a vfs.Attr
 	if fst&^uint32(fstAll) != 0 ||
 		fst&uint32(fstAtim|fstAtimNow) == uint32(fstAtim|fstAtimNow) ||
 		fst&uint32(fstMtim|fstMtimNow) == uint32(fstMtim|fstMtimNow) {
-		return a, errInval
+		return a, vfs.EINVAL
 	}
 	var now int64
 	if fst&uint32(fstAtimNow|fstMtimNow) != 0 {
@@ -494,7 +494,7 @@ func (p *Process) timesAttr(atim, mtim uint64, fst uint32) (vfs.Attr, errno) {
 	switch {
 	case fst&uint32(fstAtim) != 0:
 		if atim > math.MaxInt64 {
-			return a, errInval
+			return a, vfs.EINVAL
 		}
 		a.Valid |= vfs.AttrAtime
 		a.Atime = int64(atim)
@@ -505,7 +505,7 @@ func (p *Process) timesAttr(atim, mtim uint64, fst uint32) (vfs.Attr, errno) {
 	switch {
 	case fst&uint32(fstMtim) != 0:
 		if mtim > math.MaxInt64 {
-			return a, errInval
+			return a, vfs.EINVAL
 		}
 		a.Valid |= vfs.AttrMtime
 		a.Mtime = int64(mtim)
@@ -513,82 +513,82 @@ func (p *Process) timesAttr(atim, mtim uint64, fst uint32) (vfs.Attr, errno) {
 		a.Valid |= vfs.AttrMtime
 		a.Mtime = now
 	}
-	return a, errSuccess
+	return a, vfs.ESUCCESS
 }
 
 // fdFilestatSetTimes implements fd_filestat_set_times(fd, atim, mtim, fst_flags) as futimens.
 // Errors: EBADF, EINVAL (see fst_flags), and the backend's.
-func fdFilestatSetTimes(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdFilestatSetTimes(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
 	e, err := p.lookup(u32(s[0]))
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	a, err := p.timesAttr(s[1], s[2], u32(s[3]))
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	if e.h == nil {
-		return errInval
+		return vfs.EINVAL
 	}
 	if a.Valid == 0 {
-		return errSuccess
+		return vfs.ESUCCESS
 	}
-	return toErrno(p.ns.SetAttr(e.h.Node, &a))
+	return p.ns.SetAttr(e.h.Node, &a)
 }
 
 // fdPrestatGet implements fd_prestat_get(fd) -> prestat (8 bytes: tag u8 0 = dir at 0, name
 // length u32 at 4). Errors: EBADF (not open, or not a preopen: wasi-libc stops scanning at the
 // first EBADF), EFAULT.
-func fdPrestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdPrestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	e := p.fds.get(u32(s[0]))
 	if e == nil || e.preopen == "" {
-		return errBadf
+		return vfs.EBADF
 	}
 	b, ok := view(p.memory(mod), u32(s[1]), sizePrestat)
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	clear(b)
 	le.PutUint32(b[4:], uint32(len(e.preopen)))
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdPrestatDirName implements fd_prestat_dir_name(fd, path, path_len): the preopen's name,
 // without a NUL. Errors: EBADF, ENAMETOOLONG (path_len shorter than the name), EFAULT.
-func fdPrestatDirName(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdPrestatDirName(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
 	e := p.fds.get(u32(s[0]))
 	if e == nil || e.preopen == "" {
-		return errBadf
+		return vfs.EBADF
 	}
 	if u32(s[2]) < uint32(len(e.preopen)) {
-		return errNametoolong
+		return vfs.ENAMETOOLONG
 	}
 	b, ok := view(p.memory(mod), u32(s[1]), uint32(len(e.preopen)))
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	copy(b, e.preopen)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // fdRenumber implements fd_renumber(fd, to): to is closed, then fd moves to it. Both must be
 // open (as wasmtime and wazero require); renumbering an fd onto itself does nothing. Errors:
 // EBADF, and the backend's error closing the old to.
-func fdRenumber(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func fdRenumber(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	from, to := u32(s[0]), u32(s[1])
 	if p.fds.get(from) == nil || p.fds.get(to) == nil {
-		return errBadf
+		return vfs.EBADF
 	}
 	if from == to {
-		return errSuccess
+		return vfs.ESUCCESS
 	}
 	old := p.fds.remove(to)
 	p.fds.set(int(to), p.fds.remove(from))
-	return toErrno(closeEntry(old))
+	return closeEntry(old)
 }
 
 // fdReaddir implements fd_readdir(fd, buf, buf_len, cookie) -> bufused. Entries, starting after
@@ -596,22 +596,22 @@ func fdRenumber(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
 // d_namlen u32, d_type u8) followed by the name; the last entry is cut at the end of the buffer,
 // and bufused == buf_len tells the guest there may be more (it resumes from the d_next of the
 // last whole entry). Errors: EBADF, ENOTDIR (not a directory), EFAULT, and the backend's.
-func fdReaddir(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func fdReaddir(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[4]
 	e, err := p.lookup(u32(s[0]))
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	if e.kind != kindDir {
-		return errNotdir
+		return vfs.ENOTDIR
 	}
 	m := p.memory(mod)
 	b, ok := view(m, u32(s[1]), u32(s[2]))
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	if _, ok := view(m, u32(s[4]), 4); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	p.dirBuf, p.dirPos = b, 0
 	verr := vfs.ESUCCESS
@@ -621,10 +621,10 @@ func fdReaddir(_ context.Context, mod api.Module, p *Process, s []uint64) errno 
 	used := p.dirPos
 	p.dirBuf = nil
 	if verr != vfs.ESUCCESS {
-		return toErrno(verr)
+		return verr
 	}
 	writeU32(m, u32(s[4]), uint32(used))
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // packDirent appends one dirent to p.dirBuf, cutting it at the end; it returns false when the

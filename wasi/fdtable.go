@@ -55,23 +55,23 @@ func (t *fdTable) get(fd uint32) *fdEntry {
 }
 
 // insert puts e at the lowest free fd and returns it. Errors: EMFILE.
-func (t *fdTable) insert(e *fdEntry) (uint32, errno) {
+func (t *fdTable) insert(e *fdEntry) (uint32, vfs.Errno) {
 	for i, m := range t.masks {
 		if m != ^uint64(0) {
 			fd := i*64 + bits.TrailingZeros64(^m)
 			if fd >= t.max {
-				return 0, errMfile
+				return 0, vfs.EMFILE
 			}
 			t.set(fd, e)
-			return uint32(fd), errSuccess
+			return uint32(fd), vfs.ESUCCESS
 		}
 	}
 	fd := len(t.masks) * 64
 	if fd >= t.max {
-		return 0, errMfile
+		return 0, vfs.EMFILE
 	}
 	t.set(fd, e)
-	return uint32(fd), errSuccess
+	return uint32(fd), vfs.ESUCCESS
 }
 
 // set puts e at fd, growing the table; whatever was at fd is dropped (the caller closes it).

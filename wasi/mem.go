@@ -45,15 +45,15 @@ func writeU64(m api.Memory, off uint32, v uint64) bool {
 
 // readString copies the n bytes at off into a string (a path or a symlink target). Errors:
 // EFAULT, ENAMETOOLONG (longer than vfs.PathMax, checked after the bounds, before copying).
-func readString(m api.Memory, off, n uint32) (string, errno) {
+func readString(m api.Memory, off, n uint32) (string, vfs.Errno) {
 	b, ok := view(m, off, n)
 	if !ok {
-		return "", errFault
+		return "", vfs.EFAULT
 	}
 	if n > vfs.PathMax {
-		return "", errNametoolong
+		return "", vfs.ENAMETOOLONG
 	}
-	return string(b), errSuccess
+	return string(b), vfs.ESUCCESS
 }
 
 // iovecs decodes count iovec records at iovs into p.iovs (reused), each a view of the guest
@@ -64,13 +64,13 @@ func readString(m api.Memory, off, n uint32) (string, errno) {
 // iovMax is Linux's IOV_MAX.
 const iovMax = 1024
 
-func (p *Process) iovecs(m api.Memory, iovs, count uint32) ([][]byte, errno) {
+func (p *Process) iovecs(m api.Memory, iovs, count uint32) ([][]byte, vfs.Errno) {
 	arr, ok := viewN(m, iovs, count, sizeIovec)
 	if !ok {
-		return nil, errFault
+		return nil, vfs.EFAULT
 	}
 	if count > iovMax {
-		return nil, errInval
+		return nil, vfs.EINVAL
 	}
 	p.iovs = p.iovs[:0]
 	var total uint64
@@ -78,15 +78,15 @@ func (p *Process) iovecs(m api.Memory, iovs, count uint32) ([][]byte, errno) {
 		rec := arr[i*sizeIovec : i*sizeIovec+sizeIovec]
 		v, ok := view(m, le.Uint32(rec), le.Uint32(rec[4:]))
 		if !ok {
-			return nil, errFault
+			return nil, vfs.EFAULT
 		}
 		total += uint64(len(v))
 		p.iovs = append(p.iovs, v)
 	}
 	if total > 1<<31-1 {
-		return nil, errInval
+		return nil, vfs.EINVAL
 	}
-	return p.iovs, errSuccess
+	return p.iovs, vfs.ESUCCESS
 }
 
 // memory returns the calling module's memory, or nil if it has none. wazero's Module.Memory

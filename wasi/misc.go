@@ -7,6 +7,8 @@ import (
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/wasmrun/wasmrun/vfs"
 )
 
 func u32(v uint64) uint32 { return uint32(v) }
@@ -22,15 +24,15 @@ func listSizes(list []string) (count, size uint32) {
 // writeList writes list as args_get and environ_get lay it out: ptrs gets one u32 pointer per
 // string, buf the strings, each NUL-terminated, back to back. Both regions are checked before
 // anything is written.
-func writeList(m api.Memory, list []string, ptrs, buf uint32) errno {
+func writeList(m api.Memory, list []string, ptrs, buf uint32) vfs.Errno {
 	count, size := listSizes(list)
 	pv, ok := viewN(m, ptrs, count, 4)
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	bv, ok := view(m, buf, size)
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	pos := uint32(0)
 	for i, s := range list {
@@ -39,41 +41,41 @@ func writeList(m api.Memory, list []string, ptrs, buf uint32) errno {
 		bv[pos] = 0
 		pos++
 	}
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
-func writeSizes(m api.Memory, list []string, countPtr, sizePtr uint32) errno {
+func writeSizes(m api.Memory, list []string, countPtr, sizePtr uint32) vfs.Errno {
 	count, size := listSizes(list)
 	if _, ok := view(m, countPtr, 4); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	if !writeU32(m, sizePtr, size) {
-		return errFault
+		return vfs.EFAULT
 	}
 	writeU32(m, countPtr, count)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // argsGet implements args_get(argv, argv_buf). Errors: EFAULT.
-func argsGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func argsGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	return writeList(p.memory(mod), p.args, u32(s[0]), u32(s[1]))
 }
 
 // argsSizesGet implements args_sizes_get() -> (argc, argv_buf_size). Errors: EFAULT.
-func argsSizesGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func argsSizesGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	return writeSizes(p.memory(mod), p.args, u32(s[0]), u32(s[1]))
 }
 
 // environGet implements environ_get(environ, environ_buf). Errors: EFAULT.
-func environGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func environGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	return writeList(p.memory(mod), p.env, u32(s[0]), u32(s[1]))
 }
 
 // environSizesGet implements environ_sizes_get() -> (environc, environ_buf_size). Errors: EFAULT.
-func environSizesGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func environSizesGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	return writeSizes(p.memory(mod), p.env, u32(s[0]), u32(s[1]))
 }
@@ -81,21 +83,21 @@ func environSizesGet(_ context.Context, mod api.Module, p *Process, s []uint64) 
 // clockNow reads clock id. The CPU-time clocks are emulated as the monotonic time since the
 // Process was made: a preview1 guest has one thread, which is at most that busy. Errors: EINVAL
 // (unknown clock).
-func (p *Process) clockNow(id uint32) (int64, errno) {
+func (p *Process) clockNow(id uint32) (int64, vfs.Errno) {
 	switch id {
 	case clockRealtime:
-		return p.wall(), errSuccess
+		return p.wall(), vfs.ESUCCESS
 	case clockMonotonic:
-		return p.nano(), errSuccess
+		return p.nano(), vfs.ESUCCESS
 	case clockProcessCPU, clockThreadCPU:
-		return p.nano() - p.started, errSuccess
+		return p.nano() - p.started, vfs.ESUCCESS
 	}
-	return 0, errInval
+	return 0, vfs.EINVAL
 }
 
 // clockResGet implements clock_res_get(id) -> timestamp: 1µs for the real-time clock, 1ns for
 // the others. Errors: EINVAL (unknown clock), EFAULT.
-func clockResGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func clockResGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	var res uint64
 	switch u32(s[0]) {
@@ -104,26 +106,26 @@ func clockResGet(_ context.Context, mod api.Module, p *Process, s []uint64) errn
 	case clockMonotonic, clockProcessCPU, clockThreadCPU:
 		res = 1
 	default:
-		return errInval
+		return vfs.EINVAL
 	}
 	if !writeU64(p.memory(mod), u32(s[1]), res) {
-		return errFault
+		return vfs.EFAULT
 	}
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // clockTimeGet implements clock_time_get(id, precision) -> timestamp; precision is ignored.
 // Errors: EINVAL (unknown clock), EFAULT.
-func clockTimeGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func clockTimeGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
 	t, e := p.clockNow(u32(s[0]))
-	if e != errSuccess {
+	if e != vfs.ESUCCESS {
 		return e
 	}
 	if !writeU64(p.memory(mod), u32(s[2]), uint64(t)) {
-		return errFault
+		return vfs.EFAULT
 	}
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // procExit implements proc_exit(rval): it closes the calling module with the exit code and
@@ -136,57 +138,57 @@ func procExit(ctx context.Context, mod api.Module, s []uint64) {
 }
 
 // procRaise implements proc_raise(sig): signals are not supported. Errors: ENOSYS.
-func procRaise(context.Context, api.Module, *Process, []uint64) errno { return errNosys }
+func procRaise(context.Context, api.Module, *Process, []uint64) vfs.Errno { return vfs.ENOSYS }
 
 // schedYield implements sched_yield by yielding the goroutine. It never fails.
-func schedYield(context.Context, api.Module, *Process, []uint64) errno {
+func schedYield(context.Context, api.Module, *Process, []uint64) vfs.Errno {
 	runtime.Gosched()
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // randomGet implements random_get(buf, buf_len) from Config.Rand. Errors: EFAULT, EIO (the
 // source failed).
-func randomGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func randomGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	b, ok := view(p.memory(mod), u32(s[0]), u32(s[1]))
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	if _, err := io.ReadFull(p.rand, b); err != nil {
-		return errIo
+		return vfs.EIO
 	}
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // sockFd checks that fd is open: the sock_* functions answer EBADF for a closed fd and ENOTSUP
 // for any open one, since no socket can be opened.
-func sockFd(p *Process, fd uint32) errno {
+func sockFd(p *Process, fd uint32) vfs.Errno {
 	if p.fds.get(fd) == nil {
-		return errBadf
+		return vfs.EBADF
 	}
-	return errNotsup
+	return vfs.ENOTSUP
 }
 
 // sockAccept implements sock_accept. Errors: EBADF, ENOTSUP.
-func sockAccept(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func sockAccept(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
 	return sockFd(p, u32(s[0]))
 }
 
 // sockRecv implements sock_recv. Errors: EBADF, ENOTSUP.
-func sockRecv(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func sockRecv(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[5]
 	return sockFd(p, u32(s[0]))
 }
 
 // sockSend implements sock_send. Errors: EBADF, ENOTSUP.
-func sockSend(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func sockSend(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[4]
 	return sockFd(p, u32(s[0]))
 }
 
 // sockShutdown implements sock_shutdown. Errors: EBADF, ENOTSUP.
-func sockShutdown(_ context.Context, _ api.Module, p *Process, s []uint64) errno {
+func sockShutdown(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	return sockFd(p, u32(s[0]))
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
+	"github.com/wasmrun/wasmrun/vfs"
 )
 
 // ModuleName is the import module name of WASI preview1.
@@ -17,13 +18,14 @@ const (
 
 // hostFunc is one import: its witx name, its core-wasm signature with the parameter names wazero's
 // logging listener understands (so experimental/logging prints our calls the way it prints its
-// own WASI), and the Go body. The body decodes its own []uint64 stack and returns a WASI errno;
-// the adapter (Call) finds the Process and writes the errno back. No reflection.
+// own WASI), and the Go body. The body decodes its own []uint64 stack and returns a vfs.Errno;
+// the adapter (Call) finds the Process, translates the vfs.Errno to WASI's number (toErrno, the
+// one place handlers' errors are translated) and writes it back. No reflection.
 type hostFunc struct {
 	name   string
 	params []api.ValueType
 	names  []string
-	fn     func(ctx context.Context, mod api.Module, p *Process, stack []uint64) errno
+	fn     func(ctx context.Context, mod api.Module, p *Process, stack []uint64) vfs.Errno
 }
 
 // Call implements api.GoModuleFunction. mod is the calling guest, whose memory the pointers
@@ -50,7 +52,7 @@ func (f *hostFunc) Call(ctx context.Context, mod api.Module, stack []uint64) {
 		f.tracedCall(ctx, mod, p, stack)
 		return
 	}
-	stack[0] = uint64(f.fn(ctx, mod, p, stack))
+	stack[0] = uint64(toErrno(f.fn(ctx, mod, p, stack)))
 }
 
 // functions are the imports in witx order (wasi_snapshot_preview1.witx); proc_exit, which

@@ -9,28 +9,58 @@ import (
 
 // dirAt returns the directory entry of fd for a path_* call. Its rights are not checked (see
 // doc.go, Rights). Errors: EBADF, ENOTDIR (fd is open but not a directory).
-func (p *Process) dirAt(fd uint32) (*fdEntry, errno) {
+func (p *Process) dirAt(fd uint32) (*fdEntry, vfs.Errno) {
 	e := p.fds.get(fd)
 	if e == nil {
-		return nil, errBadf
+		return nil, vfs.EBADF
 	}
 	if e.kind != kindDir {
-		return nil, errNotdir
+		return nil, vfs.ENOTDIR
 	}
-	return e, errSuccess
+	return e, vfs.ESUCCESS
+}
+
+// pathAt is the prologue every path_* call shares. It finds the directory fd, then reports pre
+// (the caller's verdict on its other arguments, such as EINVAL for unknown flag bits, computed
+// without side effects before the call), then reads the path at (ptr, n) from guest memory:
+// the order of doc.go's "Checks come in this order". The namespace resolves the path from the
+// directory's node. Errors: EBADF, ENOTDIR, pre, EFAULT, ENAMETOOLONG.
+func (p *Process) pathAt(m api.Memory, fd uint32, ptr, n uint64, pre vfs.Errno) (*fdEntry, string, vfs.Errno) {
+	e, err := p.dirAt(fd)
+	if err != vfs.ESUCCESS {
+		return nil, "", err
+	}
+	if pre != vfs.ESUCCESS {
+		return nil, "", pre
+	}
+	path, err := pathArg(m, ptr, n)
+	if err != vfs.ESUCCESS {
+		return nil, "", err
+	}
+	return e, path, vfs.ESUCCESS
 }
 
 // pathArg decodes a (path, path_len) pair. Errors: EFAULT, ENAMETOOLONG.
-func pathArg(m api.Memory, ptr, n uint64) (string, errno) {
+func pathArg(m api.Memory, ptr, n uint64) (string, vfs.Errno) {
 	return readString(m, uint32(ptr), uint32(n))
 }
 
-// followFlag decodes lookupflags. Errors: EINVAL (unknown bits).
-func followFlag(flags uint32) (bool, errno) {
-	if flags&^lookupSymlinkFollow != 0 {
-		return false, errInval
+// firstErr returns the first of errs that is not ESUCCESS.
+func firstErr(errs ...vfs.Errno) vfs.Errno {
+	for _, e := range errs {
+		if e != vfs.ESUCCESS {
+			return e
+		}
 	}
-	return flags&lookupSymlinkFollow != 0, errSuccess
+	return vfs.ESUCCESS
+}
+
+// followFlag decodes lookupflags. Errors: EINVAL (unknown bits).
+func followFlag(flags uint32) (bool, vfs.Errno) {
+	if flags&^lookupSymlinkFollow != 0 {
+		return false, vfs.EINVAL
+	}
+	return flags&lookupSymlinkFollow != 0, vfs.ESUCCESS
 }
 
 // pathOpen implements path_open(fd, dirflags, path, path_len, oflags, fs_rights_base,
@@ -49,28 +79,21 @@ func followFlag(flags uint32) (bool, errno) {
 // No right of fd is required (see doc.go, Rights). Errors: EBADF, ENOTDIR, EINVAL (unknown flag
 // bits), EFAULT, EMFILE, and the namespace's: ENOENT, EEXIST, EISDIR, ELOOP (a final symlink
 // without SYMLINK_FOLLOW), ENAMETOOLONG, EILSEQ, ENOSPC, EROFS...
-func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[8]
-	e, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
-		return err
-	}
 	follow, err := followFlag(u32(s[1]))
-	if err != errSuccess {
-		return err
-	}
 	oflags, fdflags := u32(s[4]), u32(s[7])
-	if oflags&^uint32(oflagsAll) != 0 || fdflags&^uint32(fdflagsAll) != 0 {
-		return errInval
+	if err == vfs.ESUCCESS && (oflags&^uint32(oflagsAll) != 0 || fdflags&^uint32(fdflagsAll) != 0) {
+		err = vfs.EINVAL
 	}
 	m := p.memory(mod)
-	path, err := pathArg(m, s[2], s[3])
-	if err != errSuccess {
+	e, path, err := p.pathAt(m, u32(s[0]), s[2], s[3], err)
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	res := u32(s[8])
 	if _, ok := view(m, res, 4); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	base, inherit := s[5]&e.inherit, s[6]&e.inherit
 
@@ -99,7 +122,7 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 	}
 	h, verr := p.ns.Open(e.h.Node, path, flags, 0o644)
 	if verr != vfs.ESUCCESS {
-		return toErrno(verr)
+		return verr
 	}
 	ne := &fdEntry{kind: kindFile, filetype: uint8(h.Type), h: h, fdflags: uint16(fdflags), access: accRead}
 	if write {
@@ -116,217 +139,164 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
 		ne.base = base & rightsFile
 	}
 	fd, err := p.fds.insert(ne)
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		h.File.Close()
 		return err
 	}
 	writeU32(m, res, fd)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // pathCreateDirectory implements path_create_directory(fd, path) as mkdirat. Errors: EBADF,
 // ENOTDIR, EFAULT, and the namespace's (EEXIST, ENOENT, ENOSPC, EROFS...).
-func pathCreateDirectory(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathCreateDirectory(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
-	e, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
+	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), s[1], s[2], vfs.ESUCCESS)
+	if err != vfs.ESUCCESS {
 		return err
 	}
-	path, err := pathArg(p.memory(mod), s[1], s[2])
-	if err != errSuccess {
-		return err
-	}
-	return toErrno(p.ns.Mkdir(e.h.Node, path, 0o755))
+	return p.ns.Mkdir(e.h.Node, path, 0o755)
 }
 
 // pathRemoveDirectory implements path_remove_directory(fd, path) as rmdir. Errors: EBADF,
 // ENOTDIR, EFAULT, and the namespace's (ENOTEMPTY, EBUSY, EINVAL, ENOENT...).
-func pathRemoveDirectory(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathRemoveDirectory(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
-	e, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
+	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), s[1], s[2], vfs.ESUCCESS)
+	if err != vfs.ESUCCESS {
 		return err
 	}
-	path, err := pathArg(p.memory(mod), s[1], s[2])
-	if err != errSuccess {
-		return err
-	}
-	return toErrno(p.ns.Remove(e.h.Node, path, true))
+	return p.ns.Remove(e.h.Node, path, true)
 }
 
 // pathUnlinkFile implements path_unlink_file(fd, path) as unlinkat without AT_REMOVEDIR.
 // Errors: EBADF, ENOTDIR, EFAULT, and the namespace's (EISDIR, ENOENT...).
-func pathUnlinkFile(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathUnlinkFile(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
-	e, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
+	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), s[1], s[2], vfs.ESUCCESS)
+	if err != vfs.ESUCCESS {
 		return err
 	}
-	path, err := pathArg(p.memory(mod), s[1], s[2])
-	if err != errSuccess {
-		return err
-	}
-	return toErrno(p.ns.Remove(e.h.Node, path, false))
+	return p.ns.Remove(e.h.Node, path, false)
 }
 
 // pathFilestatGet implements path_filestat_get(fd, flags, path) -> filestat as fstatat.
 // Errors: EBADF, ENOTDIR, EINVAL (unknown flags), EFAULT, and the namespace's.
-func pathFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[4]
-	e, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
-		return err
-	}
 	follow, err := followFlag(u32(s[1]))
-	if err != errSuccess {
-		return err
-	}
 	m := p.memory(mod)
-	path, err := pathArg(m, s[2], s[3])
-	if err != errSuccess {
+	e, path, err := p.pathAt(m, u32(s[0]), s[2], s[3], err)
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	b, ok := view(m, u32(s[4]), sizeFilestat)
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	st, verr := p.ns.StatAt(e.h.Node, path, follow)
 	if verr != vfs.ESUCCESS {
-		return toErrno(verr)
+		return verr
 	}
 	putFilestat(b, &st)
-	return errSuccess
+	return vfs.ESUCCESS
 }
 
 // pathFilestatSetTimes implements path_filestat_set_times(fd, flags, path, atim, mtim,
 // fst_flags) as utimensat. With no time to set, it only checks that path resolves. Errors:
 // EBADF, ENOTDIR, EINVAL (unknown flags, ATIM with ATIM_NOW, MTIM with MTIM_NOW),
 // EFAULT, and the namespace's.
-func pathFilestatSetTimes(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathFilestatSetTimes(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[6]
-	e, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
-		return err
+	follow, ferr := followFlag(u32(s[1]))
+	var a vfs.Attr
+	var aerr vfs.Errno
+	if ferr == vfs.ESUCCESS {
+		a, aerr = p.timesAttr(s[4], s[5], u32(s[6]))
 	}
-	follow, err := followFlag(u32(s[1]))
-	if err != errSuccess {
-		return err
-	}
-	a, err := p.timesAttr(s[4], s[5], u32(s[6]))
-	if err != errSuccess {
-		return err
-	}
-	path, err := pathArg(p.memory(mod), s[2], s[3])
-	if err != errSuccess {
+	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), s[2], s[3], firstErr(ferr, aerr))
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	if a.Valid == 0 {
 		_, verr := p.ns.StatAt(e.h.Node, path, follow)
-		return toErrno(verr)
+		return verr
 	}
-	return toErrno(p.ns.SetAttrAt(e.h.Node, path, follow, &a))
+	return p.ns.SetAttrAt(e.h.Node, path, follow, &a)
 }
 
 // pathLink implements path_link(old_fd, old_flags, old_path, new_fd, new_path) as linkat;
 // SYMLINK_FOLLOW in old_flags follows a final symlink in old_path. Errors: EBADF, ENOTDIR,
 // EINVAL, EFAULT, and the namespace's (EEXIST, EXDEV, EPERM for a directory...).
-func pathLink(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathLink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[6]
-	oe, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
-		return err
-	}
-	ne, err := p.dirAt(u32(s[4]))
-	if err != errSuccess {
-		return err
-	}
-	follow, err := followFlag(u32(s[1]))
-	if err != errSuccess {
-		return err
-	}
+	ne, nerr := p.dirAt(u32(s[4]))
+	follow, ferr := followFlag(u32(s[1]))
 	m := p.memory(mod)
-	oldPath, err := pathArg(m, s[2], s[3])
-	if err != errSuccess {
+	oe, oldPath, err := p.pathAt(m, u32(s[0]), s[2], s[3], firstErr(nerr, ferr))
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	newPath, err := pathArg(m, s[5], s[6])
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
-	return toErrno(p.ns.Link(oe.h.Node, oldPath, follow, ne.h.Node, newPath))
+	return p.ns.Link(oe.h.Node, oldPath, follow, ne.h.Node, newPath)
 }
 
 // pathRename implements path_rename(fd, old_path, new_fd, new_path) as renameat. Errors: EBADF,
 // ENOTDIR, EFAULT, and the
 // namespace's (EXDEV, EBUSY, ENOTEMPTY, EISDIR, EINVAL...).
-func pathRename(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathRename(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[5]
-	oe, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
-		return err
-	}
-	ne, err := p.dirAt(u32(s[3]))
-	if err != errSuccess {
-		return err
-	}
+	ne, nerr := p.dirAt(u32(s[3]))
 	m := p.memory(mod)
-	oldPath, err := pathArg(m, s[1], s[2])
-	if err != errSuccess {
+	oe, oldPath, err := p.pathAt(m, u32(s[0]), s[1], s[2], nerr)
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	newPath, err := pathArg(m, s[4], s[5])
-	if err != errSuccess {
+	if err != vfs.ESUCCESS {
 		return err
 	}
-	return toErrno(p.ns.Rename(oe.h.Node, oldPath, ne.h.Node, newPath))
+	return p.ns.Rename(oe.h.Node, oldPath, ne.h.Node, newPath)
 }
 
 // pathSymlink implements path_symlink(old_path, fd, new_path) as symlinkat: new_path becomes a
 // symlink whose content is old_path, stored as given. Errors: EBADF, ENOTDIR,
 // EFAULT, and the namespace's (EEXIST, ENOENT for an empty target...).
-func pathSymlink(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathSymlink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[4]
-	e, err := p.dirAt(u32(s[2]))
-	if err != errSuccess {
-		return err
-	}
 	m := p.memory(mod)
-	target, err := pathArg(m, s[0], s[1])
-	if err != errSuccess {
+	target, terr := pathArg(m, s[0], s[1]) // the target, read first, is not a path resolved here
+	e, path, err := p.pathAt(m, u32(s[2]), s[3], s[4], terr)
+	if err != vfs.ESUCCESS {
 		return err
 	}
-	path, err := pathArg(m, s[3], s[4])
-	if err != errSuccess {
-		return err
-	}
-	return toErrno(p.ns.Symlink(target, e.h.Node, path))
+	return p.ns.Symlink(target, e.h.Node, path)
 }
 
 // pathReadlink implements path_readlink(fd, path, buf, buf_len) -> bufused as readlinkat: the
 // target is copied without a NUL and cut at buf_len. Errors: EBADF, ENOTDIR,
 // EFAULT, and the namespace's (EINVAL for a non-symlink, ENOENT...).
-func pathReadlink(_ context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pathReadlink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[5]
-	e, err := p.dirAt(u32(s[0]))
-	if err != errSuccess {
-		return err
-	}
 	m := p.memory(mod)
-	path, err := pathArg(m, s[1], s[2])
-	if err != errSuccess {
+	e, path, err := p.pathAt(m, u32(s[0]), s[1], s[2], vfs.ESUCCESS)
+	if err != vfs.ESUCCESS {
 		return err
 	}
 	b, ok := view(m, u32(s[3]), u32(s[4]))
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	if _, ok := view(m, u32(s[5]), 4); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	target, verr := p.ns.Readlink(e.h.Node, path)
 	if verr != vfs.ESUCCESS {
-		return toErrno(verr)
+		return verr
 	}
 	writeU32(m, u32(s[5]), uint32(copy(b, target)))
-	return errSuccess
+	return vfs.ESUCCESS
 }

@@ -16,9 +16,9 @@ type subscription struct {
 	userdata uint64
 	tag      uint8
 	fd       uint32
-	deadline int64 // clock: when it fires, on p.nano's scale
-	fired    bool  // clock: the timer for its deadline went off
-	err      errno // an error to report for it at once
+	deadline int64     // clock: when it fires, on p.nano's scale
+	fired    bool      // clock: the timer for its deadline went off
+	err      vfs.Errno // an error to report for it at once
 }
 
 const eventrwHangup = 1
@@ -42,22 +42,22 @@ const maxSubscriptions = 1 << 16
 //
 // If ctx is done while waiting, the guest exits as wazero ends a guest whose context is done.
 // Errors: EINVAL (no subscription or more than 65536, unknown event type), EFAULT.
-func pollOneoff(ctx context.Context, mod api.Module, p *Process, s []uint64) errno {
+func pollOneoff(ctx context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
 	in, out, count, res := u32(s[0]), u32(s[1]), u32(s[2]), u32(s[3])
 	if count == 0 || count > maxSubscriptions {
-		return errInval
+		return vfs.EINVAL
 	}
 	m := p.memory(mod)
 	inV, ok := viewN(m, in, count, sizeSubscription)
 	if !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	if _, ok := viewN(m, out, count, sizeEvent); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	if _, ok := view(m, res, 4); !ok {
-		return errFault
+		return vfs.EFAULT
 	}
 	subs := p.subs[:0]
 	now := p.nano()
@@ -75,16 +75,16 @@ func pollOneoff(ctx context.Context, mod api.Module, p *Process, s []uint64) err
 				want = accWrite
 			}
 			e, err := p.lookupAccess(sub.fd, want, false)
-			if err == errSuccess && e.kind == kindDir {
-				err = errBadf // nothing is ever read from or written to a directory fd
+			if err == vfs.ESUCCESS && e.kind == kindDir {
+				err = vfs.EBADF // nothing is ever read from or written to a directory fd
 			}
 			sub.err = err
-			if err == errSuccess && e.kind == kindStdin && sub.tag == eventFdRead {
+			if err == vfs.ESUCCESS && e.kind == kindStdin && sub.tag == eventFdRead {
 				waitStdin = true
 			}
 		default:
 			p.subs = subs
-			return errInval
+			return vfs.EINVAL
 		}
 		subs = append(subs, sub)
 	}
@@ -93,12 +93,12 @@ func pollOneoff(ctx context.Context, mod api.Module, p *Process, s []uint64) err
 	for {
 		if n := p.pollReady(m, out); n > 0 {
 			writeU32(m, res, n)
-			return errSuccess
+			return vfs.ESUCCESS
 		}
 		// Nothing is ready: wait for the earliest clock, stdin, or ctx.
 		next := int64(math.MaxInt64)
 		for i := range p.subs {
-			if sub := &p.subs[i]; sub.tag == eventClock && sub.err == errSuccess && sub.deadline < next {
+			if sub := &p.subs[i]; sub.tag == eventClock && sub.err == vfs.ESUCCESS && sub.deadline < next {
 				next = sub.deadline
 			}
 		}
@@ -140,25 +140,25 @@ func pollOneoff(ctx context.Context, mod api.Module, p *Process, s []uint64) err
 
 // clockDeadline turns a clock subscription into a deadline on p.nano's scale. Errors: EINVAL
 // (unknown clock or flags).
-func (p *Process) clockDeadline(now int64, id uint32, timeout uint64, flags uint16) (int64, errno) {
+func (p *Process) clockDeadline(now int64, id uint32, timeout uint64, flags uint16) (int64, vfs.Errno) {
 	if flags&^subclockAbstime != 0 {
-		return 0, errInval
+		return 0, vfs.EINVAL
 	}
 	t := int64(min(timeout, math.MaxInt64))
 	delay := t
 	if flags&subclockAbstime != 0 {
 		cur, err := p.clockNow(id)
-		if err != errSuccess {
+		if err != vfs.ESUCCESS {
 			return 0, err
 		}
 		delay = t - cur
-	} else if _, err := p.clockNow(id); err != errSuccess {
+	} else if _, err := p.clockNow(id); err != vfs.ESUCCESS {
 		return 0, err
 	}
 	if delay > 0 && now > math.MaxInt64-delay {
-		return math.MaxInt64 - 1, errSuccess
+		return math.MaxInt64 - 1, vfs.ESUCCESS
 	}
-	return now + delay, errSuccess
+	return now + delay, vfs.ESUCCESS
 }
 
 // pollReady writes an event for each ready subscription and returns how many.
@@ -169,7 +169,7 @@ func (p *Process) pollReady(m api.Memory, out uint32) uint32 {
 		sub := &p.subs[i]
 		var nbytes uint64
 		var flags uint16
-		ready := sub.err != errSuccess
+		ready := sub.err != vfs.ESUCCESS
 		if !ready {
 			switch sub.tag {
 			case eventClock:
@@ -201,7 +201,7 @@ func (p *Process) pollReady(m api.Memory, out uint32) uint32 {
 		b, _ := view(m, out+n*sizeEvent, sizeEvent)
 		clear(b)
 		le.PutUint64(b, sub.userdata)
-		le.PutUint16(b[8:], uint16(sub.err))
+		le.PutUint16(b[8:], uint16(toErrno(sub.err))) // the event record is an edge too
 		b[10] = sub.tag
 		if sub.tag != eventClock {
 			le.PutUint64(b[16:], nbytes)

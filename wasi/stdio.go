@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"sync"
+
+	"github.com/wasmrun/wasmrun/vfs"
 )
 
 // outStream is standard output or error.
@@ -11,13 +13,13 @@ type outStream struct{ w io.Writer }
 
 // write writes every view in order and returns the bytes written; a writer error after some
 // bytes is reported as a short count, as write(2) does.
-func (o *outStream) write(views [][]byte) (uint32, errno) {
+func (o *outStream) write(views [][]byte) (uint32, vfs.Errno) {
 	if o.w == nil {
 		var n uint32
 		for _, v := range views {
 			n += uint32(len(v))
 		}
-		return n, errSuccess
+		return n, vfs.ESUCCESS
 	}
 	var n uint32
 	for _, v := range views {
@@ -28,12 +30,12 @@ func (o *outStream) write(views [][]byte) (uint32, errno) {
 		n += uint32(m)
 		if err != nil || m < len(v) {
 			if n > 0 {
-				return n, errSuccess
+				return n, vfs.ESUCCESS
 			}
-			return 0, errIo
+			return 0, vfs.EIO
 		}
 	}
-	return n, errSuccess
+	return n, vfs.ESUCCESS
 }
 
 // stdinChunk is how much the stdin goroutine reads ahead at most.
@@ -114,13 +116,13 @@ func (s *inStream) availCh() <-chan struct{} {
 // read fills views from the stream. It blocks until at least one byte or the end of the
 // stream is there, unless nonblock (EAGAIN); a read of 0 bytes returns at once, as read(2).
 // When ctx is done while it waits, it reports done and the caller ends the guest.
-func (s *inStream) read(ctx context.Context, views [][]byte, nonblock bool) (n uint32, e errno, done bool) {
+func (s *inStream) read(ctx context.Context, views [][]byte, nonblock bool) (n uint32, e vfs.Errno, done bool) {
 	total := 0
 	for _, v := range views {
 		total += len(v)
 	}
 	if s.r == nil || total == 0 {
-		return 0, errSuccess, false
+		return 0, vfs.ESUCCESS, false
 	}
 	for {
 		s.mu.Lock()
@@ -141,23 +143,23 @@ func (s *inStream) read(ctx context.Context, views [][]byte, nonblock bool) (n u
 				}
 			}
 			s.mu.Unlock()
-			return n, errSuccess, false
+			return n, vfs.ESUCCESS, false
 		}
 		if err := s.err; err != nil {
 			s.mu.Unlock()
 			if err == io.EOF {
-				return 0, errSuccess, false
+				return 0, vfs.ESUCCESS, false
 			}
-			return 0, errIo, false
+			return 0, vfs.EIO, false
 		}
 		s.mu.Unlock()
 		if nonblock {
-			return 0, errAgain, false
+			return 0, vfs.EAGAIN, false
 		}
 		select {
 		case <-s.avail:
 		case <-ctx.Done():
-			return 0, errIntr, true
+			return 0, vfs.ECANCELED, true
 		}
 	}
 }

@@ -230,7 +230,7 @@ func (f *hostFunc) tracedCall(ctx context.Context, mod api.Module, p *Process, s
 		t.end()
 		panic(r)
 	}()
-	err := f.fn(ctx, mod, p, stack)
+	err := toErrno(f.fn(ctx, mod, p, stack))
 	stack[0] = uint64(err)
 	done = true
 	t.result(p, m, sp, err, args[:])

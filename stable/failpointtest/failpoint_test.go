@@ -82,10 +82,10 @@ func TestInjectedError(t *testing.T) {
 			if got := readFile(t, f, "a"); !bytes.Equal(got, base) {
 				t.Errorf("after reopening, a has %d bytes, want the committed %d", len(got), len(base))
 			}
-			if _, e := f.Lookup(f.Root(), "b"); e != vfs.ENOENT {
+			if _, _, e := f.Lookup(f.Root(), "b"); e != vfs.ENOENT {
 				t.Errorf("uncommitted file b: %v, want ENOENT", e)
 			}
-			if _, e := f.Lookup(f.Root(), "gone"); e != vfs.ESUCCESS {
+			if _, _, e := f.Lookup(f.Root(), "gone"); e != vfs.ESUCCESS {
 				t.Errorf("uncommitted unlink: %v, want the file still there", e)
 			}
 
@@ -235,7 +235,7 @@ func must(t *testing.T, e vfs.Errno, what string) {
 
 func writeFile(t *testing.T, f *stable.FS, name string, data []byte) {
 	t.Helper()
-	ino, e := f.Lookup(f.Root(), name)
+	ino, _, e := f.Lookup(f.Root(), name)
 	if e == vfs.ENOENT {
 		ino, e = f.Create(f.Root(), name, vfs.TypeRegular, 0o644, "")
 	}
@@ -250,7 +250,7 @@ func writeFile(t *testing.T, f *stable.FS, name string, data []byte) {
 
 func readFile(t *testing.T, f *stable.FS, name string) []byte {
 	t.Helper()
-	ino, e := f.Lookup(f.Root(), name)
+	ino, _, e := f.Lookup(f.Root(), name)
 	must(t, e, "lookup "+name)
 	st, e := f.Stat(ino)
 	must(t, e, "stat "+name)

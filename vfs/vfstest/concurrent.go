@@ -150,7 +150,7 @@ func (k *kit) testConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for running.Load() > 0 {
 				for name, ino := range staticIno {
-					if got, err := fsys.Lookup(d, name); err != vfs.ESUCCESS || got != ino {
+					if got, _, err := fsys.Lookup(d, name); err != vfs.ESUCCESS || got != ino {
 						bad.add("statter: Lookup(/d/%s) = (%d, %s), want (%d, ESUCCESS)", name, got, err.Name(), ino)
 						return
 					}

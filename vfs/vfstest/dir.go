@@ -235,7 +235,7 @@ func (k *kit) testReadDir(t *testing.T) {
 			if e.Type != typ {
 				t.Errorf("ReadDir(/) reports %q as %s, want %s", e.Name, e.Type, typ)
 			}
-			ino, err := h.fs.Lookup(h.fs.Root(), e.Name)
+			ino, _, err := h.fs.Lookup(h.fs.Root(), e.Name)
 			h.must(err, "Lookup(/%q)", e.Name)
 			if e.Ino != ino {
 				t.Errorf("ReadDir(/) reports %q with Ino %d, but Lookup gives %d", e.Name, e.Ino, ino)
@@ -354,7 +354,7 @@ func (k *kit) testReadDir(t *testing.T) {
 		for _, e := range second {
 			count[e.Name]++
 			if !removed[e.Name] {
-				ino, err := h.fs.Lookup(h.fs.Root(), e.Name)
+				ino, _, err := h.fs.Lookup(h.fs.Root(), e.Name)
 				if err != vfs.ESUCCESS || ino != e.Ino {
 					t.Errorf("resumed ReadDir(/) reports %q with Ino %d, but Lookup gives (%d, %s)", e.Name, e.Ino, ino, err.Name())
 				}
@@ -538,7 +538,7 @@ func (k *kit) testRemovedDir(t *testing.T) {
 		f := h.mkfile("/f")
 		h.must(h.remove("/d", true), "Remove(/d, dirOnly)")
 		root := h.fs.Root()
-		_, e := h.fs.Lookup(d, "x")
+		_, _, e := h.fs.Lookup(d, "x")
 		h.want(e, vfs.ENOENT, "Lookup(removed /d, x)")
 		_, e = h.fs.Create(d, "x", vfs.TypeRegular, 0o644, "")
 		h.want(e, vfs.ENOENT, "Create(removed /d, x, file)")
@@ -569,7 +569,7 @@ func (k *kit) testRemovedDir(t *testing.T) {
 		}
 		_, e := h.fs.Create(d, "x", vfs.TypeRegular, 0o644, "")
 		h.want(e, vfs.ENOENT, "Create(removed open /d, x)")
-		_, e = h.fs.Lookup(d, "x")
+		_, _, e = h.fs.Lookup(d, "x")
 		h.want(e, vfs.ENOENT, "Lookup(removed open /d, x)")
 		_, e = h.fs.Stat(d)
 		h.want(e, vfs.ESUCCESS, "Stat(removed /d, still open)")
@@ -598,7 +598,7 @@ func (k *kit) testNotDir(t *testing.T) {
 			nd := kind.mk(h)
 			f := h.mkfile("/f")
 			root := h.fs.Root()
-			_, e := h.fs.Lookup(nd, "x")
+			_, _, e := h.fs.Lookup(nd, "x")
 			h.want(e, vfs.ENOTDIR, "Lookup(/nd, x)")
 			_, e = h.fs.Create(nd, "x", vfs.TypeRegular, 0o644, "")
 			h.want(e, vfs.ENOTDIR, "Create(/nd, x)")

@@ -21,7 +21,8 @@
 // unlink and their errnos; the link count of files and directories; ReadDir completeness, inode
 // numbers that match Lookup and Stat, and cookies from 1 to vfs.MaxCookie-1 that stay valid
 // while entries are added and removed; rename of files and directories with every errno of rename(2); unlink while open;
-// hard links; symlinks and Readlink; atime, mtime and ctime; the 255-byte name limit; inode
+// hard links; symlinks and Readlink; the type Lookup reports (Stat's) and its ".." (the
+// parent, kept through rename, ENOENT once removed); atime, mtime and ctime; the 255-byte name limit; inode
 // numbers that are never reused; removed directories; concurrent creators, renamers and
 // removers racing a lister (run the kit under -race); an 8 MiB file written and read in odd
 // chunk sizes; a seeded random sequence of operations compared step by step with a model;

@@ -88,7 +88,7 @@ func (h *harness) lookup(p string) (vfs.Ino, vfs.Errno) {
 		if c == "" {
 			continue
 		}
-		next, e := h.fs.Lookup(ino, c)
+		next, _, e := h.fs.Lookup(ino, c)
 		if e != vfs.ESUCCESS {
 			return 0, e
 		}

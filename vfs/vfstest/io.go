@@ -41,7 +41,7 @@ func (k *kit) testRoot(t *testing.T) {
 		}
 	})
 	k.sub(t, "LookupMissing", func(t *testing.T, h *harness) {
-		_, e := h.fs.Lookup(h.fs.Root(), "missing")
+		_, _, e := h.fs.Lookup(h.fs.Root(), "missing")
 		h.want(e, vfs.ENOENT, "Lookup(/, missing)")
 	})
 }

@@ -128,7 +128,7 @@ var mutants = map[string]mutant{
 	"UnlinkTruncates": {"frees an unlinked file's data while it is still open", "UnlinkOpen/ReadWrite",
 		func(f vfs.FS) vfs.FS {
 			return &mutFS{FS: f, remove: func(inner vfs.FS, d vfs.Ino, n string, dirOnly bool) vfs.Errno {
-				if ino, e := inner.Lookup(d, n); e == 0 && !dirOnly {
+				if ino, _, e := inner.Lookup(d, n); e == 0 && !dirOnly {
 					inner.SetAttr(ino, &vfs.Attr{Valid: vfs.AttrSize, Size: 0})
 				}
 				return inner.Remove(d, n, dirOnly)

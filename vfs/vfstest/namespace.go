@@ -774,7 +774,7 @@ func (k *kit) testNSMounts(t *testing.T) {
 			t.Fatalf("Mount(/mnt/sub) = %v", err)
 		}
 		n.writeNS("/mnt/sub/g", "G")
-		if _, e := other.Lookup(other.Root(), "g"); e != vfs.ESUCCESS {
+		if _, _, e := other.Lookup(other.Root(), "g"); e != vfs.ESUCCESS {
 			t.Errorf("/mnt/sub/g was not created in the mounted backend: Lookup = %s", e.Name())
 		}
 		rootSt, mntSt := n.statNS("/", false), n.statNS("/mnt/sub", false)

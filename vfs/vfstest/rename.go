@@ -133,7 +133,7 @@ func (k *kit) testRename(t *testing.T) {
 			wg.Go(func() {
 				buf := make([]byte, size)
 				for !done.Load() {
-					ino, e := h.fs.Lookup(root, "target")
+					ino, _, e := h.fs.Lookup(root, "target")
 					if e != vfs.ESUCCESS {
 						errs <- fmt.Sprintf("Lookup(/target) = %s during renames over it, want ESUCCESS", e.Name())
 						return

@@ -346,13 +346,13 @@ func (k *kit) testNames(t *testing.T) {
 			f := h.mkfile("/f")
 			h.must(h.fs.Rename(root, "f", root, ok), "Rename(/f, /<%d bytes>)", len(ok))
 			h.want(h.fs.Rename(root, ok, root, tooLong), vfs.ENAMETOOLONG, "Rename(/<%d bytes>, /<%d bytes>)", len(ok), len(tooLong))
-			if got, e := h.fs.Lookup(root, ok); e != vfs.ESUCCESS || got != f {
+			if got, _, e := h.fs.Lookup(root, ok); e != vfs.ESUCCESS || got != f {
 				t.Errorf("Lookup(/<%d bytes>) = (%d, %s), want (%d, ESUCCESS)", len(ok), got, e.Name(), f)
 			}
 			if !k.opts.NoHardLinks {
 				h.want(h.fs.Link(f, root, tooLong), vfs.ENAMETOOLONG, "Link(/<%d bytes>, /<%d bytes>)", len(ok), len(tooLong))
 			}
-			_, e := h.fs.Lookup(root, tooLong)
+			_, _, e := h.fs.Lookup(root, tooLong)
 			h.wantOneOf(e, []vfs.Errno{vfs.ENAMETOOLONG, vfs.ENOENT}, "Lookup(/<%d bytes>)", len(tooLong))
 			if es := h.list(root, "/"); len(es) != 2 {
 				t.Errorf("ReadDir(/) = %d entries, want 2 (d and the long name)", len(es))

@@ -91,6 +91,7 @@ func RunBackend(t *testing.T, newFS NewFunc, opts Options) {
 	k.group(t, "Mode", k.testMode)
 	k.group(t, "Names", k.testNames)
 	k.group(t, "Ino", k.testIno)
+	k.group(t, "Lookup", k.testLookup)
 	k.group(t, "RemovedDir", k.testRemovedDir)
 	k.group(t, "NotDir", k.testNotDir)
 	k.group(t, "Usage", k.testUsage)

@@ -65,14 +65,14 @@ type Options struct {
 func Run(fsys *stable.FS, out io.Writer, seed uint64, opts Options) error {
 	w := &workload{f: fsys, rng: rand.New(rand.NewPCG(seed, 1))}
 	root := fsys.Root()
-	churn, e := fsys.Lookup(root, "churn")
+	churn, _, e := fsys.Lookup(root, "churn")
 	if e == vfs.ENOENT {
 		churn, e = fsys.Create(root, "churn", vfs.TypeDir, 0o755, "")
 	}
 	if e != vfs.ESUCCESS {
 		return fmt.Errorf("churn dir: %w", e)
 	}
-	logIno, e := fsys.Lookup(root, "log")
+	logIno, _, e := fsys.Lookup(root, "log")
 	if e == vfs.ENOENT {
 		logIno, e = fsys.Create(root, "log", vfs.TypeRegular, 0o644, "")
 	}
@@ -100,7 +100,7 @@ func Run(fsys *stable.FS, out io.Writer, seed uint64, opts Options) error {
 		seq++
 		// Churn: small files come and go, some unlinked while open.
 		name := "c" + strconv.Itoa(w.rng.IntN(50))
-		if ino, e := fsys.Lookup(churn, name); e == vfs.ESUCCESS {
+		if ino, _, e := fsys.Lookup(churn, name); e == vfs.ESUCCESS {
 			if w.rng.IntN(3) == 0 && len(open) < 8 {
 				if h, e := fsys.Open(ino, vfs.OpenRead|vfs.OpenWrite); e == vfs.ESUCCESS {
 					open = append(open, h)
@@ -158,7 +158,7 @@ type workload struct {
 // writeState writes state k to /state.tmp, syncs it (if sync) and renames it over /state.
 func (w *workload) writeState(k int, sync bool) vfs.Errno {
 	f, root := w.f, w.f.Root()
-	ino, e := f.Lookup(root, "state.tmp")
+	ino, _, e := f.Lookup(root, "state.tmp")
 	if e == vfs.ENOENT {
 		ino, e = f.Create(root, "state.tmp", vfs.TypeRegular, 0o644, "")
 	}
@@ -192,7 +192,7 @@ func (w *workload) writeState(k int, sync bool) vfs.Errno {
 }
 
 func readFile(f vfs.FS, name string) ([]byte, vfs.Errno) {
-	ino, e := f.Lookup(f.Root(), name)
+	ino, _, e := f.Lookup(f.Root(), name)
 	if e != vfs.ESUCCESS {
 		return nil, e
 	}

@@ -1,0 +1,215 @@
+package stable
+
+import (
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/vfs"
+)
+
+// The metadata cache: inodes by number (FS.inodes), loaded from the inodes bucket on first
+// use, and the eviction that keeps them and the directory index's names within their bound.
+//
+// Invariants, under FS.mu:
+//   - an inode in FS.inodes is newer than its record in the store: the store is read only
+//     for numbers the cache does not have, and a number at or past FS.nextIno has no inode;
+//   - a deleted inode stays as a tombstone until its deletion commits;
+//   - eviction (evictMetaLocked) happens only in unlock, between operations, when no operation
+//     holds a pointer to an inode or a dent but those that pin them (an open File, a ReadDir
+//     in progress, the dirty set, the commit in flight), and never while a commit is in
+//     flight.
+
+// inodeLocked returns the live inode ino, loading it from the store if needed.
+// Errors: ENOENT, EIO.
+func (f *FS) inodeLocked(ino vfs.Ino) (*inode, vfs.Errno) {
+	if f.closed {
+		return nil, vfs.EIO
+	}
+	if n, ok := f.inodes[ino]; ok {
+		if n.deleted {
+			return nil, vfs.ENOENT
+		}
+		return n, vfs.ESUCCESS
+	}
+	if ino == 0 || uint64(ino) >= f.nextIno {
+		return nil, vfs.ENOENT
+	}
+	n := &inode{ino: ino, stored: true}
+	found, ok := false, false
+	err := f.store.View(func(r kv.Reader) error {
+		if rec := r.Get(bInodes, u64key(uint64(ino))); rec != nil {
+			found, ok = true, decodeInode(n, rec)
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		return nil, errnoOf(err)
+	case !found:
+		return nil, vfs.ENOENT
+	case !ok:
+		return nil, vfs.EIO
+	}
+	n.init()
+	f.inodes[ino] = n
+	return n, vfs.ESUCCESS
+}
+
+// dirLocked returns the live directory ino. Errors: ENOENT, ENOTDIR, EIO.
+func (f *FS) dirLocked(ino vfs.Ino) (*inode, vfs.Errno) {
+	d, e := f.inodeLocked(ino)
+	if e != vfs.ESUCCESS {
+		return nil, e
+	}
+	if d.typ != vfs.TypeDir {
+		return nil, vfs.ENOTDIR
+	}
+	if d.nlink == 0 {
+		return nil, vfs.ENOENT // removed, still open
+	}
+	return d, vfs.ESUCCESS
+}
+
+// entryLocked returns the entry name of directory d and its inode. Errors: ENOENT, EIO (an
+// entry without its inode: fsck reports it), and those of lookupLocked. f.mu must be held.
+func (f *FS) entryLocked(d *inode, name string) (*dent, *inode, vfs.Errno) {
+	de, e := f.lookupLocked(d, name)
+	if e != vfs.ESUCCESS {
+		return nil, nil, e
+	}
+	if de.ino == 0 {
+		return nil, nil, vfs.ENOENT
+	}
+	n, e := f.inodeLocked(de.ino)
+	if e != vfs.ESUCCESS {
+		return nil, nil, vfs.EIO
+	}
+	return de, n, vfs.ESUCCESS
+}
+
+// metaCache bounds the metadata cache: the inodes in FS.inodes and the names in FS.names.
+type metaCache struct {
+	max      int    // a sweep leaves at most 3/4 of it of each, if it can
+	inodesAt int    // a sweep runs when the inodes cached pass it
+	namesAt  int    // or the names
+	durable  uint64 // FS.durable at the last sweep: a sweep also runs after each commit
+	hand     dent   // the (parent, name) the last sweep of names stopped at
+	probe    dent   // lookupLocked's search key, kept here so that it does not escape per call
+}
+
+// metaBound returns the number of inodes, and of names, the cache keeps for a cache of
+// cacheBytes: one of each per 2 KiB (131,072 for DefaultCacheBytes), about 100 bytes of
+// metadata per KiB of page cache, and at least 1024.
+func metaBound(cacheBytes int64) int { return int(max(cacheBytes>>11, 1024)) }
+
+func (m *metaCache) init(bound int) {
+	m.max = max(bound, 4)
+	m.inodesAt, m.namesAt = m.max, m.max
+}
+
+// unlock ends every operation of f (of the FS and of its Files alike): it evicts clean
+// metadata if the cache holds too much of it, and releases f.mu. Eviction happens only here,
+// between operations, when no operation holds a pointer to an inode or a dent other than
+// those that pin them (an open File, a ReadDir in progress, the dirty set, the commit in
+// flight). The check costs three comparisons when there is nothing to evict.
+func (f *FS) unlock() {
+	if len(f.inodes) > f.meta.inodesAt || f.names.Len() > f.meta.namesAt ||
+		(f.durable != f.meta.durable && max(len(f.inodes), f.names.Len()) > f.meta.max) {
+		f.evictMetaLocked()
+	}
+	f.mu.Unlock()
+}
+
+// evictMetaLocked drops cached names and inodes that the store has as they are, until at
+// most 3/4 of the bound of each is left, if so many can go. A name can go if it is neither
+// dirty nor taken by the commit in flight, and its directory is not being listed (a ReadDir
+// in progress relies on having every entry); its directory, if cached, is then no longer known
+// to be listed whole. An inode can go if it is stored, neither dirty, deleted nor open, has no
+// page but clean ones (which go with it), and is not the root. Nothing goes while a commit
+// is in flight: the next operation after it sweeps. A sweep that cannot reach its target
+// leaves the next one for when the cache has grown by a quarter, a commit has made dirty
+// entries clean, or a listing has ended, so that sweeps cost in proportion to the growth of
+// the cache and to commits.
+func (f *FS) evictMetaLocked() {
+	if f.committing || f.closed {
+		return
+	}
+	target := f.meta.max * 3 / 4
+	if need := f.names.Len() - target; need > 0 {
+		f.evictNamesLocked(need)
+	}
+	if need := len(f.inodes) - target; need > 0 {
+		for ino, n := range f.inodes {
+			if need == 0 {
+				break
+			}
+			if ino == rootIno || !f.inodeEvictable(n) {
+				continue
+			}
+			f.dropPagesLocked(n, 0) // all clean (inodeEvictable)
+			n.pages = nil
+			delete(f.inodes, ino)
+			f.stats.InodesEvicted++
+			need--
+		}
+	}
+	f.meta.durable = f.durable
+	at := func(left int) int { return max(f.meta.max, left+left/4) }
+	f.meta.inodesAt, f.meta.namesAt = at(len(f.inodes)), at(f.names.Len())
+}
+
+// inodeEvictable reports whether n is the same as its record in the store, unused, and
+// without pages but clean ones.
+func (f *FS) inodeEvictable(n *inode) bool {
+	if n.dirty || n.deleted || n.opens > 0 || !n.stored || n.truncFlight != noTrunc || n.truncDirty != noTrunc {
+		return false
+	}
+	for _, p := range n.pages {
+		if p.state != pageClean {
+			return false
+		}
+	}
+	return true
+}
+
+// evictNamesLocked drops up to need clean names, going round FS.names from where the last
+// sweep stopped.
+func (f *FS) evictNamesLocked(need int) {
+	drop := make([]*dent, 0, need)
+	pick := func(e *dent) bool {
+		if !e.dirty && !e.flight {
+			if d := f.inodes[e.parent]; d == nil || d.listing == 0 {
+				drop = append(drop, e)
+			}
+		}
+		return len(drop) < need
+	}
+	hand := f.meta.hand
+	wrapped := true
+	f.names.Ascend(&hand, func(e *dent) bool {
+		if !pick(e) {
+			wrapped = false
+			return false
+		}
+		return true
+	})
+	if wrapped {
+		// Round from the start to the hand (the names at the hand were seen above).
+		f.names.Scan(func(e *dent) bool {
+			return dentNameLess(e, &hand) && pick(e)
+		})
+	}
+	for _, e := range drop {
+		f.names.Delete(e)
+		if e.ino == 0 {
+			f.negs--
+		} else if s, ok := f.seqs.Get(e); ok && s == e {
+			f.seqs.Delete(e)
+		}
+		if d := f.inodes[e.parent]; d != nil {
+			d.listed = false
+		}
+		f.stats.NamesEvicted++
+	}
+	if k := len(drop); k > 0 {
+		f.meta.hand = dent{parent: drop[k-1].parent, name: drop[k-1].name}
+	}
+}
