@@ -219,4 +219,3 @@ func TestNoStoreOnEarlyFailure(t *testing.T) {
 		})
 	}
 }
-
