@@ -132,19 +132,20 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.Var(&tmpSize, "tmp-size", "the size of /tmp, with a K, M or G suffix; 0 means unbounded")
 	fs.Int64Var(&c.tmpInodes, "tmp-inodes", 0, "the most files, directories and symlinks /tmp may hold (ENOSPC beyond);\n"+
 		"0 means unbounded")
-	fs.DurationVar(&c.timeout, "timeout", 0, "stop the guest after this long (such as 30s or 5m) and exit 124;\n"+
+	fs.Var((*durationFlag)(&c.timeout), "timeout", "stop the guest after this long (such as 30s or 5m) and exit 124;\n"+
 		"0 means no limit. With a limit, compute-bound code runs slower: it checks\n"+
 		"for the deadline at every function call and loop iteration")
 	fs.StringVar(&c.cacheDir, "cache-dir", defaultCache, "keep compiled machine code here, so that the next start is fast\n"+
 		"($WASMRUN_CACHE_DIR changes the default)")
 	fs.BoolVar(&c.noCache, "no-cache", false, "compile the module again instead of using the compilation cache")
-	fs.DurationVar(&commitInterval, "commit-interval", stable.DefaultCommitInterval,
+	commitInterval, lockTimeout = stable.DefaultCommitInterval, stable.DefaultLockTimeout
+	fs.Var((*durationFlag)(&commitInterval), "commit-interval",
 		"commit the store in the background when its oldest uncommitted change\n"+
 			"is this old; 0 turns it off (commits still happen at exit and on fsync)")
 	fs.Var(&cacheSize, "cache-size", "commit the store in the background when this many bytes of file data\n"+
 		"are uncommitted")
 	fs.Var(&quota, "store-quota", "limit the size of the store's files (ENOSPC beyond); 0 means unlimited")
-	fs.DurationVar(&lockTimeout, "lock-timeout", stable.DefaultLockTimeout,
+	fs.Var((*durationFlag)(&lockTimeout), "lock-timeout",
 		"wait this long for another process to release the store; 0 tries once")
 	fs.IntVar(&c.maxFDs, "max-fds", wasi.DefaultMaxFDs, "the most files the guest may have open at once (EMFILE beyond)")
 	fs.Var(&maxMemory, "max-memory", "the most linear memory the guest may use: a multiple of 64K, at most 4G")
@@ -159,7 +160,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.BoolVar(&help, "h", false, "print this help and exit")
 	fs.BoolVar(&help, "help", false, "print this help and exit")
 
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return nil, actRun, &usageError{err.Error()}
 	}
 	if help {
@@ -363,11 +364,11 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		case <-time.After(interruptGrace):
 			go guest.abandon(sig) // while a second signal can still exit at once
 		case sig = <-sigs:
-			fmt.Fprintf(stderr, "wasmrun: %v again: exiting without the final commit\n", sig)
+			fmt.Fprintf(stderr, "wasmrun: %s again: exiting without the final commit\n", signalName(sig))
 			os.Exit(signalStatus(sig))
 		}
 		sig = <-sigs
-		fmt.Fprintf(stderr, "wasmrun: %v again: exiting without the final commit\n", sig)
+		fmt.Fprintf(stderr, "wasmrun: %s again: exiting without the final commit\n", signalName(sig))
 		os.Exit(signalStatus(sig))
 	}()
 
@@ -569,7 +570,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []openedMount
 	case err == nil:
 		return code & 0xff, true // as a native exit(): only the low 8 bits reach the parent
 	case errors.As(context.Cause(ctx), &sig):
-		fmt.Fprintf(stderr, "wasmrun: %s: stopped by %v\n", c.module, sig.sig)
+		fmt.Fprintf(stderr, "wasmrun: %s: stopped by %s\n", c.module, signalName(sig.sig))
 		return signalStatus(sig.sig), true
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "wasmrun: %s: timed out after %v\n", c.module, c.timeout)
@@ -758,10 +759,10 @@ func (g *runningGuest) abandon(sig os.Signal) {
 	}
 	status := signalStatus(sig)
 	if err := g.ns.Commit(); err != nil {
-		fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %v; the commit failed: %v\n", g.module, sig, err)
+		fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %s; the commit failed: %v\n", g.module, signalName(sig), err)
 		os.Exit(status)
 	}
-	fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %v (committed while the guest was still computing)\n", g.module, sig)
+	fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %s (committed while the guest was still computing)\n", g.module, signalName(sig))
 	g.report()
 	os.Exit(status)
 }
@@ -769,7 +770,19 @@ func (g *runningGuest) abandon(sig os.Signal) {
 // signalError is the cause of a run cancelled by a signal.
 type signalError struct{ sig os.Signal }
 
-func (e signalError) Error() string { return "interrupted by " + e.sig.String() }
+func (e signalError) Error() string { return "interrupted by " + signalName(e.sig) }
+
+// signalName names sig as a user knows it: SIGINT (Ctrl-C), SIGTERM (the verb "interrupt" or
+// "terminated" that os.Signal.String gives does not read as a noun).
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
 
 // signalStatus is the shell's exit status for a process killed by sig: 128 + its number.
 func signalStatus(sig os.Signal) int {

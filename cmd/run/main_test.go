@@ -132,7 +132,7 @@ func TestCommandLine(t *testing.T) {
 		wantStderr []string // substrings
 	}{
 		{name: "bad flag", args: []string{"--nope", g("echo")}, wantCode: 2,
-			wantStderr: []string{"wasmrun: flag provided but not defined: -nope", "wasmrun --help"}},
+			wantStderr: []string{"wasmrun: flag provided but not defined: --nope", "wasmrun --help"}},
 		{name: "no module", args: nil, wantCode: 2, wantStderr: []string{"wasmrun: no module to run"}},
 		{name: "missing module", args: []string{"nonexistent.wasm"}, wantCode: 2,
 			wantStderr: []string{"wasmrun: ", "nonexistent.wasm", "no such file"}},
@@ -485,7 +485,7 @@ func TestInterrupt(t *testing.T) {
 			args := []string{"--commit-interval", "1h"}
 			if timeout != "" {
 				name = sig.String() + "/timeout " + timeout
-				wantStderr = ": stopped by " + sig.String() + "\n"
+				wantStderr = ": stopped by " + map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig] + "\n"
 				args = append(args, "--timeout", timeout)
 			}
 			t.Run(name, func(t *testing.T) {
@@ -543,7 +543,7 @@ func TestInterrupt(t *testing.T) {
 		if took := time.Since(start); took < interruptGrace || took > 5*time.Second {
 			t.Errorf("exited %v after SIGINT, want about the %v grace period", took, interruptGrace)
 		}
-		if want := "wasmrun: " + g("loop") + ": stopped by interrupt (committed while the guest was still computing)"; !strings.Contains(stderr.String(), want) {
+		if want := "wasmrun: " + g("loop") + ": stopped by SIGINT (committed while the guest was still computing)"; !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
 	})
