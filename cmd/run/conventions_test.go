@@ -108,7 +108,7 @@ func TestExpandShort(t *testing.T) {
 	tests := []struct{ in, want []string }{
 		{[]string{"-la", "x"}, []string{"-l", "-a", "x"}},
 		{[]string{"-l", "-a"}, []string{"-l", "-a"}},
-		{[]string{"-lm", "x"}, []string{"-lm", "x"}}, // -m takes a value: left to flag.Parse
+		{[]string{"-lm", "x"}, []string{"-lm", "x"}},   // -m takes a value: left to flag.Parse
 		{[]string{"-m", "-la"}, []string{"-m", "-la"}}, // the value of -m
 		{[]string{"--store", "-la", "-la"}, []string{"--store", "-la", "-l", "-a"}},
 		{[]string{"--la"}, []string{"--la"}},
