@@ -31,8 +31,10 @@ import (
 // one kill to the next, so damage done by one crash is found by every later check.
 //
 // CRASH_ITERS sets the number of kills per guest (default 20 for the Go guest, 8 for
-// python.wasm); CRASH_SEED replays a run's choices (flags, kill delays; the seed is printed by
-// every run), though not the scheduling of the processes.
+// python.wasm; CRASH_ITERS_GO and CRASH_ITERS_PY set one guest's); CRASH_SEED replays a run's
+// choices (flags, kill delays; the seed is printed by every run), though not the scheduling of
+// the processes. make crash runs the full campaign. These kills leave the page cache behind:
+// powercut_test.go runs the same loop with power cuts.
 
 // The guests' content functions: the same as testdata/guests/go/crashwriter and
 // testdata/crash/writer.py, written a third time here so that the check does not trust them.
@@ -60,29 +62,32 @@ func crashState(g int) []byte {
 	return append(b, fmt.Sprintf("\nEND %d\n", g)...)
 }
 
-// crashSeed returns CRASH_SEED or a new seed, and logs it.
-func crashSeed(t *testing.T) uint64 {
+// crashSeed returns $PREFIX_SEED (CRASH_SEED, POWERCUT_SEED) or a new seed, and logs it.
+func crashSeed(t *testing.T, prefix string) uint64 {
 	t.Helper()
 	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("CRASH_SEED"); s != "" {
+	if s := os.Getenv(prefix + "_SEED"); s != "" {
 		var err error
 		if seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("CRASH_SEED=%q: %v", s, err)
+			t.Fatalf("%s_SEED=%q: %v", prefix, s, err)
 		}
 	}
-	t.Logf("seed %d (replay with CRASH_SEED=%d)", seed, seed)
+	t.Logf("seed %d (replay with %s_SEED=%d)", seed, prefix, seed)
 	return seed
 }
 
-// crashIters returns CRASH_ITERS or def.
-func crashIters(t *testing.T, def int) int {
+// crashIters returns $PREFIX_ITERS_GUEST (CRASH_ITERS_GO, POWERCUT_ITERS_PY, ...), else
+// $PREFIX_ITERS (CRASH_ITERS, POWERCUT_ITERS), else def.
+func crashIters(t *testing.T, prefix, guest string, def int) int {
 	t.Helper()
-	if s := os.Getenv("CRASH_ITERS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("CRASH_ITERS=%q: want a positive number", s)
+	for _, env := range []string{prefix + "_ITERS_" + guest, prefix + "_ITERS"} {
+		if s := os.Getenv(env); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 {
+				t.Fatalf("%s=%q: want a positive number", env, s)
+			}
+			return n
 		}
-		return n
 	}
 	return def
 }
@@ -117,6 +122,7 @@ type crashModel struct {
 	durable int                     // the newest generation reported renamed
 
 	staleLocks int // sqlite dot-file locks a kill left behind (see testdata/crash/check_sqlite.py)
+	facts      int // durable facts checked: synced records, rec files, states, sqlite3 rows
 }
 
 // proc is one wasmrun process whose stdout lines are collected.
@@ -284,6 +290,7 @@ func (m *crashModel) checkStore(t *testing.T, store string, readOnly bool, what 
 			}
 			off = end
 		}
+		m.facts += n // each synced record, byte for byte
 		if complete < n {
 			t.Fatalf("%s: %s: the log holds %d complete records (%d bytes), %d were reported synced", what, tag, complete, len(log), n)
 		}
@@ -308,6 +315,7 @@ func (m *crashModel) checkStore(t *testing.T, store string, readOnly bool, what 
 			}
 		}
 		for i := 0; i < n; i += 3 {
+			m.facts++
 			if !have[i] {
 				t.Fatalf("%s: %s: rec/%08d is missing, record %d was reported synced", what, tag, i, i)
 			}
@@ -333,6 +341,9 @@ func (m *crashModel) checkStore(t *testing.T, store string, readOnly bool, what 
 	low := max(m.durable, m.gen)
 	if g < low || g > low+1 {
 		t.Fatalf("%s: crash/state holds generation %d; the last reported is %d (store had %d before this run)", what, g, m.durable, m.gen)
+	}
+	if m.durable > 0 {
+		m.facts++ // the renamed state, whole
 	}
 	m.gen = g
 }
@@ -378,6 +389,7 @@ func (m *crashModel) checkSQLite(t *testing.T, store, what string) {
 	}
 	for tag, rows := range m.sqlRows {
 		for i := range rows {
+			m.facts++
 			if !seen[tag][i] {
 				t.Fatalf("%s: sqlite3 row (%s, %d) was reported committed and is gone", what, tag, i)
 			}
@@ -386,12 +398,26 @@ func (m *crashModel) checkSQLite(t *testing.T, store, what string) {
 }
 
 // crashLoop runs g iters times on one store, killing it at a random moment each time, and
-// checks the store after each kill.
-func crashLoop(t *testing.T, g crashGuest, iters int) {
-	seed := crashSeed(t)
+// checks the store after each kill. With pc, the store lives on a power-cut filesystem and each
+// kill is a power cut (see powerCut); otherwise each is a SIGKILL, which leaves the page cache
+// behind. It returns the number of durable facts checked.
+func crashLoop(t *testing.T, g crashGuest, iters int, pc *powerCut) int {
+	prefix, kill := "CRASH", "SIGKILLs"
+	if pc != nil {
+		prefix, kill = "POWERCUT", "power cuts"
+	}
+	seed := crashSeed(t, prefix)
 	rng := rand.New(rand.NewPCG(seed, 0x6372617368))
 	dir := t.TempDir()
+	// The store as the process names it, and as the checks do: the same file with SIGKILL; with
+	// power cuts, the process writes through the mount and the checks read the disk after the
+	// cut.
 	store := filepath.Join(dir, "crash.store")
+	procStore := store
+	if pc != nil {
+		pc.init(t, dir)
+		store, procStore = filepath.Join(pc.backing, "crash.store"), filepath.Join(pc.mnt, "crash.store")
+	}
 	cache := sharedCache(t)
 
 	// One complete run first: it compiles the module into the shared cache (so that no kill
@@ -418,21 +444,37 @@ func crashLoop(t *testing.T, g crashGuest, iters int) {
 		// with the guest's writes and with the kill.
 		interval := []string{"0", "5ms", "5s"}[rng.IntN(3)]
 		cacheSize := []string{"64M", "128K"}[rng.IntN(2)]
-		args := append([]string{"--store", store, "--cache-dir", cache,
+		args := append([]string{"--store", procStore, "--cache-dir", cache,
 			"--commit-interval", interval, "--cache-size", cacheSize}, g.argv(tag)...)
-		what := fmt.Sprintf("%s (iteration %d, seed %d, --commit-interval %s --cache-size %s)", tag, it, seed, interval, cacheSize)
+		what := fmt.Sprintf("%s (iteration %d, %s_SEED=%d, --commit-interval %s --cache-size %s)", tag, it, prefix, seed, interval, cacheSize)
 
+		if pc != nil {
+			pc.mount(t)
+		}
 		begin := time.Now()
 		p := startProc(t, args)
 		var lines []string
-		if rng.IntN(5) == 0 {
-			// Kill during the start: opening the store, reclaiming orphans, the guest's setup.
+		if pc != nil && rng.IntN(2) == 0 {
+			// Cut at a drawn operation of the filesystem's (see powercut.FS.FreezeAt), or
+			// when the round's time is up.
+			pc.fs.FreezeAt(1 + rng.Int64N(max(pc.maxOps*6/5, 50)))
+			select {
+			case <-pc.fs.Frozen():
+			case <-time.After(startWindow + g.work):
+			}
+			pc.opCuts++
+		} else if rng.IntN(5) == 0 {
+			// Kill during the start: opening the store (replaying and checkpointing the log),
+			// reclaiming orphans, the guest's setup.
 			time.Sleep(time.Duration(rng.Int64N(int64(startWindow))))
 			startKills++
 		} else {
 			seen, ok := p.waitLine("READY", 2*time.Minute)
 			lines = seen
 			if !ok {
+				if pc != nil {
+					pc.fs.Freeze()
+				}
 				rest, _, err := p.kill()
 				t.Fatalf("%s: no READY line: %v\nstdout:\n%s\nstderr:\n%s", what, err, strings.Join(append(lines, rest...), "\n"), &p.stderr)
 			}
@@ -440,15 +482,26 @@ func crashLoop(t *testing.T, g crashGuest, iters int) {
 			time.Sleep(time.Duration(rng.Int64N(int64(g.work))))
 			workKills++
 		}
+		if pc != nil {
+			pc.fs.Freeze() // the moment of the cut: nothing written from now on reaches the disk
+		}
 		rest, killed, err := p.kill()
 		lines = append(lines, rest...)
-		if !killed {
+		if pc != nil {
+			pc.cut(t, rng, what)
+		}
+		// After a freeze, wasmrun may fail by itself first (its next write or fsync fails
+		// with EIO), never succeed.
+		if !killed && (pc == nil || err == nil) {
 			t.Fatalf("%s: wasmrun ended before SIGKILL: %v\nstdout:\n%s\nstderr:\n%s", what, err, strings.Join(lines, "\n"), &p.stderr)
 		}
 		totalSynced += m.apply(t, tag, lines)
 		m.checkStore(t, store, it%2 == 0, what)
 		if g.sqlite {
 			m.checkSQLite(t, store, what)
+		}
+		if pc != nil && rng.IntN(4) == 0 {
+			pc.maintain(t, m, rng, store, what)
 		}
 	}
 	m.checkStore(t, store, false, "final check")
@@ -461,15 +514,17 @@ func crashLoop(t *testing.T, g crashGuest, iters int) {
 	for _, r := range m.sqlRows {
 		rows += len(r)
 	}
-	t.Logf("%s: %d SIGKILLs (%d during start, %d while writing), %d records reported synced and found intact, state generation %d, %d sqlite3 rows (%d stale dot-file locks removed); seed %d",
-		g.name, iters, startKills, workKills, totalSynced, m.gen, rows, m.staleLocks, seed)
+	t.Logf("%s: %d %s (%d during start, %d while writing), %d records reported synced and found intact, state generation %d, %d sqlite3 rows (%d stale dot-file locks removed); %d durable facts checked; %s_SEED=%d",
+		g.name, iters, kill, startKills, workKills, totalSynced, m.gen, rows, m.staleLocks, m.facts, prefix, seed)
+	return m.facts
 }
 
 // TestCrashGo kills wasmrun running the Go guest testdata/guests/go/crashwriter.
 func TestCrashGo(t *testing.T) {
 	t.Parallel()
 	wasm := guests.Build(t, "go/crashwriter")
-	crashLoop(t, crashGuest{
+	iters := crashIters(t, "CRASH", "GO", 20)
+	facts := crashLoop(t, crashGuest{
 		name: "go",
 		argv: func(tag string) []string {
 			n := "1000000"
@@ -479,7 +534,9 @@ func TestCrashGo(t *testing.T) {
 			return []string{wasm, "/crash", tag, n}
 		},
 		work: 400 * time.Millisecond,
-	}, crashIters(t, 20))
+	}, iters, nil)
+	// The line make crash adds up (see the Makefile).
+	t.Logf("crash: %d SIGKILLs, %d durable facts checked, 0 lost, fsck clean", iters, facts)
 }
 
 // TestCrashPython kills wasmrun running python.wasm with testdata/crash/writer.py, which also
@@ -491,7 +548,8 @@ func TestCrashPython(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	crashLoop(t, crashGuest{
+	iters := crashIters(t, "CRASH", "PY", 8)
+	facts := crashLoop(t, crashGuest{
 		name:   "py",
 		sqlite: true,
 		argv: func(tag string) []string {
@@ -502,7 +560,9 @@ func TestCrashPython(t *testing.T) {
 			return []string{py, "-c", string(script), "/crash", tag, n}
 		},
 		work: 800 * time.Millisecond,
-	}, crashIters(t, 8))
+	}, iters, nil)
+	// The line make crash adds up (see the Makefile).
+	t.Logf("crash: %d SIGKILLs, %d durable facts checked, 0 lost, fsck clean", iters, facts)
 }
 
 // TestCrashPersistence: what python.wasm wrote under /data and fsynced survives a SIGKILL of

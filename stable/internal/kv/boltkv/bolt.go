@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"io/fs"
 	"os"
 	"runtime/debug"
@@ -14,6 +13,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // BoltOptions configure OpenBolt.
@@ -123,6 +124,9 @@ func openBolt(path string, opts BoltOptions) (_ *boltStore, same bool, err error
 		}
 	}()
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	if err := checkMeta(path); err != nil {
+		return nil, false, err
+	}
 	db, err := bolt.Open(path, 0o600, bo)
 	if err != nil {
 		switch {

@@ -1,10 +1,11 @@
 package boltkv
 
 import (
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 func openTestStore(t *testing.T) kv.Store {

@@ -4,8 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"hash/crc32"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // The log file format. All integers are little-endian.

@@ -2,10 +2,11 @@ package boltkv
 
 import (
 	"bytes"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"sort"
 
 	"github.com/tidwall/btree"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // entry is one key of an overlay: its newest value, or a tombstone (del) that hides the key

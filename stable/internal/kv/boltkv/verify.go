@@ -4,11 +4,13 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"hash/fnv"
 	"io"
 	"os"
 	"slices"
 	"sync"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // bbolt's file layout, as far as verify reads it (go.etcd.io/bbolt/internal/common).
@@ -379,6 +381,84 @@ func (v *verifier) buckets(id uint64, p []byte, count int) error {
 		if err := v.tree(r, 0, 0, false); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// bbolt's meta page, after the page header.
+const (
+	metaMagic          = 0xED0CDAED
+	metaPageSizeOffset = pageHeaderSize + 8
+	metaChecksumOffset = pageHeaderSize + 56
+)
+
+// checkMeta reads the meta pages of the bbolt file at path (with pread, before bbolt maps it)
+// and checks that the one bbolt will use (the valid one of the highest transaction) describes
+// pages inside the file: bbolt's Open reads the freelist page that meta names through its
+// memory map without a bounds check, and a truncated file makes it dereference a nil page.
+// Worse than the panic (which openBolt recovers), the memory map then outlives the failed
+// Open, and the file's lock with it: the store stayed locked for the rest of the process.
+// A file with no valid meta page is left to bbolt (ErrInvalid). Errors: ErrCorrupt, or the
+// error of a read.
+func checkMeta(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil // bbolt's Open says it
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	var best []byte
+	var bestPS int64
+	var page [pageHeaderSize + 64]byte
+	for _, off := range []int64{0, -1} {
+		ps := bestPS
+		if off < 0 {
+			// The second meta page is one page in, at the page size the first one gives, or
+			// at the operating system's if the first is not valid.
+			if ps == 0 {
+				ps = int64(os.Getpagesize())
+			}
+			off = ps
+		}
+		if n, _ := f.ReadAt(page[:], off); n < len(page) {
+			continue
+		}
+		m := page[pageHeaderSize:]
+		if binary.LittleEndian.Uint32(m) != metaMagic {
+			continue
+		}
+		h := fnv.New64a()
+		_, _ = h.Write(page[pageHeaderSize:metaChecksumOffset])
+		if h.Sum64() != binary.LittleEndian.Uint64(page[metaChecksumOffset:]) {
+			continue
+		}
+		if off == 0 {
+			bestPS = int64(binary.LittleEndian.Uint32(page[metaPageSizeOffset:]))
+		}
+		if best == nil || binary.LittleEndian.Uint64(page[metaTxidOffset:]) > binary.LittleEndian.Uint64(best[metaTxidOffset:]) {
+			best = slices.Clone(page[:])
+		}
+		if bestPS == 0 {
+			bestPS = int64(binary.LittleEndian.Uint32(page[metaPageSizeOffset:]))
+		}
+	}
+	if best == nil || bestPS < 1024 {
+		return nil
+	}
+	pages := uint64(st.Size() / bestPS)
+	hwm := binary.LittleEndian.Uint64(best[metaPgidOffset:])
+	fl := binary.LittleEndian.Uint64(best[metaFreelistOffset:])
+	root := binary.LittleEndian.Uint64(best[metaRootOffset:])
+	switch {
+	case hwm < 2 || hwm > pages:
+		return fmt.Errorf("%w: the file has %d bytes, %d pages of %d bytes are in use", kv.ErrCorrupt, st.Size(), hwm, bestPS)
+	case fl != noFreelist && (fl < 2 || fl >= hwm):
+		return fmt.Errorf("%w: the freelist page %d is outside the %d pages in use", kv.ErrCorrupt, fl, hwm)
+	case root < 2 || root >= hwm:
+		return fmt.Errorf("%w: the root page %d is outside the %d pages in use", kv.ErrCorrupt, root, hwm)
 	}
 	return nil
 }

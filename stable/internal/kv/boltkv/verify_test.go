@@ -5,10 +5,11 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // testStore writes a bbolt file of 4 KiB pages whose bucket "b" holds n keys of 200-byte

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"hash/crc32"
 	"io"
 	"io/fs"
@@ -19,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 // WALOptions configure OpenWAL.
@@ -203,11 +203,23 @@ func OpenWAL(inner kv.Store, opts WALOptions) (*WAL, error) {
 	s.work.base = s.innerID
 	s.publish(s.work.clone())
 	s.setLimit()
-	if !s.work.empty() {
-		// A checkpoint that fails (a full disk) leaves the log as it was: the store opens
-		// with the log's commits in memory, and the next checkpoint tries again.
-		_ = s.checkpointLocked(s.work)
-	} else if h, ok := decodeHeader(data); !ok || h.salt != s.salt || h.gen != s.gen {
+	h, ok := decodeHeader(data)
+	ours := ok && h.salt == s.salt && h.gen == s.gen
+	switch {
+	case !s.work.empty() || len(data) > int(s.end):
+		// Commits to checkpoint, or bytes past the last record replayed: a torn record, or
+		// records a crash left behind a header it did not (records of this generation behind
+		// an older header that a power cut kept when it dropped the header's write). Moving
+		// the generation on kills them all: else a later append could end where one of them
+		// begins, or a reset of the header make them this generation's again, and a commit
+		// never acknowledged would be replayed.
+		//
+		// A checkpoint that fails (a full disk) leaves the log as it was: the store opens with
+		// the log's commits in memory, and the next checkpoint tries again.
+		if cerr := s.checkpointLocked(s.work); cerr != nil && !ours {
+			err = s.resetLog()
+		}
+	case !ours:
 		err = s.resetLog()
 	}
 	if err != nil {
@@ -807,6 +819,14 @@ func (s *WAL) applyInner(o *overlay, dels, puts bool) (uint64, error) {
 		})
 		if err != nil || !puts {
 			return err
+		}
+		// A bucket a Put created stays when the Put's key is gone, as in bbolt.
+		for b := range kv.Bucket(64) {
+			if o.made&(1<<b) != 0 {
+				if _, err := w.(*boltTx).bucket(b, true); err != nil {
+					return err
+				}
+			}
 		}
 		return s.putMeta(w, s.gen+1)
 	})

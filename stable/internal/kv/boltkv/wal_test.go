@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
+	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
 var testBuckets = []kv.BucketSpec{{Name: "a"}, {Name: "b"}, {Name: "c"}}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# internal/powercut/mutants/run.sh: the power-cut campaign's proof that it can fail. For each
+# fsync, fdatasync and directory sync the stable store performs (the list below), it removes that
+# one sync in a copy of the tree, runs the short campaign (TestPowerCutGo and TestPowerCutPython,
+# as make test runs them) against the mutant, and reports whether the campaign failed ("killed",
+# as it must) or passed ("SURVIVED"). It exits non-zero if any mutant survived.
+#
+#   internal/powercut/mutants/run.sh [NAME...]     all mutants, or those named
+#
+# POWERCUT_ITERS and POWERCUT_SEED pass through to the campaign (see cmd/run/powercut_test.go).
+# Needs root and /dev/fuse, as the campaign does. Run it with make powercut-mutants.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
+cd "$root"
+
+# name|file|exact text|replacement (one line each; the text must occur exactly once)
+mutants=(
+	'wal-fdatasync|stable/internal/kv/boltkv/wal.go|if err := unix.Fdatasync(int(s.log.Fd())); err != nil {|if err := error(nil); err != nil {'
+	'wal-dirsync|stable/internal/kv/boltkv/wal.go|		kv.SyncDir(filepath.Dir(s.path))|		_ = filepath.Dir(s.path)'
+	'wal-repair-fdatasync|stable/internal/kv/boltkv/wal.go|		err = unix.Fdatasync(int(s.log.Fd()))|		err = nil'
+	'bolt-fdatasync|stable/internal/kv/boltkv/bolt.go|		NoSync:          opts.NoSync,|		NoSync:          true,'
+	'create-dirsync|stable/stable.go|	kv.SyncDir(dir)|	_ = dir'
+	'backup-filesync|stable/backup.go|		if err := syncFile(name); err != nil {|		if err := error(nil); err != nil {'
+	'backup-dirsync|stable/backup.go|		kv.SyncDir(filepath.Dir(dst))|		_ = dst'
+	'compact-dirsync|stable/compact.go|		kv.SyncDir(filepath.Dir(path))|		_ = path'
+)
+
+want=("$@")
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+survived=0
+printf '%-22s %-8s %s\n' MUTANT RESULT DETAIL
+for m in "${mutants[@]}"; do
+	IFS='|' read -r name file text repl <<<"$m"
+	if ((${#want[@]})) && [[ " ${want[*]} " != *" $name "* ]]; then
+		continue
+	fi
+	tree="$work/$name"
+	mkdir -p "$tree"
+	git ls-files -z | xargs -0 cp --parents -t "$tree"
+	cp testdata/python/python.wasm "$tree/testdata/python/" 2>/dev/null || true
+	n="$(grep -cF -- "$text" "$tree/$file" || true)"
+	if [[ "$n" != 1 ]]; then
+		echo "mutants: $name: the text occurs $n times in $file (want once): $text" >&2
+		exit 2
+	fi
+	TEXT="$text" REPL="$repl" perl -0pi -e 's/\Q$ENV{TEXT}\E/$ENV{REPL}/' "$tree/$file"
+	log="$work/$name.log"
+	if (cd "$tree" && go test -count=1 -run 'TestPowerCut' ./cmd/run >"$log" 2>&1); then
+		survived=$((survived + 1))
+		printf '%-22s %-8s %s\n' "$name" SURVIVED "the campaign passed without it"
+	else
+		detail="$(grep -m1 -E 'is missing|is gone|damaged|does not open|fsck|holds|reported|half file|integrity|FAIL:|panic' "$log" | sed 's/^ *//' | cut -c1-150)"
+		printf '%-22s %-8s %s\n' "$name" killed "$detail"
+	fi
+	rm -rf "$tree"
+done
+echo "mutants: $survived survived"
+((survived == 0))
