@@ -382,10 +382,13 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		DebugInfo:        c.debugInfo,
 		MemoryLimitPages: uint32(c.maxMemory >> 16),
 		MaxFDs:           c.maxFDs,
-		Interruptible:    c.timeout > 0,
+		Interrupt:        wasmrt.InterruptAtHostCalls,
 	}
 	if c.tmpSize == 0 {
 		opts.TmpBytes = -1
+	}
+	if c.timeout > 0 {
+		opts.Interrupt = wasmrt.InterruptAlways // --timeout stops any guest
 	}
 	var trace io.Writer
 	switch c.trace {
