@@ -7,6 +7,7 @@ import (
 
 	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
 )
 
 // TestIOFS runs testing/fstest.TestFS over the io/fs view of a heap FS holding a tree with
@@ -55,7 +56,7 @@ func TestIOFS(t *testing.T) {
 	if _, e := fsys.Create(root, "to-b", vfs.TypeSymlink, 0o777, "a/b"); e != 0 {
 		t.Fatal(e)
 	}
-	if err := fstest.TestFS(vfs.NewIOFS(fsys),
+	if err := fstest.TestFS(iofs.OfBackend(fsys),
 		"hello.txt", "empty", "a/b/empty-dir", "a/b/big.bin", "a/sparse", "big-link.bin",
 		"a/to-hello", "to-b"); err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
 )
 
 // The concurrency test (issue 6): sixteen guests (testdata/guests/go/mixer) run at once on one
@@ -307,8 +308,8 @@ func TestConcurrentGuests(t *testing.T) {
 		r.Close(context.Background())
 		t.FailNow()
 	}
-	checkMixTree(t, ns.IOFS(), "data", models)
-	checkMixTree(t, ns.IOFS(), "tmp", models)
+	checkMixTree(t, iofs.Of(ns), "data", models)
+	checkMixTree(t, iofs.Of(ns), "tmp", models)
 	if err := r.Close(context.Background()); err != nil {
 		t.Fatal("Close:", err)
 	}
@@ -323,7 +324,7 @@ func TestConcurrentGuests(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("fsck: %v\n%v", err, rep)
 	}
-	checkMixTree(t, vfs.NewNamespace(st).IOFS(), "data", models)
+	checkMixTree(t, iofs.Of(vfs.NewNamespace(st)), "data", models)
 	t.Logf("%d guests x %d operations in %v; store: %d inodes, %d entries, %d pages; %+v",
 		mixGuests, mixOps+4, took.Round(time.Millisecond), rep.Inodes, rep.Entries, rep.Pages, stats)
 }
@@ -372,7 +373,7 @@ func TestStoreLockedByAnotherProcess(t *testing.T) {
 			t.Errorf("the second process did not report %q:\n%s", want, out)
 		}
 	}
-	checkMixTree(t, ns.IOFS(), "data", models)
+	checkMixTree(t, iofs.Of(ns), "data", models)
 	if err := r.Close(context.Background()); err != nil {
 		t.Fatal("Close:", err)
 	}
@@ -384,7 +385,7 @@ func TestStoreLockedByAnotherProcess(t *testing.T) {
 	if rep, err := st.Fsck(); err != nil || !rep.OK() {
 		t.Fatalf("fsck: %v\n%v", err, rep)
 	}
-	checkMixTree(t, vfs.NewNamespace(st).IOFS(), "data", models)
+	checkMixTree(t, iofs.Of(vfs.NewNamespace(st)), "data", models)
 }
 
 // TestHelperLockedStore is the second process of TestStoreLockedByAnotherProcess; run by

@@ -32,8 +32,8 @@
 //	       it is empty again in the next Runtime.
 //
 // Options.Root or Options.Store choose another "/", and Runtime.Mount adds mounts (a host
-// directory with vfs.HostDir, another heap or stable store, a read-only io/fs.FS with
-// vfs.FromIOFS) before modules run. Only one process may have a store open at a time
+// directory with hostfs.New, another heap or stable store, a read-only io/fs.FS with
+// iofs.FromFS) before modules run. Only one process may have a store open at a time
 // (stable.ErrLocked).
 //
 // Durability needs no call from the guest: besides fd_sync and stable's background commits,

@@ -18,6 +18,7 @@ import (
 	"github.com/wasmrun/wasmrun/internal/guests"
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
 )
 
 // The escape corpus (issue 6): every way a guest might reach the host's files outside what is
@@ -426,7 +427,7 @@ func escPythonScript(t *testing.T) string {
 func newEscRuntime(t *testing.T, l escLayout) *wasmrt.Runtime {
 	t.Helper()
 	r := newRuntime(t, wasmrt.Options{Store: filepath.Join(t.TempDir(), "root.store"), CacheDir: sharedCacheDir(t)})
-	host, err := vfs.HostDir(l.hostdir)
+	host, err := hostfs.New(l.hostdir)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"path/filepath"
 
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
-	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
 )
 
 // Run a WASI command with arguments and environment, and collect its output.
@@ -61,7 +61,7 @@ func ExampleRuntime_Mount() {
 		log.Fatal(err)
 	}
 	defer r.Close(ctx)
-	host, err := vfs.HostDir(project)
+	host, err := hostfs.New(project)
 	if err != nil {
 		log.Fatal(err)
 	}

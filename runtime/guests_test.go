@@ -14,6 +14,7 @@ import (
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
 )
 
 // sharedCacheDir is a compilation cache that outlives the test process (TestMain points the
@@ -55,7 +56,7 @@ var mountKinds = []mountKind{
 		return "/mnt/work", "/tmp/other"
 	}},
 	{"hostdir", func(t *testing.T, r *wasmrt.Runtime) (string, string) {
-		host, err := vfs.HostDir(t.TempDir())
+		host, err := hostfs.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,22 +4,23 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"strings"
+	"path"
 	"sync"
 	"time"
 
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
 )
 
 // MountFS mounts any io/fs.FS (an embed.FS, a testing/fstest.MapFS, os.DirFS...) read-only at
-// the absolute guest path guestPath, with vfs.FromIOFS: guests read it, and every write is
+// the absolute guest path guestPath, with iofs.FromFS: guests read it, and every write is
 // EROFS. fsys must not change while it is mounted. Errors: as Mount.
 //
-// To mount any other filesystem read-only, wrap it with vfs.ReadOnly before Mount (a host
-// directory: vfs.ReadOnly(vfs.HostDir(dir))); a store that other processes read at the same
+// To mount any other filesystem read-only, wrap it with readonly.New before Mount (a host
+// directory: readonly.New(hostfs.New(dir))); a store that other processes read at the same
 // time opens with stable.Options{ReadOnly: true}, which takes a shared lock.
 func (r *Runtime) MountFS(guestPath string, fsys fs.FS) error {
-	return r.ns.Mount(guestPath, vfs.FromIOFS(fsys))
+	return r.Mount(guestPath, iofs.FromFS(fsys))
 }
 
 // FS returns the Runtime's filesystem, as every guest sees it, for Go code on the host: to
@@ -65,24 +66,15 @@ var (
 
 // NewFS returns the read-write view of ns (see FS). Runtime.FS is NewFS(r.Namespace()).
 func NewFS(ns *vfs.Namespace) *FS {
-	return &FS{ns: ns, ro: ns.IOFS()}
+	return &FS{ns: ns, ro: iofs.Of(ns)}
 }
+
+// The read side, the io/fs types and the error mapping are package iofs's, which this view
+// extends with writes.
+var perr = iofs.PathError
 
 // path turns an io/fs name into a namespace path, or fails with fs.ErrInvalid.
-func (f *FS) path(op, name string) (string, error) {
-	if !fs.ValidPath(name) {
-		return "", &fs.PathError{Op: op, Path: name, Err: fs.ErrInvalid}
-	}
-	return "/" + name, nil
-}
-
-// perr wraps e in an *fs.PathError, or returns nil for ESUCCESS.
-func perr(op, name string, e vfs.Errno) error {
-	if e == 0 {
-		return nil
-	}
-	return &fs.PathError{Op: op, Path: name, Err: e}
-}
+func (f *FS) path(op, name string) (string, error) { return iofs.NamespacePath(op, name) }
 
 // Open implements fs.FS: it opens name for reading.
 func (f *FS) Open(name string) (fs.File, error) { return f.ro.Open(name) }
@@ -510,7 +502,7 @@ func (f *File) Stat() (fs.FileInfo, error) {
 	if e != 0 {
 		return nil, f.err("stat", e)
 	}
-	return &fileInfo{name: base(f.name), st: st}, nil
+	return iofs.FileInfo(path.Base(f.name), st), nil
 }
 
 // ReadDir reads the directory's entries, as fs.ReadDirFile: up to n (all when n <= 0) in the
@@ -524,7 +516,7 @@ func (f *File) ReadDir(n int) ([]fs.DirEntry, error) {
 	var out []fs.DirEntry
 	e := f.ns.ReadDir(f.h, f.cookie, func(d *vfs.DirEntry) bool {
 		f.cookie = d.Next
-		out = append(out, &dirEntry{ns: f.ns, dir: f.h.Node, path: joinName(f.name, string(d.Name)), typ: d.Type})
+		out = append(out, iofs.DirEntry(f.ns, f.h.Node, f.name, d))
 		return n <= 0 || len(out) < n
 	})
 	if e != 0 {
@@ -567,84 +559,4 @@ func (f *File) isClosed() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.closed
-}
-
-func base(name string) string {
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		return name[i+1:]
-	}
-	return name
-}
-
-func joinName(dir, name string) string {
-	if dir == "." {
-		return name
-	}
-	return dir + "/" + name
-}
-
-// dirEntry implements fs.DirEntry for File.ReadDir.
-type dirEntry struct {
-	ns   *vfs.Namespace
-	dir  vfs.Node
-	path string
-	typ  vfs.FileType
-}
-
-func (d *dirEntry) Name() string      { return base(d.path) }
-func (d *dirEntry) IsDir() bool       { return d.typ == vfs.TypeDir }
-func (d *dirEntry) Type() fs.FileMode { return typeMode(d.typ) }
-func (d *dirEntry) String() string    { return fs.FormatDirEntry(d) }
-
-// Info returns the entry's metadata, not following a symlink.
-func (d *dirEntry) Info() (fs.FileInfo, error) {
-	st, e := d.ns.StatAt(d.dir, d.Name(), false)
-	if e != 0 {
-		return nil, perr("stat", d.path, e)
-	}
-	return &fileInfo{name: d.Name(), st: st}, nil
-}
-
-// fileInfo implements fs.FileInfo over a vfs.Stat; Sys returns the *vfs.Stat.
-type fileInfo struct {
-	name string
-	st   vfs.Stat
-}
-
-func (fi *fileInfo) Name() string       { return fi.name }
-func (fi *fileInfo) Size() int64        { return fi.st.Size }
-func (fi *fileInfo) ModTime() time.Time { return time.Unix(0, fi.st.Mtime) }
-func (fi *fileInfo) IsDir() bool        { return fi.st.Type == vfs.TypeDir }
-func (fi *fileInfo) Sys() any           { return &fi.st }
-func (fi *fileInfo) String() string     { return fs.FormatFileInfo(fi) }
-
-func (fi *fileInfo) Mode() fs.FileMode {
-	m := fs.FileMode(fi.st.Mode&0o777) | typeMode(fi.st.Type)
-	for _, b := range []struct {
-		bit  uint32
-		mode fs.FileMode
-	}{{0o4000, fs.ModeSetuid}, {0o2000, fs.ModeSetgid}, {0o1000, fs.ModeSticky}} {
-		if fi.st.Mode&b.bit != 0 {
-			m |= b.mode
-		}
-	}
-	return m
-}
-
-func typeMode(t vfs.FileType) fs.FileMode {
-	switch t {
-	case vfs.TypeRegular:
-		return 0
-	case vfs.TypeDir:
-		return fs.ModeDir
-	case vfs.TypeSymlink:
-		return fs.ModeSymlink
-	case vfs.TypeBlockDevice:
-		return fs.ModeDevice
-	case vfs.TypeCharDevice:
-		return fs.ModeDevice | fs.ModeCharDevice
-	case vfs.TypeSocketDgram, vfs.TypeSocketStrm:
-		return fs.ModeSocket
-	}
-	return fs.ModeIrregular
 }

@@ -17,6 +17,8 @@ import (
 
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
 )
 
 const guestEROFS = 69 // WASI preview1's EROFS, which the test guests exit with
@@ -204,7 +206,7 @@ func runFSGuest(t *testing.T, r *wasmrt.Runtime, name string, args ...string) (i
 }
 
 // TestFSWithGuests: what the host writes through Runtime.FS the guest reads, and the other way
-// round; an io/fs.FS mounted with MountFS and a host directory mounted with vfs.ReadOnly are
+// round; an io/fs.FS mounted with MountFS and a host directory mounted with readonly.New are
 // readable, and refuse writes (EROFS) from the guest and from the host alike.
 func TestFSWithGuests(t *testing.T) {
 	r := newFSRuntime(t)
@@ -227,9 +229,9 @@ func TestFSWithGuests(t *testing.T) {
 	}))
 	hostDir := t.TempDir()
 	mustFS(t, os.WriteFile(filepath.Join(hostDir, "host.txt"), []byte("from a host directory\n"), 0o644))
-	host, err := vfs.HostDir(hostDir)
+	host, err := hostfs.New(hostDir)
 	mustFS(t, err)
-	mustFS(t, r.Mount("/host-ro", vfs.ReadOnly(host)))
+	mustFS(t, r.Mount("/host-ro", readonly.New(host)))
 
 	for _, tc := range []struct{ read, want, write string }{
 		{"static/index.html", "<h1>embedded</h1>\n", "static/new.txt"},

@@ -17,6 +17,7 @@ import (
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
 )
 
 // The limits of DESIGN.md ("Limits"), each an Options field with an exact errno, run into by
@@ -90,7 +91,7 @@ func TestLimitErrnos(t *testing.T) {
 				if u := st.Usage(); u.Bytes > mib {
 					t.Errorf("usage %d bytes, over the %d quota", u.Bytes, mib)
 				}
-				b, err := fs.ReadFile(vfs.NewNamespace(st).IOFS(), "big")
+				b, err := fs.ReadFile(iofs.Of(vfs.NewNamespace(st)), "big")
 				if err != nil || !bytes.Equal(b, limitPattern(got["bytes"])) {
 					t.Errorf("/big after ENOSPC: %d bytes, %v; want the %d bytes written", len(b), err, got["bytes"])
 				}
@@ -208,7 +209,7 @@ func TestLimitDeadline(t *testing.T) {
 	if err != nil || !rep.OK() {
 		t.Fatalf("fsck after the deadline: %v\n%v", err, rep)
 	}
-	fsys := vfs.NewNamespace(st).IOFS()
+	fsys := iofs.Of(vfs.NewNamespace(st))
 	want := limitPattern(4096)
 	for i := range synced {
 		if b, err := fs.ReadFile(fsys, fmt.Sprintf("data/r%d", i)); err != nil || !bytes.Equal(b, want) {

@@ -49,7 +49,7 @@ type RunConfig struct {
 // streams, over the Runtime's filesystem, and returns when the guest exits.
 //
 // Each Run is a new instance with its own memory and file descriptor table (fd 3 is the
-// preopened "/"), so Runs of the same or different modules may go on concurrently; they share
+// preopened "/"; with Options.StrictWASI, fds 3 and up are the preopens), so Runs of the same or different modules may go on concurrently; they share
 // only the filesystem.
 //
 // The result follows os/exec's ProcessState.ExitCode:
@@ -87,6 +87,10 @@ func (r *Runtime) Run(ctx context.Context, m *Module, cfg RunConfig) (exitCode i
 	if maxFDs == 0 {
 		maxFDs = r.maxFDs
 	}
+	var preopens []string
+	if r.strict {
+		preopens = r.strictPreopens()
+	}
 	p, err := wasi.NewProcess(wasi.Config{
 		Args:     cfg.Args,
 		Env:      cfg.Env,
@@ -94,6 +98,8 @@ func (r *Runtime) Run(ctx context.Context, m *Module, cfg RunConfig) (exitCode i
 		Stdout:   cfg.Stdout,
 		Stderr:   cfg.Stderr,
 		NS:       r.ns,
+		Strict:   r.strict,
+		Preopens: preopens,
 		MaxFDs:   maxFDs,
 		Trace:    cfg.Trace,
 		TraceTag: cfg.TraceTag,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/maphash"
 	"os"
+	"path"
 	"path/filepath"
 	"sync"
 
@@ -94,6 +95,24 @@ type Options struct {
 	//
 	// Deprecated: the default now stops every guest whose context can end; set Interrupt.
 	Interruptible bool
+
+	// StrictWASI runs every guest in WASI preview1's capability model as wasmtime (cap-std)
+	// implements it, instead of the Linux-exact default (the CLI's --strict-wasi; see the wasi
+	// package doc, "Strict mode"): the preopens are exactly Preopens, each its own fd from fd 3
+	// named by its guest path; every path_* call resolves beneath its directory fd (an absolute
+	// path, a ".." or a symlink leading out of it is ENOTCAPABLE, and so is creating a symlink
+	// with an absolute target); and each fd's rights are enforced (ENOTCAPABLE). The namespace
+	// is the same: the root and /tmp are still mounted, but a guest reaches only what is
+	// preopened. The default (false) is unchanged: one preopen "/", paths resolved as Linux
+	// does, rights reported but only the access mode enforced.
+	StrictWASI bool
+
+	// Preopens are, with StrictWASI, the guest directories preopened for every Run, from fd 3 in
+	// this order. nil means the guest paths given to Runtime.Mount and MountFS, in the order of the calls
+	// (the root and /tmp that New mounts are not among them unless listed here); an empty
+	// non-nil list means no preopen at all. A path that is not a directory when a module runs
+	// makes Run fail with an error naming it. Without StrictWASI, Preopens is ignored.
+	Preopens []string
 }
 
 // Interrupt is how a done context stops a guest that computes without calling the host.
@@ -136,6 +155,10 @@ type Runtime struct {
 	cache  wazero.CompilationCache // nil when the cache is in memory only
 	ns     *vfs.Namespace
 	maxFDs int
+	// strict and preopens are Options.StrictWASI and Options.Preopens; with a nil preopens,
+	// mounted (under mu) lists the paths given to Mount, which strict Runs preopen.
+	strict   bool
+	preopens []string
 	// debugInfo is Options.DebugInfo: when false, Compile leaves out the trailing custom
 	// sections (see trimModule).
 	debugInfo bool
@@ -143,6 +166,7 @@ type Runtime struct {
 	mu       sync.Mutex
 	seed     maphash.Seed
 	modules  map[moduleKey]*compileCall // memoised compilations
+	mounted  []string                   // guest paths given to Mount, in order
 	closed   bool
 	closeErr error
 }
@@ -246,6 +270,8 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 		cache:     cache,
 		ns:        ns,
 		maxFDs:    opts.MaxFDs,
+		strict:    opts.StrictWASI,
+		preopens:  opts.Preopens,
 		debugInfo: opts.DebugInfo,
 		seed:      maphash.MakeSeed(),
 		modules:   make(map[moduleKey]*compileCall),
@@ -255,13 +281,30 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 // Mount mounts fsys at the absolute guest path guestPath, for every module this Runtime runs
 // from now on (see vfs.Namespace.Mount: a missing mount point is created in the filesystem
 // below, mounting twice on one path is EBUSY). The Runtime takes ownership of fsys: Close
-// commits and closes it.
+// commits and closes it. With Options.StrictWASI and no Options.Preopens, the guest path is
+// preopened by every later Run, after those mounted before.
 func (r *Runtime) Mount(guestPath string, fsys vfs.FS) error {
-	return r.ns.Mount(guestPath, fsys)
+	if err := r.ns.Mount(guestPath, fsys); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.mounted = append(r.mounted, path.Clean(guestPath))
+	r.mu.Unlock()
+	return nil
+}
+
+// strictPreopens returns the preopens of a strict Run (see Options.Preopens).
+func (r *Runtime) strictPreopens() []string {
+	if r.preopens != nil {
+		return r.preopens
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string{}, r.mounted...)
 }
 
 // Namespace returns the filesystem the guests see, for the host to read and write files in
-// (ns.IOFS() gives an io/fs.FS view) or to list the mounts.
+// (iofs.Of(ns) gives an io/fs.FS view) or to list the mounts.
 func (r *Runtime) Namespace() *vfs.Namespace { return r.ns }
 
 // Close closes the compiled modules and the wazero runtime, then commits and closes every

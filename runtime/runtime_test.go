@@ -18,6 +18,7 @@ import (
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
 )
 
 // WASI preview1 errno values the test guests exit with.
@@ -501,7 +502,7 @@ func TestMountHostDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "hello.txt"), []byte("from the host"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	host, err := vfs.HostDir(dir)
+	host, err := hostfs.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}

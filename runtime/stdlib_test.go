@@ -16,7 +16,8 @@ import (
 	"github.com/wasmrun/wasmrun/internal/guests"
 	"github.com/wasmrun/wasmrun/internal/peer"
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
-	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
 )
 
 // stdlibPackages are the Go standard-library packages whose tests, compiled for wasip1, run
@@ -109,11 +110,11 @@ func runStdlibWasmrun(t *testing.T, wasm []byte, goroot, pkg string) stdlibRun {
 			t.Error("Close:", err)
 		}
 	}()
-	host, err := vfs.HostDir(goroot)
+	host, err := hostfs.New(goroot)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Mount(filepath.ToSlash(goroot), vfs.ReadOnly(host)); err != nil {
+	if err := r.Mount(filepath.ToSlash(goroot), readonly.New(host)); err != nil {
 		t.Fatal(err)
 	}
 	m, err := r.Compile(ctx, wasm)

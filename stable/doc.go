@@ -145,7 +145,7 @@
 // FS.Stats counts commits by what started them (a sync, a Commit or Close, the dirty-size
 // bound, the age bound), failed commits, commit latency, bytes committed, cache hits and
 // misses, pages read and written, and the peak of dirty page memory. FS.BackendStats gives
-// the same figures to vfs.StatsFS, which is how the CLI's --stats prints them.
+// the same figures to stats.Counter, which is how the CLI's --stats prints them.
 //
 // # Locking and errors
 //

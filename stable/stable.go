@@ -19,6 +19,7 @@ import (
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/stable/internal/kv/boltkv"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 )
 
 // Defaults of Options.
@@ -132,7 +133,7 @@ var (
 )
 
 // FS is a file system persisted in a store file. It implements vfs.FS, vfs.Committer,
-// vfs.Closer, vfs.Usager and vfs.BackendStatser, and is safe for concurrent use by many
+// vfs.Closer, vfs.Usager and stats.BackendStatser, and is safe for concurrent use by many
 // goroutines. Create one with
 // Open; see the package documentation for the store format and the durability contract.
 type FS struct {
@@ -185,7 +186,7 @@ type FS struct {
 	failErr    vfs.Errno // and its error
 	lastFailed bool      // the most recent commit failed
 	stats      Stats
-	commitLat  vfs.Histogram // durations of the commits, successful or not
+	commitLat  stats.Histogram // durations of the commits, successful or not
 
 	wake chan struct{} // to the background committer: the dirty set is no longer empty
 	stop chan struct{}

@@ -3,7 +3,7 @@ package stable
 import (
 	"time"
 
-	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 )
 
 // Stats are the counters of an FS since Open.
@@ -21,7 +21,7 @@ type Stats struct {
 	FailedCommits int64 // commits that failed (their changes stay dirty and are retried)
 
 	CommitTime     time.Duration // total time spent in commits, successful or not
-	CommitLatency  vfs.Latency   // the distribution of those durations
+	CommitLatency  stats.Latency // the distribution of those durations
 	CommittedBytes int64         // keys and values written by successful commits
 	PagesWritten   int64         // file pages put or deleted by successful commits
 	PagesRead      int64         // file pages read from the store
@@ -50,7 +50,7 @@ func (f *FS) Stats() Stats {
 	return st
 }
 
-// BackendStats implements vfs.BackendStatser: the counters of Stats under snake_case keys,
+// BackendStats implements stats.BackendStatser: the counters of Stats under snake_case keys,
 // which --stats prints on its "backend" line:
 //
 //	cache_hits, cache_misses, peak_dirty_bytes, pages_read, pages_written,
@@ -58,7 +58,7 @@ func (f *FS) Stats() Stats {
 //	committed_bytes, commit_p50_ns, commit_p90_ns, commit_p99_ns, commit_max_ns,
 //	inodes_evicted, names_evicted
 //
-// The commit latencies cover every commit the FS made, whatever started it; a StatsFS sees
+// The commit latencies cover every commit the FS made, whatever started it; a stats.Counter sees
 // only the Commit calls that go through it. Safe to call at any time, also after Close.
 func (f *FS) BackendStats() map[string]int64 {
 	st := f.Stats()

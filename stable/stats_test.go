@@ -8,12 +8,13 @@ import (
 
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 )
 
 // TestBackendStats drives each counter of Stats and checks it, then checks that
-// vfs.WithStats passes them on and formats them.
+// stats.Wrap passes them on and formats them.
 func TestBackendStats(t *testing.T) {
-	s := vfs.WithStats(newT(t, Options{PageSize: 4096, CommitInterval: -1, NoSync: true}))
+	s := stats.Wrap(newT(t, Options{PageSize: 4096, CommitInterval: -1, NoSync: true}))
 	fsys := s.FS()
 	f := s.Unwrap().(*FS)
 	data := bytes.Repeat([]byte("0123456789abcdef"), 4096) // 64 KiB: 16 pages

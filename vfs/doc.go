@@ -1,23 +1,34 @@
 // Package vfs is wasmrun's virtual filesystem: the contract every storage backend implements
-// (FS and File, which speak inodes, never paths), the one error type (Errno), and the
-// Namespace that mounts backends at guest paths and walks paths over them the way a Linux
+// (FS and File, which speak inodes, never paths), the one error type (Errno), and the kernel:
+// the Namespace that mounts backends at guest paths and walks paths over them the way a Linux
 // kernel does. The wasi package exposes a Namespace to WebAssembly guests; Go code on the host
-// can read it through IOFS.
+// reads it through package iofs. Everything else lives in its own package below vfs: backends
+// (hostfs), adapters (iofs) and decorators (readonly, stats).
 //
 // # Backends
 //
 // A backend implements FS: Lookup, Stat, SetAttr, Create, Link, Remove, Rename, Readlink and
 // Open on inode numbers (Ino), each a single step with POSIX semantics. Optional capabilities
-// are separate interfaces found by type assertion: Committer (a write-back layer to make
-// durable), Closer (resources to release) and Usager (space accounting). The backends are:
+// are separate interfaces: Committer (a write-back layer to make durable), Closer (resources
+// to release), Usager (space accounting) and stats.BackendStatser (a backend's own figures).
+// The backends are:
 //
 //   - heap (package heap): Go memory, for /tmp; never durable.
 //   - stable (package stable): pages in a bbolt file, durable at every commit.
-//   - HostDir: a directory of the host, confined with os.Root.
-//   - FromIOFS: any io/fs.FS (embed.FS, fstest.MapFS, os.DirFS), read-only.
-//   - ReadOnly: any backend with every change refused (EROFS).
+//   - hostfs (package vfs/hostfs): a directory of the host, confined with os.Root.
+//   - iofs.FromFS (package vfs/iofs): any io/fs.FS (embed.FS, fstest.MapFS, os.DirFS),
+//     read-only.
 //
 // The package vfs/vfstest is the conformance kit: a backend passes it or it is not done.
+//
+// # Decorators and capabilities
+//
+// A decorator wraps a backend and is an FS itself: readonly.New refuses every change (EROFS),
+// stats.Wrap counts and times what goes through it. A decorator implements Wrapper (Unwrap
+// returns what it wraps) and only the capabilities it changes; As finds a capability along the
+// Unwrap chain, the way errors.As walks an error chain, so a capability no decorator knows of
+// still reaches the Namespace (Commit, Close) and the CLI (a store's figures behind a
+// read-only mount). Every caller discovers capabilities with As, never a bare type assertion.
 //
 // # Namespace and path walking
 //
@@ -54,6 +65,11 @@
 // came through; above a walk's starting directory it asks the backend (Lookup of ".."), which
 // keeps each directory's parent: the Namespace keeps no table of parents.
 //
+// A walk can be confined beneath its starting directory, as Linux's openat2 RESOLVE_BENEATH
+// confines one (WASI's strict capability mode uses it): pass Node.Beneath() as the at Node, and
+// an absolute path, an absolute symlink target, or a ".." above the start (even one that comes
+// back down) is ENOTCAPABLE, an errno Linux does not have. Otherwise the walk is the same.
+//
 // # Errors
 //
 // Errno is the only error of the layer, with Linux's numbering; ESUCCESS (0) is success.
@@ -61,21 +77,7 @@
 // EIO), and the wasi package translates it to WASI numbers in one switch. Errno implements
 // error and matches the io/fs sentinels with errors.Is (ENOENT is fs.ErrNotExist); ToErrno goes
 // the other way. Mount, Commit and Close, which are Go APIs, return errors wrapping an Errno;
-// IOFS returns *fs.PathError values wrapping one.
-//
-// # Statistics
-//
-// WithStats wraps a backend in a StatsFS, which counts what goes through it: calls and failed
-// calls of each kind of operation (Op: lookup, stat, setattr, create, link, remove, rename,
-// readlink, open, close, read, write, append, readdir, sync, commit), bytes read and written,
-// and the latency of File.Sync and Committer.Commit in a Histogram (p50, p90, p99, max). Mount
-// the view s.FS() in place of the backend: it implements Committer, Closer and Usager exactly
-// when the backend does, so the Namespace still commits and closes it. s.Stats() is a snapshot,
-// and Stats.Format prints it as a short block per mount (the CLI's --stats). A backend's own
-// figures (cache hits, peak dirty bytes, commits made in the background or on Close, which no
-// wrapper can see) come through the optional BackendStatser interface. Counting costs a few
-// uncontended atomic adds per call and allocates nothing (BenchmarkStats, TestStatsNoAllocs);
-// opening a File allocates one small wrapper.
+// the io/fs view (iofs.Of) returns *fs.PathError values wrapping one.
 //
 // # Concurrency
 //

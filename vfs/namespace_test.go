@@ -7,6 +7,7 @@ import (
 
 	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
 )
 
 // backends are the writable backends the Namespace tests run over.
@@ -16,7 +17,7 @@ var backends = []struct {
 }{
 	{"heap", func(t *testing.T) vfs.FS { return heap.New(heap.Options{}) }},
 	{"hostdir", func(t *testing.T) vfs.FS {
-		fsys, err := vfs.HostDir(t.TempDir())
+		fsys, err := hostfs.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}

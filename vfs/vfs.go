@@ -125,8 +125,8 @@ type DirEntry struct {
 // "..". An FS that cannot change
 // (a read-only mount) returns EROFS from every method that would.
 //
-// Optional capabilities are separate interfaces, discovered by type assertion: Committer,
-// Closer, Usager.
+// Optional capabilities are separate interfaces, discovered with As (a type assertion along
+// the Unwrap chain of decorators): Committer, Closer, Usager.
 type FS interface {
 	// Root returns the Ino of the root directory. It never fails.
 	Root() Ino
@@ -252,4 +252,31 @@ type Usage struct {
 // Usager is implemented by backends that can report their usage.
 type Usager interface {
 	Usage() Usage
+}
+
+// Wrapper is implemented by a decorator: an FS that wraps another (read-only, statistics) and
+// forwards to it. Unwrap returns the wrapped FS. A decorator implements only the optional
+// capabilities it changes (statistics count Commit); the others are found through the chain
+// by As, so a capability a decorator does not know of is never lost.
+type Wrapper interface {
+	Unwrap() FS
+}
+
+// As returns the first FS in fsys's Unwrap chain (fsys itself first) that implements the
+// capability T, such as Committer, Closer or Usager, as errors.As does for error chains. It is
+// how every caller discovers a capability: a plain type assertion misses one behind a
+// decorator.
+func As[T any](fsys FS) (T, bool) {
+	for fsys != nil {
+		if t, ok := fsys.(T); ok {
+			return t, true
+		}
+		w, ok := fsys.(Wrapper)
+		if !ok {
+			break
+		}
+		fsys = w.Unwrap()
+	}
+	var zero T
+	return zero, false
 }

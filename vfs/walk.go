@@ -101,6 +101,10 @@ type walker struct {
 	p     string    // what is left of the string being walked
 	pend  strStack  // strings to walk after p
 	links int       // symlinks followed so far
+	// beneath confines the walk to the tree under its starting node (Node.Beneath): an absolute
+	// path or symlink target, or ".." from the starting node, is ENOTCAPABLE. up then holds
+	// exactly the directories between the start and cur, so up.n == 0 means cur is the start.
+	beneath bool
 }
 
 // checkPath checks the limits every path argument obeys.
@@ -126,7 +130,12 @@ func (w *walker) start(ns *Namespace, at Node, path string) Errno {
 		return e
 	}
 	w.p = path
+	w.beneath = at.beneath
+	at.beneath = false
 	if path[0] == '/' {
+		if w.beneath {
+			return ENOTCAPABLE
+		}
 		w.cur, w.typ = w.tab.rootNode, TypeDir
 		return ESUCCESS
 	}
@@ -143,7 +152,7 @@ func (t *mountTable) cross(n Node) (Node, bool) {
 		return n, false
 	}
 	if m, ok := t.points[n]; ok {
-		return Node{m, m.root}, true
+		return Node{m: m, Ino: m.root}, true
 	}
 	return n, false
 }
@@ -230,7 +239,7 @@ func (w *walker) walkParent() (name string, kind lastKind, slash bool, e Errno) 
 				return "", 0, false, e
 			}
 			w.up.push(w.cur)
-			w.enter(Node{w.cur.m, ino}, typ)
+			w.enter(Node{m: w.cur.m, Ino: ino}, typ)
 		}
 		w.p = p[j:]
 	}
@@ -285,6 +294,9 @@ func (w *walker) follow(link Node, tail string) Errno {
 	if strings.IndexByte(target, 0) >= 0 {
 		return EILSEQ
 	}
+	if target[0] == '/' && w.beneath {
+		return ENOTCAPABLE
+	}
 	if strings.TrimLeft(tail, "/") != "" {
 		w.pend.push(tail)
 	}
@@ -298,8 +310,16 @@ func (w *walker) follow(link Node, tail string) Errno {
 
 // goUp moves w.cur (a directory) to its parent: across a mount point to the directory holding
 // it, and nowhere at the namespace root. Within the walk it goes back the way the walk came;
-// above the walk's start it asks the backend.
+// above the walk's start it asks the backend. A walk confined beneath its start cannot go above
+// it: ENOTCAPABLE.
 func (w *walker) goUp() Errno {
+	if w.beneath {
+		if w.up.n == 0 {
+			return ENOTCAPABLE
+		}
+		w.cur, w.typ = w.up.pop(), TypeDir
+		return ESUCCESS
+	}
 	if w.up.n > 0 && w.cur != w.tab.rootNode {
 		w.cur, w.typ = w.up.pop(), TypeDir
 		return ESUCCESS
@@ -321,13 +341,13 @@ func (t *mountTable) parentOf(n Node) (Node, Errno) {
 	}
 	if n.Ino == n.m.root && n.m.parent != nil {
 		// The root of a mount: its parent is the covered directory's parent.
-		n = Node{n.m.parent, n.m.point}
+		n = Node{m: n.m.parent, Ino: n.m.point}
 	}
 	ino, _, e := n.m.fs.Lookup(n.Ino, "..")
 	if e != 0 {
 		return Node{}, e
 	}
-	return Node{n.m, ino}, ESUCCESS
+	return Node{m: n.m, Ino: ino}, ESUCCESS
 }
 
 // creating is what Namespace.Open asks of resolve when its final component may be created
@@ -372,7 +392,7 @@ func (w *walker) resolve(follow bool, c *creating) (Node, FileType, Errno) {
 				return Node{}, 0, e
 			}
 			// The final node is not pushed: w.cur stays its directory, for follow.
-			n, crossed := w.tab.cross(Node{w.cur.m, ino})
+			n, crossed := w.tab.cross(Node{m: w.cur.m, Ino: ino})
 			if crossed {
 				typ = TypeDir
 			}

@@ -38,6 +38,7 @@ func TestWalkAllocs(t *testing.T) {
 		{root, "/tmp/l/c/file"},
 		{dir, "b/c/file"},
 		{dir, "../a/b"},
+		{dir.Beneath(), "b/c/file"},
 	} {
 		allocs := testing.AllocsPerRun(100, func() {
 			if _, e := ns.StatAt(tt.at, tt.path, true); e != 0 {

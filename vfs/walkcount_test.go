@@ -7,11 +7,12 @@ import (
 
 	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 )
 
 // opCounts sums the calls counted by each StatsFS, by Op.
-func opCounts(ss ...*vfs.StatsFS) [vfs.NumOps]int64 {
-	var n [vfs.NumOps]int64
+func opCounts(ss ...*stats.Counter) [stats.NumOps]int64 {
+	var n [stats.NumOps]int64
 	for _, s := range ss {
 		st := s.Stats()
 		for op := range st.Ops {
@@ -22,7 +23,7 @@ func opCounts(ss ...*vfs.StatsFS) [vfs.NumOps]int64 {
 }
 
 // TestBackendCalls counts the backend calls of namespace operations on /data/a/b.txt, with "/"
-// and "/data" two heaps behind vfs.WithStats. Lookup reports the entry's type and ".." comes
+// and "/data" two heaps behind stats.Wrap. Lookup reports the entry's type and ".." comes
 // from the backend, so a walk spends one Lookup per component and no Stat (a path relative to a
 // directory handle whose only component is "." or ".." spends one Stat, on the handle's node,
 // whose type a Node does not carry). The figures are exact: a change that adds a call per
@@ -55,7 +56,7 @@ func TestBackendCalls(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			root, data := vfs.WithStats(heap.New(heap.Options{})), vfs.WithStats(heap.New(heap.Options{}))
+			root, data := stats.Wrap(heap.New(heap.Options{})), stats.Wrap(heap.New(heap.Options{}))
 			ns := vfs.NewNamespace(root.FS())
 			t.Cleanup(func() { ns.Close() })
 			if err := ns.Mount("/data", data.FS()); err != nil {
@@ -90,7 +91,7 @@ func TestBackendCalls(t *testing.T) {
 			for op := range after {
 				if d := after[op] - before[op]; d != 0 {
 					total += d
-					fmt.Fprintf(&b, " %s=%d", vfs.Op(op), d)
+					fmt.Fprintf(&b, " %s=%d", stats.Op(op), d)
 				}
 			}
 			got := strings.TrimSpace(b.String())

@@ -158,15 +158,15 @@ func TestMiscFunctions(t *testing.T) {
 ==> wasi_snapshot_preview1.proc_raise(sig=6)
 <== errno=ENOSYS
 ==> wasi_snapshot_preview1.sock_accept(fd=3,flags=)
-<== (fd=,errno=ENOTSUP)
+<== (fd=,errno=ENOTSOCK)
 ==> wasi_snapshot_preview1.sock_accept(fd=50,flags=)
 <== (fd=,errno=EBADF)
 ==> wasi_snapshot_preview1.sock_recv(fd=3,ri_data=100,ri_data_len=1,ri_flags=)
-<== (ro_datalen=,ro_flags=,errno=ENOTSUP)
+<== (ro_datalen=,ro_flags=,errno=ENOTSOCK)
 ==> wasi_snapshot_preview1.sock_send(fd=1,si_data=100,si_data_len=1,si_flags=)
-<== (so_datalen=,errno=ENOTSUP)
+<== (so_datalen=,errno=ENOTSOCK)
 ==> wasi_snapshot_preview1.sock_shutdown(fd=3,how=RD|WR)
-<== errno=ENOTSUP
+<== errno=ENOTSOCK
 `)
 }
 

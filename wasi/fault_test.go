@@ -283,9 +283,10 @@ const fuzzCalls = 8
 // fuzzRig is what FuzzHostCall shares between inputs: a wazero runtime with the host module and
 // the compiled proxy guest. Each input gets its own namespace, Process and guest instance.
 type fuzzRig struct {
-	r     wazero.Runtime
-	proxy wazero.CompiledModule
-	sigs  []signature
+	r      wazero.Runtime
+	proxy  wazero.CompiledModule
+	sigs   []signature
+	strict bool // processes in strict mode, "/" their only preopen (FuzzHostCallStrict)
 }
 
 func newFuzzRig(tb testing.TB) *fuzzRig {
@@ -356,6 +357,9 @@ func (rig *fuzzRig) fuzzProcess(t testing.TB, trace bool) (context.Context, api.
 	if trace {
 		cfg.Trace = io.Discard
 	}
+	if rig.strict {
+		cfg.Strict, cfg.Preopens = true, []string{"/"}
+	}
 	p, err := NewProcess(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -372,8 +376,8 @@ func (rig *fuzzRig) fuzzProcess(t testing.TB, trace bool) (context.Context, api.
 			t.Fatalf("open %s: %v %v", path, res, err)
 		}
 	}
-	open("/f", 0, rightsAll)
-	open("/d", oflagDirectory, rightsAll&^(rightFdWrite|rightFdAllocate|rightFdFilestatSetSize|rightFdDatasync))
+	open("f", 0, rightsAll) // relative: strict mode refuses absolute paths
+	open("d", oflagDirectory, rightsAll&^(rightFdWrite|rightFdAllocate|rightFdFilestatSetSize|rightFdDatasync))
 	return ctx, mod, p, stdin
 }
 
@@ -410,7 +414,26 @@ func (rig *fuzzRig) decodeCalls(prog []byte) (names []string, args [][]uint64) {
 // reader returns. The seed corpus is in testdata/fuzz/FuzzHostCall.
 func FuzzHostCall(f *testing.F) {
 	rig := newFuzzRig(f)
-	f.Fuzz(func(t *testing.T, trace bool, prog []byte, mem []byte) {
+	f.Fuzz(rig.fuzzHostCalls)
+}
+
+// FuzzHostCallStrict is FuzzHostCall in strict mode (rights enforced, paths confined beneath
+// their directory fd), with the same world and the same checks. Its seeds are FuzzHostCall's.
+func FuzzHostCallStrict(f *testing.F) {
+	sigs := signatures()
+	for _, build := range hostCallSeeds() {
+		s := &seedProg{sigs: sigs}
+		build(s)
+		f.Add(false, s.prog, s.mem)
+	}
+	rig := newFuzzRig(f)
+	rig.strict = true
+	f.Fuzz(rig.fuzzHostCalls)
+}
+
+// fuzzHostCalls is the body of FuzzHostCall and FuzzHostCallStrict.
+func (rig *fuzzRig) fuzzHostCalls(t *testing.T, trace bool, prog []byte, mem []byte) {
+	{
 		before := runtime.NumGoroutine()
 		ctx, mod, p, stdin := rig.fuzzProcess(t, trace)
 		if len(mem) > 65536 {
@@ -446,7 +469,7 @@ func FuzzHostCall(f *testing.F) {
 			}
 			time.Sleep(time.Millisecond)
 		}
-	})
+	}
 }
 
 // updateSeeds rewrites the committed seed corpus of FuzzHostCall from hostCallSeeds.

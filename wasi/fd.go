@@ -10,26 +10,41 @@ import (
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
-// lookup returns the entry of fd. Rights are not checked: see doc.go, Rights. Errors: EBADF.
-func (p *Process) lookup(fd uint32) (*fdEntry, vfs.Errno) {
+// lookup returns the entry of fd, which must hold the rights r in strict mode (see need).
+// Errors: EBADF, ENOTCAPABLE.
+func (p *Process) lookup(fd uint32, r uint64) (*fdEntry, vfs.Errno) {
 	e := p.fds.get(fd)
 	if e == nil {
 		return nil, vfs.EBADF
 	}
-	return e, vfs.ESUCCESS
+	return e, p.need(e, r)
+}
+
+// need is the rights check of strict mode: e must hold every right in r, or the call fails with
+// ENOTCAPABLE, as in wasmtime's preview1. In the default mode rights are not enforced (see
+// doc.go, Rights) and need always succeeds.
+func (p *Process) need(e *fdEntry, r uint64) vfs.Errno {
+	if p.strict && e.base&r != r {
+		return vfs.ENOTCAPABLE
+	}
+	return vfs.ESUCCESS
 }
 
 // lookupAccess returns the entry of fd if it was opened with every access in want, as read(2)
 // and write(2) require: EBADF otherwise. With seekable, it is for a call that needs a position
 // (pread, pwrite, allocate): a standard stream is ESPIPE, as on a pipe or terminal, before the
-// access mode is checked (Linux's order for pread and pwrite). Errors: EBADF, ESPIPE.
-func (p *Process) lookupAccess(fd uint32, want access, seekable bool) (*fdEntry, vfs.Errno) {
+// access mode is checked (Linux's order for pread and pwrite). In strict mode, the rights r are
+// checked before the access mode. Errors: EBADF, ESPIPE, ENOTCAPABLE.
+func (p *Process) lookupAccess(fd uint32, want access, seekable bool, r uint64) (*fdEntry, vfs.Errno) {
 	e := p.fds.get(fd)
 	if e == nil {
 		return nil, vfs.EBADF
 	}
 	if seekable && e.h == nil {
 		return nil, vfs.ESPIPE
+	}
+	if err := p.need(e, r); err != vfs.ESUCCESS {
+		return nil, err
 	}
 	if e.access&want != want {
 		return nil, vfs.EBADF
@@ -40,8 +55,8 @@ func (p *Process) lookupAccess(fd uint32, want access, seekable bool) (*fdEntry,
 // lookupPosition returns the entry of fd for fd_seek, fd_tell and fd_advise: a standard stream
 // is ESPIPE, and for seek and tell (not advise) a directory is EBADF, as in wasmtime (directories
 // have no position in WASI; wasi-testsuite accepts EBADF, EISDIR or ENOTCAPABLE).
-// Errors: EBADF, ESPIPE.
-func (p *Process) lookupPosition(fd uint32, dirOK bool) (*fdEntry, vfs.Errno) {
+// In strict mode the fd must then hold the rights r. Errors: EBADF, ESPIPE, ENOTCAPABLE.
+func (p *Process) lookupPosition(fd uint32, dirOK bool, r uint64) (*fdEntry, vfs.Errno) {
 	e := p.fds.get(fd)
 	if e == nil {
 		return nil, vfs.EBADF
@@ -52,7 +67,7 @@ func (p *Process) lookupPosition(fd uint32, dirOK bool) (*fdEntry, vfs.Errno) {
 	if e.kind == kindDir && !dirOK {
 		return nil, vfs.EBADF
 	}
-	return e, vfs.ESUCCESS
+	return e, p.need(e, r)
 }
 
 // exitGuest ends the guest because ctx is done while a host call was waiting, with the exit code
@@ -89,7 +104,11 @@ func fdPread(ctx context.Context, mod api.Module, p *Process, s []uint64) vfs.Er
 
 // read is fd_read (at < 0) and fd_pread (at >= 0).
 func (p *Process) read(ctx context.Context, mod api.Module, fd, iovs, count uint32, at int64, res uint32) vfs.Errno {
-	e, err := p.lookupAccess(fd, accRead, at >= 0)
+	r := rightFdRead
+	if at >= 0 {
+		r |= rightFdSeek
+	}
+	e, err := p.lookupAccess(fd, accRead, at >= 0, r)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -172,7 +191,11 @@ func fdPwrite(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Err
 }
 
 func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res uint32) vfs.Errno {
-	e, err := p.lookupAccess(fd, accWrite, at >= 0)
+	r := rightFdWrite
+	if at >= 0 {
+		r |= rightFdSeek
+	}
+	e, err := p.lookupAccess(fd, accWrite, at >= 0, r)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -241,7 +264,11 @@ func (p *Process) write(mod api.Module, fd, iovs, count uint32, at int64, res ui
 func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
 	fd, off, whence, res := u32(s[0]), int64(s[1]), u32(s[2]), u32(s[3])
-	e, err := p.lookupPosition(fd, false)
+	r := rightFdTell | rightFdSeek // as wasmtime: a seek reports the new position
+	if off == 0 && whence == whenceCur {
+		r = rightFdTell
+	}
+	e, err := p.lookupPosition(fd, false, r)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -274,7 +301,7 @@ func fdSeek(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno
 // fdTell implements fd_tell(fd) -> offset. Errors: EBADF (also a directory), ESPIPE, EFAULT.
 func fdTell(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
-	e, err := p.lookupPosition(u32(s[0]), false)
+	e, err := p.lookupPosition(u32(s[0]), false, rightFdTell)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -288,7 +315,7 @@ func fdTell(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno
 // Errors: EBADF, ESPIPE, EINVAL (unknown advice, negative offset or length).
 func fdAdvise(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
-	if _, err := p.lookupPosition(u32(s[0]), true); err != vfs.ESUCCESS {
+	if _, err := p.lookupPosition(u32(s[0]), true, rightFdAdvise); err != vfs.ESUCCESS {
 		return err
 	}
 	if u32(s[3]) > 5 || int64(s[1]) < 0 || int64(s[2]) < 0 {
@@ -303,7 +330,7 @@ func fdAdvise(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno
 // or len <= 0, as POSIX), EFBIG (offset+len overflows), and the backend's (ENOSPC...).
 func fdAllocate(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
-	e, err := p.lookupAccess(u32(s[0]), accWrite, true)
+	e, err := p.lookupAccess(u32(s[0]), accWrite, true, rightFdAllocate)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -342,17 +369,17 @@ func fdClose(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno 
 // stream, as fsync(2) on a pipe or terminal), and the backend's (EIO, ENOSPC).
 func fdSync(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[0]
-	return p.sync(u32(s[0]), false)
+	return p.sync(u32(s[0]), false, rightFdSync)
 }
 
 // fdDatasync implements fd_datasync(fd): data durable. Errors: as fd_sync.
 func fdDatasync(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[0]
-	return p.sync(u32(s[0]), true)
+	return p.sync(u32(s[0]), true, rightFdDatasync)
 }
 
-func (p *Process) sync(fd uint32, dataOnly bool) vfs.Errno {
-	e, err := p.lookup(fd)
+func (p *Process) sync(fd uint32, dataOnly bool, r uint64) vfs.Errno {
+	e, err := p.lookup(fd, r)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -388,7 +415,7 @@ func fdFdstatGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.
 // see every write). Errors: EBADF, EINVAL (unknown bits).
 func fdFdstatSetFlags(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
-	e, err := p.lookup(u32(s[0]))
+	e, err := p.lookup(u32(s[0]), rightFdFdstatSetFlags)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -441,7 +468,7 @@ func putFilestat(b []byte, st *vfs.Stat) {
 // filetype. Errors: EBADF, EFAULT, and the backend's.
 func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
-	e, err := p.lookup(u32(s[0]))
+	e, err := p.lookup(u32(s[0]), rightFdFilestatGet)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -467,7 +494,7 @@ func fdFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) vf
 // ftruncate(2) on Linux), and the backend's (EFBIG, ENOSPC, EROFS).
 func fdFilestatSetSize(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
-	e, err := p.lookup(u32(s[0]))
+	e, err := p.lookup(u32(s[0]), rightFdFilestatSetSize)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -520,7 +547,7 @@ func (p *Process) timesAttr(atim, mtim uint64, fst uint32) (vfs.Attr, vfs.Errno)
 // Errors: EBADF, EINVAL (see fst_flags), and the backend's.
 func fdFilestatSetTimes(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[3]
-	e, err := p.lookup(u32(s[0]))
+	e, err := p.lookup(u32(s[0]), rightFdFilestatSetTimes)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -598,12 +625,15 @@ func fdRenumber(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Err
 // last whole entry). Errors: EBADF, ENOTDIR (not a directory), EFAULT, and the backend's.
 func fdReaddir(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[4]
-	e, err := p.lookup(u32(s[0]))
+	e, err := p.lookup(u32(s[0]), 0)
 	if err != vfs.ESUCCESS {
 		return err
 	}
 	if e.kind != kindDir {
 		return vfs.ENOTDIR
+	}
+	if err := p.need(e, rightFdReaddir); err != vfs.ESUCCESS {
+		return err
 	}
 	m := p.memory(mod)
 	b, ok := view(m, u32(s[1]), u32(s[2]))

@@ -15,6 +15,7 @@ import (
 	"github.com/tetratelabs/wazero/sys"
 	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
 )
 
 // buildC compiles testdata/<name>.c with clang and wasi-libc into t.TempDir().
@@ -165,7 +166,7 @@ func TestGoGuest(t *testing.T) {
 	if err := ns.Mount("/rw", heap.New(heap.Options{})); err != nil {
 		t.Fatal(err)
 	}
-	if err := ns.Mount("/ro", vfs.ReadOnly(ro)); err != nil {
+	if err := ns.Mount("/ro", readonly.New(ro)); err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()

@@ -160,34 +160,35 @@ func randomGet(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Er
 	return vfs.ESUCCESS
 }
 
-// sockFd checks that fd is open: the sock_* functions answer EBADF for a closed fd and ENOTSUP
-// for any open one, since no socket can be opened.
+// sockFd checks that fd is open: the sock_* functions answer EBADF for a closed fd and ENOTSOCK
+// for any open one, since no socket can be opened (preview1 has no call that makes one, and
+// wasmrun preopens none), as Linux answers for a file.
 func sockFd(p *Process, fd uint32) vfs.Errno {
 	if p.fds.get(fd) == nil {
 		return vfs.EBADF
 	}
-	return vfs.ENOTSUP
+	return vfs.ENOTSOCK
 }
 
-// sockAccept implements sock_accept. Errors: EBADF, ENOTSUP.
+// sockAccept implements sock_accept. Errors: EBADF, ENOTSOCK.
 func sockAccept(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
 	return sockFd(p, u32(s[0]))
 }
 
-// sockRecv implements sock_recv. Errors: EBADF, ENOTSUP.
+// sockRecv implements sock_recv. Errors: EBADF, ENOTSOCK.
 func sockRecv(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[5]
 	return sockFd(p, u32(s[0]))
 }
 
-// sockSend implements sock_send. Errors: EBADF, ENOTSUP.
+// sockSend implements sock_send. Errors: EBADF, ENOTSOCK.
 func sockSend(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[4]
 	return sockFd(p, u32(s[0]))
 }
 
-// sockShutdown implements sock_shutdown. Errors: EBADF, ENOTSUP.
+// sockShutdown implements sock_shutdown. Errors: EBADF, ENOTSOCK.
 func sockShutdown(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[1]
 	return sockFd(p, u32(s[0]))

@@ -7,9 +7,9 @@ import (
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
-// dirAt returns the directory entry of fd for a path_* call. Its rights are not checked (see
-// doc.go, Rights). Errors: EBADF, ENOTDIR (fd is open but not a directory).
-func (p *Process) dirAt(fd uint32) (*fdEntry, vfs.Errno) {
+// dirAt returns the directory entry of fd for a path_* call, which must hold the rights r in
+// strict mode (see need). Errors: EBADF, ENOTDIR (fd is open but not a directory), ENOTCAPABLE.
+func (p *Process) dirAt(fd uint32, r uint64) (*fdEntry, vfs.Errno) {
 	e := p.fds.get(fd)
 	if e == nil {
 		return nil, vfs.EBADF
@@ -17,16 +17,27 @@ func (p *Process) dirAt(fd uint32) (*fdEntry, vfs.Errno) {
 	if e.kind != kindDir {
 		return nil, vfs.ENOTDIR
 	}
-	return e, vfs.ESUCCESS
+	return e, p.need(e, r)
 }
 
-// pathAt is the prologue every path_* call shares. It finds the directory fd, then reports pre
+// at is the node a path_* call resolves its path from: the directory of e, confined beneath it
+// in strict mode (vfs.Node.Beneath: absolute paths, absolute symlink targets and ".." out of it
+// are ENOTCAPABLE).
+func (p *Process) at(e *fdEntry) vfs.Node {
+	if p.strict {
+		return e.h.Node.Beneath()
+	}
+	return e.h.Node
+}
+
+// pathAt is the prologue every path_* call shares. It finds the directory fd (with the rights r
+// in strict mode), then reports pre
 // (the caller's verdict on its other arguments, such as EINVAL for unknown flag bits, computed
 // without side effects before the call), then reads the path at (ptr, n) from guest memory:
 // the order of doc.go's "Checks come in this order". The namespace resolves the path from the
-// directory's node. Errors: EBADF, ENOTDIR, pre, EFAULT, ENAMETOOLONG.
-func (p *Process) pathAt(m api.Memory, fd uint32, ptr, n uint64, pre vfs.Errno) (*fdEntry, string, vfs.Errno) {
-	e, err := p.dirAt(fd)
+// directory's node (p.at). Errors: EBADF, ENOTDIR, ENOTCAPABLE, pre, EFAULT, ENAMETOOLONG.
+func (p *Process) pathAt(m api.Memory, fd uint32, r uint64, ptr, n uint64, pre vfs.Errno) (*fdEntry, string, vfs.Errno) {
+	e, err := p.dirAt(fd, r)
 	if err != vfs.ESUCCESS {
 		return nil, "", err
 	}
@@ -86,8 +97,15 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Err
 	if err == vfs.ESUCCESS && (oflags&^uint32(oflagsAll) != 0 || fdflags&^uint32(fdflagsAll) != 0) {
 		err = vfs.EINVAL
 	}
+	r := rightPathOpen
+	if oflags&uint32(oflagCreat) != 0 {
+		r |= rightPathCreateFile
+	}
+	if oflags&uint32(oflagTrunc) != 0 {
+		r |= rightPathFilestatSetSize
+	}
 	m := p.memory(mod)
-	e, path, err := p.pathAt(m, u32(s[0]), s[2], s[3], err)
+	e, path, err := p.pathAt(m, u32(s[0]), r, s[2], s[3], err)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -120,7 +138,7 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Err
 	if !follow {
 		flags |= vfs.ONoFollow
 	}
-	h, verr := p.ns.Open(e.h.Node, path, flags, 0o644)
+	h, verr := p.ns.Open(p.at(e), path, flags, 0o644)
 	if verr != vfs.ESUCCESS {
 		return verr
 	}
@@ -151,33 +169,33 @@ func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Err
 // ENOTDIR, EFAULT, and the namespace's (EEXIST, ENOENT, ENOSPC, EROFS...).
 func pathCreateDirectory(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
-	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), s[1], s[2], vfs.ESUCCESS)
+	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), rightPathCreateDirectory, s[1], s[2], vfs.ESUCCESS)
 	if err != vfs.ESUCCESS {
 		return err
 	}
-	return p.ns.Mkdir(e.h.Node, path, 0o755)
+	return p.ns.Mkdir(p.at(e), path, 0o755)
 }
 
 // pathRemoveDirectory implements path_remove_directory(fd, path) as rmdir. Errors: EBADF,
 // ENOTDIR, EFAULT, and the namespace's (ENOTEMPTY, EBUSY, EINVAL, ENOENT...).
 func pathRemoveDirectory(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
-	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), s[1], s[2], vfs.ESUCCESS)
+	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), rightPathRemoveDirectory, s[1], s[2], vfs.ESUCCESS)
 	if err != vfs.ESUCCESS {
 		return err
 	}
-	return p.ns.Remove(e.h.Node, path, true)
+	return p.ns.Remove(p.at(e), path, true)
 }
 
 // pathUnlinkFile implements path_unlink_file(fd, path) as unlinkat without AT_REMOVEDIR.
 // Errors: EBADF, ENOTDIR, EFAULT, and the namespace's (EISDIR, ENOENT...).
 func pathUnlinkFile(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
-	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), s[1], s[2], vfs.ESUCCESS)
+	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), rightPathUnlinkFile, s[1], s[2], vfs.ESUCCESS)
 	if err != vfs.ESUCCESS {
 		return err
 	}
-	return p.ns.Remove(e.h.Node, path, false)
+	return p.ns.Remove(p.at(e), path, false)
 }
 
 // pathFilestatGet implements path_filestat_get(fd, flags, path) -> filestat as fstatat.
@@ -186,7 +204,7 @@ func pathFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) 
 	_ = s[4]
 	follow, err := followFlag(u32(s[1]))
 	m := p.memory(mod)
-	e, path, err := p.pathAt(m, u32(s[0]), s[2], s[3], err)
+	e, path, err := p.pathAt(m, u32(s[0]), rightPathFilestatGet, s[2], s[3], err)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -194,7 +212,7 @@ func pathFilestatGet(_ context.Context, mod api.Module, p *Process, s []uint64) 
 	if !ok {
 		return vfs.EFAULT
 	}
-	st, verr := p.ns.StatAt(e.h.Node, path, follow)
+	st, verr := p.ns.StatAt(p.at(e), path, follow)
 	if verr != vfs.ESUCCESS {
 		return verr
 	}
@@ -214,15 +232,15 @@ func pathFilestatSetTimes(_ context.Context, mod api.Module, p *Process, s []uin
 	if ferr == vfs.ESUCCESS {
 		a, aerr = p.timesAttr(s[4], s[5], u32(s[6]))
 	}
-	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), s[2], s[3], firstErr(ferr, aerr))
+	e, path, err := p.pathAt(p.memory(mod), u32(s[0]), rightPathFilestatSetTimes, s[2], s[3], firstErr(ferr, aerr))
 	if err != vfs.ESUCCESS {
 		return err
 	}
 	if a.Valid == 0 {
-		_, verr := p.ns.StatAt(e.h.Node, path, follow)
+		_, verr := p.ns.StatAt(p.at(e), path, follow)
 		return verr
 	}
-	return p.ns.SetAttrAt(e.h.Node, path, follow, &a)
+	return p.ns.SetAttrAt(p.at(e), path, follow, &a)
 }
 
 // pathLink implements path_link(old_fd, old_flags, old_path, new_fd, new_path) as linkat;
@@ -230,10 +248,10 @@ func pathFilestatSetTimes(_ context.Context, mod api.Module, p *Process, s []uin
 // EINVAL, EFAULT, and the namespace's (EEXIST, EXDEV, EPERM for a directory...).
 func pathLink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[6]
-	ne, nerr := p.dirAt(u32(s[4]))
+	ne, nerr := p.dirAt(u32(s[4]), rightPathLinkTarget)
 	follow, ferr := followFlag(u32(s[1]))
 	m := p.memory(mod)
-	oe, oldPath, err := p.pathAt(m, u32(s[0]), s[2], s[3], firstErr(nerr, ferr))
+	oe, oldPath, err := p.pathAt(m, u32(s[0]), rightPathLinkSource, s[2], s[3], firstErr(nerr, ferr))
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -241,7 +259,7 @@ func pathLink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Err
 	if err != vfs.ESUCCESS {
 		return err
 	}
-	return p.ns.Link(oe.h.Node, oldPath, follow, ne.h.Node, newPath)
+	return p.ns.Link(p.at(oe), oldPath, follow, p.at(ne), newPath)
 }
 
 // pathRename implements path_rename(fd, old_path, new_fd, new_path) as renameat. Errors: EBADF,
@@ -249,9 +267,9 @@ func pathLink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Err
 // namespace's (EXDEV, EBUSY, ENOTEMPTY, EISDIR, EINVAL...).
 func pathRename(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[5]
-	ne, nerr := p.dirAt(u32(s[3]))
+	ne, nerr := p.dirAt(u32(s[3]), rightPathRenameTarget)
 	m := p.memory(mod)
-	oe, oldPath, err := p.pathAt(m, u32(s[0]), s[1], s[2], nerr)
+	oe, oldPath, err := p.pathAt(m, u32(s[0]), rightPathRenameSource, s[1], s[2], nerr)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -259,7 +277,7 @@ func pathRename(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.E
 	if err != vfs.ESUCCESS {
 		return err
 	}
-	return p.ns.Rename(oe.h.Node, oldPath, ne.h.Node, newPath)
+	return p.ns.Rename(p.at(oe), oldPath, p.at(ne), newPath)
 }
 
 // pathSymlink implements path_symlink(old_path, fd, new_path) as symlinkat: new_path becomes a
@@ -269,11 +287,14 @@ func pathSymlink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.
 	_ = s[4]
 	m := p.memory(mod)
 	target, terr := pathArg(m, s[0], s[1]) // the target, read first, is not a path resolved here
-	e, path, err := p.pathAt(m, u32(s[2]), s[3], s[4], terr)
+	e, path, err := p.pathAt(m, u32(s[2]), rightPathSymlink, s[3], s[4], terr)
 	if err != vfs.ESUCCESS {
 		return err
 	}
-	return p.ns.Symlink(target, e.h.Node, path)
+	if p.strict && len(target) > 0 && target[0] == '/' {
+		return vfs.ENOTCAPABLE // it could never be followed beneath a directory fd
+	}
+	return p.ns.Symlink(target, p.at(e), path)
 }
 
 // pathReadlink implements path_readlink(fd, path, buf, buf_len) -> bufused as readlinkat: the
@@ -282,7 +303,7 @@ func pathSymlink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.
 func pathReadlink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[5]
 	m := p.memory(mod)
-	e, path, err := p.pathAt(m, u32(s[0]), s[1], s[2], vfs.ESUCCESS)
+	e, path, err := p.pathAt(m, u32(s[0]), rightPathReadlink, s[1], s[2], vfs.ESUCCESS)
 	if err != vfs.ESUCCESS {
 		return err
 	}
@@ -293,7 +314,7 @@ func pathReadlink(_ context.Context, mod api.Module, p *Process, s []uint64) vfs
 	if _, ok := view(m, u32(s[5]), 4); !ok {
 		return vfs.EFAULT
 	}
-	target, verr := p.ns.Readlink(e.h.Node, path)
+	target, verr := p.ns.Readlink(p.at(e), path)
 	if verr != vfs.ESUCCESS {
 		return verr
 	}

@@ -74,7 +74,7 @@ func pollOneoff(ctx context.Context, mod api.Module, p *Process, s []uint64) vfs
 			if sub.tag == eventFdWrite {
 				want = accWrite
 			}
-			e, err := p.lookupAccess(sub.fd, want, false)
+			e, err := p.lookupAccess(sub.fd, want, false, rightPollFdReadwrite)
 			if err == vfs.ESUCCESS && e.kind == kindDir {
 				err = vfs.EBADF // nothing is ever read from or written to a directory fd
 			}

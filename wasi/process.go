@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,9 +34,20 @@ type Config struct {
 	// Stdout is fd 1 and Stderr fd 2; nil discards what the guest writes.
 	Stdout io.Writer
 	Stderr io.Writer
-	// NS is the filesystem. It is preopened as "/" at fd 3. With a nil NS the process has no
-	// preopen and no filesystem: every path_* call is EBADF or ENOTDIR, as no directory fd exists.
+	// NS is the filesystem. By default it is preopened as "/" at fd 3 (in strict mode, see
+	// Preopens). With a nil NS the process has no preopen and no filesystem: every path_* call
+	// is EBADF or ENOTDIR, as no directory fd exists.
 	NS *vfs.Namespace
+	// Strict runs the guest in WASI preview1's capability model as wasmtime (cap-std) implements
+	// it, instead of the Linux-exact default (see the package doc, "Strict mode"): the
+	// preopens are exactly Preopens, every path_* call resolves beneath its directory fd, and
+	// the rights of each fd are enforced (ENOTCAPABLE).
+	Strict bool
+	// Preopens are, in strict mode only, the directories of NS preopened from fd 3 in this
+	// order, each by its absolute guest path, which is also the name fd_prestat_dir_name
+	// reports. None (the zero value) means no preopen at all: fd 3 is EBADF. Each must name a
+	// directory of NS. The default mode ignores Preopens and preopens "/".
+	Preopens []string
 	// MaxFDs bounds the number of open fds, stdio and the preopen included; 0 means
 	// DefaultMaxFDs. Opening one more is EMFILE.
 	MaxFDs int
@@ -73,6 +85,7 @@ type Process struct {
 	rand    io.Reader
 	trace   *tracer // nil unless Config.Trace is set
 	started int64   // nano() when the Process was made: the origin of the CPU-time clocks
+	strict  bool    // Config.Strict: rights enforced, paths resolved beneath their dirfd
 
 	// Scratch reused by every call, so steady-state I/O allocates nothing.
 	iovs     [][]byte
@@ -93,9 +106,10 @@ func defaultNanotime() int64 { return int64(time.Since(processStart)) }
 func defaultWalltime() int64 { return time.Now().UnixNano() }
 
 // NewProcess makes the state of one guest process from cfg: fds 0, 1 and 2 are the standard
-// streams, and fd 3 the preopened directory "/" of cfg.NS. It returns an error if an argument or
-// variable contains a NUL byte, a variable has no '=', MaxFDs is below 4 (or 3 without NS), or
-// the root of NS cannot be opened.
+// streams, and fd 3 the preopened directory "/" of cfg.NS (in strict mode, fds 3 and up are
+// cfg.Preopens). It returns an error if an argument or variable contains a NUL byte, a variable
+// has no '=', MaxFDs is too small for the standard streams and the preopens, or a preopen cannot
+// be opened as a directory (the error names its guest path).
 func NewProcess(cfg Config) (*Process, error) {
 	for _, a := range cfg.Args {
 		if strings.IndexByte(a, 0) >= 0 {
@@ -117,13 +131,14 @@ func NewProcess(cfg Config) (*Process, error) {
 		return nil, err
 	}
 	p := &Process{
-		args:  append([]string(nil), cfg.Args...),
-		env:   append([]string(nil), cfg.Env...),
-		ns:    cfg.NS,
-		wall:  cfg.Walltime,
-		nano:  cfg.Nanotime,
-		rand:  cfg.Rand,
-		stdin: &inStream{r: cfg.Stdin},
+		args:   append([]string(nil), cfg.Args...),
+		env:    append([]string(nil), cfg.Env...),
+		ns:     cfg.NS,
+		wall:   cfg.Walltime,
+		nano:   cfg.Nanotime,
+		rand:   cfg.Rand,
+		stdin:  &inStream{r: cfg.Stdin},
+		strict: cfg.Strict,
 	}
 	if p.wall == nil {
 		p.wall = defaultWalltime
@@ -143,24 +158,33 @@ func NewProcess(cfg Config) (*Process, error) {
 	if p.fds.max == 0 {
 		p.fds.max = DefaultMaxFDs
 	}
-	need := 3
-	if cfg.NS != nil {
-		need = 4
+	var preopens []string
+	switch {
+	case cfg.NS == nil:
+	case cfg.Strict:
+		preopens = cfg.Preopens
+	default:
+		preopens = []string{"/"}
 	}
-	if p.fds.max < need {
-		return nil, errors.New("wasi: MaxFDs is too small for the standard streams and the preopen")
+	if p.fds.max < 3+len(preopens) {
+		return nil, errors.New("wasi: MaxFDs is too small for the standard streams and the preopens")
 	}
 	p.fds.set(0, &fdEntry{kind: kindStdin, filetype: streamFiletype(cfg.Stdin), base: rightsStdin, access: accRead})
 	p.fds.set(1, &fdEntry{kind: kindStdout, filetype: streamFiletype(cfg.Stdout), base: rightsStdout, access: accWrite, out: &outStream{w: cfg.Stdout}})
 	p.fds.set(2, &fdEntry{kind: kindStdout, filetype: streamFiletype(cfg.Stderr), base: rightsStdout, access: accWrite, out: &outStream{w: cfg.Stderr}})
-	if cfg.NS != nil {
-		h, e := cfg.NS.Open(cfg.NS.Root(), "/", vfs.ORead|vfs.ODirectory, 0)
-		if e != vfs.ESUCCESS {
-			return nil, errors.New("wasi: opening the root of the namespace: " + e.Error())
+	for i, dir := range preopens {
+		if dir == "" || dir[0] != '/' {
+			p.Close()
+			return nil, errors.New("wasi: preopen " + strconv.Quote(dir) + " is not an absolute guest path")
 		}
-		p.fds.set(3, &fdEntry{
+		h, e := cfg.NS.Open(cfg.NS.Root(), dir, vfs.ORead|vfs.ODirectory, 0)
+		if e != vfs.ESUCCESS {
+			p.Close()
+			return nil, errors.New("wasi: preopen " + strconv.Quote(dir) + ": " + e.Error())
+		}
+		p.fds.set(3+i, &fdEntry{
 			kind: kindDir, filetype: filetypeDirectory, h: h,
-			access: accRead, base: rightsDir, inherit: rightsDir | rightsFile, preopen: "/",
+			access: accRead, base: rightsDir, inherit: rightsDir | rightsFile, preopen: dir,
 		})
 	}
 	return p, nil

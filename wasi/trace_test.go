@@ -231,7 +231,7 @@ func TestTraceLines(t *testing.T) {
 		{"path_open", []uint64{3, 1, 1000, 0, 0, rightsAll &^ rightFdWrite, 0, 0, 100}, `path_open(fd=3, dirflags=SYMLINK_FOLLOW, path="", oflags=0, fs_rights_base=ALL&~(FD_WRITE), fs_rights_inheriting=0, fdflags=0) = -1 ENOENT`},
 		{"proc_raise", []uint64{9}, "proc_raise(sig=9) = -1 ENOSYS"},
 		{"sched_yield", nil, "sched_yield() = 0"},
-		{"sock_send", []uint64{uint64(fd), 3000, 1, 0, 100}, "sock_send(fd=4, si_data=[0xfa0:0] (1), si_flags=0) = -1 ENOTSUP"},
+		{"sock_send", []uint64{uint64(fd), 3000, 1, 0, 100}, "sock_send(fd=4, si_data=[0xfa0:0] (1), si_flags=0) = -1 ENOTSOCK"},
 	} {
 		w.lines = nil
 		e.call(c.name, c.args...)

@@ -174,18 +174,33 @@ func soak(ctx context.Context, cfg config, progress func(sample)) (*result, erro
 	}
 	var ops atomic.Int64
 	exited := make(chan error, 1)
+	started := make(chan struct{}) // closed at the workload's first report
 	go func() {
 		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
+		for first := true; sc.Scan(); {
 			if n, ok := strings.CutPrefix(sc.Text(), "OPS "); ok {
 				v, _ := strconv.ParseInt(n, 10, 64)
 				ops.Store(v)
+				if first {
+					close(started)
+					first = false
+				}
 			}
 		}
 		io.Copy(io.Discard, stdout)
 		exited <- cmd.Wait()
 	}()
 
+	// The clock starts at the workload's first report, not at the process's start: on a loaded
+	// machine python.wasm may take seconds to start, and a soak of a few seconds would then
+	// sample a process that has not run the workload yet.
+	select {
+	case <-started:
+	case err := <-exited:
+		return nil, fmt.Errorf("wasmrun exited before the workload reported: %v\n%s", err, stderr.String())
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 	res := &result{}
 	start := time.Now()
 	tick := time.NewTicker(cfg.interval)

@@ -21,6 +21,7 @@ import (
 	"github.com/wasmrun/wasmrun/internal/guests"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
 )
 
 // The process crash test (the durability contract of DESIGN.md, "The stable store"): a real
@@ -266,7 +267,7 @@ func (m *crashModel) checkStore(t *testing.T, store string, readOnly bool, what 
 	if !rep.OK() {
 		t.Fatalf("%s: fsck found problems:\n%s", what, rep)
 	}
-	fsys := ns.IOFS()
+	fsys := iofs.Of(ns)
 	for _, tag := range m.tags {
 		n := m.synced[tag]
 		log, err := fs.ReadFile(fsys, "crash/"+tag+"/log")
@@ -703,7 +704,7 @@ func TestTimeoutKeepsSynced(t *testing.T) {
 	for i := range want {
 		want[i] = byte(i % 251)
 	}
-	fsys := vfs.NewNamespace(st).IOFS()
+	fsys := iofs.Of(vfs.NewNamespace(st))
 	for i := range synced {
 		if b, err := fs.ReadFile(fsys, fmt.Sprintf("r%d", i)); err != nil || !bytes.Equal(b, want) {
 			t.Fatalf("r%d, reported synced: %d bytes, %v", i, len(b), err)

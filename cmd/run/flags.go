@@ -19,6 +19,20 @@ type listFlag []string
 func (l *listFlag) String() string     { return "" }
 func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
 
+// orderedFlag is a repeatable string flag (--dir, --mount) that also records, in order, which
+// flag each value came from, so that values of two flags can be put back in command-line order.
+type orderedFlag struct {
+	list  *listFlag
+	order *[]string
+	name  string
+}
+
+func (o orderedFlag) String() string { return "" }
+func (o orderedFlag) Set(s string) error {
+	*o.order = append(*o.order, o.name)
+	return o.list.Set(s)
+}
+
 // sizeFlag is a byte count with an optional binary suffix: 4096, 64K, 64M, 1G, 1.5G, 2T;
 // K, KB, KiB (any case) all mean 1024.
 type sizeFlag int64

@@ -15,6 +15,8 @@ import (
 	"github.com/wasmrun/wasmrun/internal/tarfs"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
 )
 
 // summary describes what an export or import moved.
@@ -159,11 +161,11 @@ func runImport(c *fsContext, args []string) error {
 	case err != nil:
 		return err
 	case st.IsDir():
-		h, err := vfs.HostDir(src)
+		h, err := hostfs.New(src)
 		if err != nil {
 			return err
 		}
-		host = vfs.NewNamespace(vfs.ReadOnly(h))
+		host = vfs.NewNamespace(readonly.New(h))
 		defer host.Close()
 		if c.tty {
 			if s, err := tarfs.Walk(host, "/"); err == nil {

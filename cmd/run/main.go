@@ -22,6 +22,9 @@ import (
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 	"github.com/wasmrun/wasmrun/wasi"
 )
 
@@ -43,7 +46,9 @@ type config struct {
 	module    string
 	args      []string
 	env       []string
-	mounts    []mountSpec
+	mounts    []mountSpec // the --dir mounts, then the --mount ones
+	strict    bool        // --strict-wasi
+	preopens  []string    // the guest paths of --dir and --mount in flag order (preopens with --strict-wasi)
 	store     string
 	storeSet  bool // --store was given: its directory is not created
 	storeOpts stable.Options
@@ -112,6 +117,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.SetOutput(io.Discard)
 	var (
 		dirs, mounts, envs          listFlag
+		order                       []string // "dir" or "mount", per --dir and --mount in flag order
 		tmpSize                     = sizeFlag(wasmrt.DefaultTmpBytes)
 		cacheSize                   = sizeFlag(stable.DefaultCacheBytes)
 		quota                       sizeFlag
@@ -120,9 +126,9 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		showVersion                 bool
 		commitInterval, lockTimeout time.Duration
 	)
-	fs.Var(&dirs, "dir", "mount the host directory HOST at GUEST, by default HOST's absolute path;\n"+
+	fs.Var(orderedFlag{&dirs, &order, "dir"}, "dir", "mount the host directory HOST at GUEST, by default HOST's absolute path;\n"+
 		"repeatable; HOST::GUEST works too; :ro refuses writes")
-	fs.Var(&mounts, "mount", "mount a filesystem at GUEST: heap[:SIZE] (in memory), stable:FILE (a store\n"+
+	fs.Var(orderedFlag{&mounts, &order, "mount"}, "mount", "mount a filesystem at GUEST: heap[:SIZE] (in memory), stable:FILE (a store\n"+
 		"file) or host:DIR; repeatable; :ro refuses writes; a mount at /tmp replaces\n"+
 		"the default /tmp, a mount at / replaces --store")
 	fs.Var(&envs, "env", "set a guest environment variable, or pass the host's KEY; repeatable;\n"+
@@ -155,6 +161,11 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 		"read and written, sync and commit latencies to standard error")
 	fs.BoolVar(&c.debugInfo, "debug-info", false, "parse DWARF debug information, so that a trap's stack trace shows\n"+
 		"source lines (uses more memory)")
+	fs.BoolVar(&c.strict, "strict-wasi", false, "run the guest in WASI preview1's capability model, as wasmtime does:\n"+
+		"each --dir and --mount is its own preopened directory, in flag order from fd 3\n"+
+		"(the store at / and /tmp are not preopened unless given with --mount);\n"+
+		"paths resolve beneath their directory fd (absolute paths and '..' out of it\n"+
+		"are ENOTCAPABLE); rights are enforced per fd")
 	fs.BoolVar(&showVersion, "version", false, "print the version of wasmrun and exit")
 	help := false
 	fs.BoolVar(&help, "h", false, "print this help and exit")
@@ -199,6 +210,16 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 			return nil, actRun, &usageError{err.Error()}
 		}
 		c.mounts = append(c.mounts, m)
+	}
+	c.preopens = []string{}
+	di, mi := 0, len(dirs)
+	for _, kind := range order {
+		i := &di
+		if kind == "mount" {
+			i = &mi
+		}
+		c.preopens = append(c.preopens, c.mounts[*i].guest)
+		*i++
 	}
 	c.tmpSize = int64(tmpSize)
 	c.maxMemory = int64(maxMemory)
@@ -383,6 +404,8 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		MemoryLimitPages: uint32(c.maxMemory >> 16),
 		MaxFDs:           c.maxFDs,
 		Interrupt:        wasmrt.InterruptAtHostCalls,
+		StrictWASI:       c.strict,
+		Preopens:         c.preopens,
 	}
 	if c.tmpSize == 0 {
 		opts.TmpBytes = -1
@@ -409,7 +432,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	var later []openedMount // mounts below "/"
 	closeLater := func() {
 		for _, m := range later {
-			if cl, ok := m.fsys.(vfs.Closer); ok {
+			if cl, ok := vfs.As[vfs.Closer](m.fsys); ok {
 				cl.Close()
 			}
 		}
@@ -433,7 +456,9 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		if err != nil {
 			closeLater()
 			if opts.Root != nil {
-				opts.Root.(vfs.Closer).Close()
+				if cl, ok := vfs.As[vfs.Closer](opts.Root); ok {
+					cl.Close()
+				}
 			}
 			return fail("%v", storeHint(err, m.arg))
 		}
@@ -533,7 +558,7 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []openedMount
 	for i, m := range mounts {
 		if err := r.Mount(m.guest, m.fsys); err != nil {
 			for _, m := range mounts[i:] {
-				if cl, ok := m.fsys.(vfs.Closer); ok {
+				if cl, ok := vfs.As[vfs.Closer](m.fsys); ok {
 					cl.Close()
 				}
 			}
@@ -650,7 +675,7 @@ func openMount(m mountSpec, storeOpts stable.Options, wrap func(guestPath string
 		}
 		fsys = heap.New(heap.Options{MaxBytes: size})
 	case "host":
-		host, err := vfs.HostDir(m.arg)
+		host, err := hostfs.New(m.arg)
 		if err != nil {
 			return nil, fmt.Errorf("--dir %s: %w", m.arg, err)
 		}
@@ -668,7 +693,7 @@ func openMount(m mountSpec, storeOpts stable.Options, wrap func(guestPath string
 	}
 	fsys = wrap(m.guest, fsys)
 	if m.ro {
-		fsys = vfs.ReadOnly(fsys)
+		fsys = readonly.New(fsys)
 	}
 	return fsys, nil
 }
@@ -680,7 +705,7 @@ type mountStats struct {
 
 	mu     sync.Mutex
 	paths  []string
-	counts []*vfs.StatsFS
+	counts []*stats.Counter
 }
 
 // wrap returns fsys as mounted at guestPath: its counting view with --stats, fsys otherwise.
@@ -688,7 +713,7 @@ func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
 	if !m.on {
 		return fsys
 	}
-	st := vfs.WithStats(fsys)
+	st := stats.Wrap(fsys)
 	m.mu.Lock()
 	m.paths = append(m.paths, guestPath)
 	m.counts = append(m.counts, st)
@@ -696,7 +721,7 @@ func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
 	return st.FS()
 }
 
-// print writes each mount's figures as one block of vfs.Stats.Format: "/", then /tmp, then the
+// print writes each mount's figures as one block of stats.Snapshot.Format: "/", then /tmp, then the
 // other mounts in the order of the command line (they are opened before "/").
 func (m *mountStats) print(w io.Writer) {
 	m.mu.Lock()

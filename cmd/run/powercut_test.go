@@ -18,6 +18,7 @@ import (
 	"github.com/wasmrun/wasmrun/internal/powercut"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
 )
 
 // The power-cut campaign (issue 13): the process crash test of crash_test.go with the store on a
@@ -227,7 +228,7 @@ func checkExitFile(t *testing.T, store, name string, size int, what string) {
 	}
 	ns := vfs.NewNamespace(st)
 	defer ns.Close()
-	b, err := fs.ReadFile(ns.IOFS(), "exit/"+name)
+	b, err := fs.ReadFile(iofs.Of(ns), "exit/"+name)
 	if err != nil {
 		t.Fatalf("%s: the guest exited 0 and its file is gone after the power cut: %v", what, err)
 	}

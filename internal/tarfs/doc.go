@@ -1,7 +1,7 @@
 // Package tarfs moves trees of files into and out of a vfs.Namespace: Export writes a subtree
 // as a tar stream, Import reads a tar stream (plain or gzip-compressed) into a directory, and
 // Copy copies a subtree of one namespace into another (a host directory mounted with
-// vfs.HostDir into a store, for example). It is what `wasmrun fs export` and `wasmrun fs
+// hostfs.New into a store, for example). It is what `wasmrun fs export` and `wasmrun fs
 // import` are made of.
 //
 // Everything goes through the Namespace's own operations (Open, Mkdir, Symlink, Link, SetAttr),

@@ -22,6 +22,9 @@ import (
 	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
 )
 
 // backends are the namespaces the tests import into and export from: real backends, no mocks.
@@ -422,14 +425,14 @@ func readAll(t *testing.T, ns *vfs.Namespace, p string) string {
 func fs(ns *vfs.Namespace) interface {
 	ReadFile(string) ([]byte, error)
 } {
-	return ns.IOFS().(interface {
+	return iofs.Of(ns).(interface {
 		ReadFile(string) ([]byte, error)
 	})
 }
 
 // TestImportGzipAndGNUTar imports a gzip-compressed archive made by the system's tar from a host
 // directory with a symlink, a hard link, a FIFO (skipped, with a warning) and odd names, and
-// compares the result with the host directory read through vfs.HostDir.
+// compares the result with the host directory read through hostfs.New.
 func TestImportGzipAndGNUTar(t *testing.T) {
 	tarBin, err := exec.LookPath("tar")
 	if err != nil {
@@ -487,16 +490,16 @@ func hostTree(t *testing.T) string {
 
 func hostNamespace(t *testing.T, dir string) *vfs.Namespace {
 	t.Helper()
-	h, err := vfs.HostDir(dir)
+	h, err := hostfs.New(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ns := vfs.NewNamespace(vfs.ReadOnly(h))
+	ns := vfs.NewNamespace(readonly.New(h))
 	t.Cleanup(func() { ns.Close() })
 	return ns
 }
 
-// TestCopyFromHost copies a host directory (through vfs.HostDir) into a store, as `wasmrun fs
+// TestCopyFromHost copies a host directory (through hostfs.New) into a store, as `wasmrun fs
 // import DIR` does: the same tree, hard links kept, the FIFO skipped with a warning, times kept.
 func TestCopyFromHost(t *testing.T) {
 	host := hostTree(t)

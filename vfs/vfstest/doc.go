@@ -33,7 +33,7 @@
 // O_TRUNC, O_DIRECTORY, O_NOFOLLOW), trailing slashes, the 4096-byte path limit, "." and ".."
 // (also in ReadDir), symlink resolution with its loop limit, bad paths, and mounts.
 //
-// io/fs: testing/fstest.TestFS through vfs.NewIOFS.
+// io/fs: testing/fstest.TestFS through iofs.OfBackend.
 //
 // # Randomised checks
 //

@@ -6,11 +6,11 @@ import (
 	"testing"
 	"testing/fstest"
 
-	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
 )
 
 // RunIOFS fills a fresh backend from newFS through the backend API and runs
-// testing/fstest.TestFS on its io/fs view (vfs.NewIOFS), which checks every file and directory
+// testing/fstest.TestFS on its io/fs view (iofs.OfBackend), which checks every file and directory
 // the way io/fs users see them, bad paths included.
 func RunIOFS(t *testing.T, newFS NewFunc, opts Options) {
 	k := &kit{newFS: newFS, opts: opts}
@@ -38,7 +38,7 @@ func RunIOFS(t *testing.T, newFS NewFunc, opts Options) {
 			h.symlink("/dir/sub/up", "../a")
 			want = append(want, "link", "dir/sub/up")
 		}
-		fsys := vfs.NewIOFS(h.fs)
+		fsys := iofs.OfBackend(h.fs)
 		if err := fstest.TestFS(fsys, want...); err != nil {
 			t.Fatal(err)
 		}

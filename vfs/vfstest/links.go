@@ -209,9 +209,9 @@ func (k *kit) testSymlinks(t *testing.T) {
 	})
 }
 
-// usage returns the backend's usage if it implements vfs.Usager.
+// usage returns the backend's usage if it has a vfs.Usager (found with vfs.As).
 func usage(fsys vfs.FS) (vfs.Usage, bool) {
-	u, ok := fsys.(vfs.Usager)
+	u, ok := vfs.As[vfs.Usager](fsys)
 	if !ok {
 		return vfs.Usage{}, false
 	}

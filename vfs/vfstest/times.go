@@ -371,7 +371,7 @@ func (k *kit) testNames(t *testing.T) {
 }
 
 func (k *kit) testUsage(t *testing.T) {
-	if _, ok := k.newFS(t).(vfs.Usager); !ok {
+	if _, ok := vfs.As[vfs.Usager](k.newFS(t)); !ok {
 		return
 	}
 	k.sub(t, "Grows", func(t *testing.T, h *harness) {

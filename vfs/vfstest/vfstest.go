@@ -48,7 +48,7 @@ type Options struct {
 
 	// NewReadOnlyFS, if set, makes a fresh backend, calls fill to build a tree in it while it
 	// is writable, and returns the same data as a read-only backend (a store reopened
-	// read-only, or vfs.ReadOnly over it); the kit then checks EROFS. Leave it nil for a
+	// read-only, or readonly.New over it); the kit then checks EROFS. Leave it nil for a
 	// backend with no read-only mode.
 	NewReadOnlyFS func(t *testing.T, fill func(w vfs.FS)) vfs.FS
 

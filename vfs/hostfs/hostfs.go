@@ -1,6 +1,18 @@
-package vfs
+// Package hostfs is the vfs.FS backend over a directory of the host: New(dir) stores its tree
+// in dir, confined with os.Root. See New for the inode numbering and the limits.
+//
+// # Files
+//
+// The Linux implementation is split by job: nodes_linux.go keeps the table of host inodes
+// (the Ino of each, the directory entries known to name it, the os.Root of each directory);
+// ops_linux.go implements vfs.FS on it; file_linux.go implements vfs.File and the listing;
+// host_linux.go holds what talks to the host kernel directly (the one errno mapping, the *at
+// system calls os.Root has no method for).
+package hostfs
 
-// HostDir returns a backend that stores its tree in the host directory dir, confined with
+import "github.com/wasmrun/wasmrun/vfs"
+
+// New returns a backend that stores its tree in the host directory dir, confined with
 // os.Root: no path it is asked about can leave dir, and it never follows a symlink itself (the
 // Namespace does, inside the guest namespace), so neither a symlink nor ".." inside dir can
 // reach the host's files outside it.
@@ -26,10 +38,10 @@ package vfs
 // host user cannot write cannot be truncated or opened for writing (EACCES). Device files,
 // FIFOs and sockets are listed and statted but not opened (EACCES). The times and modes are the
 // host's; the host's umask is undone by setting the requested mode after a create. The FS
-// implements Closer; Close releases the directory handles. HostDir is available on Linux only;
+// implements Closer; Close releases the directory handles. New is available on Linux only;
 // elsewhere it returns an error.
 //
 // Errors: the error of os.OpenRoot, or one wrapping ENOTSUP where the host is not supported.
-func HostDir(dir string) (FS, error) {
+func New(dir string) (vfs.FS, error) {
 	return newHostDir(dir)
 }

@@ -1,4 +1,4 @@
-package vfs_test
+package stats_test
 
 import (
 	"bytes"
@@ -16,22 +16,27 @@ import (
 	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/stable"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 	"github.com/wasmrun/wasmrun/vfs/vfstest"
 )
 
-// caps is the set of optional interfaces a value implements, as a string such as "C-U-".
-func caps(v any) string {
+// caps is the set of optional capabilities found through fsys's Unwrap chain (vfs.As), as a
+// string such as "C-U-".
+func caps(fsys vfs.FS) string {
 	b := []byte("----")
-	if _, ok := v.(vfs.Committer); ok {
+	if _, ok := vfs.As[vfs.Committer](fsys); ok {
 		b[0] = 'C'
 	}
-	if _, ok := v.(vfs.Closer); ok {
+	if _, ok := vfs.As[vfs.Closer](fsys); ok {
 		b[1] = 'L'
 	}
-	if _, ok := v.(vfs.Usager); ok {
+	if _, ok := vfs.As[vfs.Usager](fsys); ok {
 		b[2] = 'U'
 	}
-	if _, ok := v.(vfs.BackendStatser); ok {
+	if _, ok := vfs.As[stats.BackendStatser](fsys); ok {
 		b[3] = 'B'
 	}
 	return string(b)
@@ -53,8 +58,9 @@ type backendFigures struct{ m map[string]int64 }
 
 func (b *backendFigures) BackendStats() map[string]int64 { return b.m }
 
-// TestStatsCapabilities checks that the view implements Committer, Closer and Usager exactly
-// when the wrapped FS does, forwards them, and never implements BackendStatser itself.
+// TestStatsCapabilities checks that the view has Committer, Closer, Usager and BackendStatser
+// (found with vfs.As) exactly when the wrapped FS does, forwards them, and counts Commit; also
+// behind a read-only wrapper, which used to drop BackendStatser.
 func TestStatsCapabilities(t *testing.T) {
 	commits, closes := new(atomic.Int64), new(atomic.Int64)
 	hidden := func() vfs.FS { return struct{ vfs.FS }{heap.New(heap.Options{})} } // no Usager
@@ -62,7 +68,7 @@ func TestStatsCapabilities(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hostDir, err := vfs.HostDir(t.TempDir())
+	hostDir, err := hostfs.New(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +79,8 @@ func TestStatsCapabilities(t *testing.T) {
 		{"heap", heap.New(heap.Options{})},
 		{"stable", store},
 		{"hostdir", hostDir},
-		{"iofs", vfs.FromIOFS(fstest.MapFS{"a": {Data: []byte("x")}})},
-		{"readonly-stable", vfs.ReadOnly(store)},
+		{"iofs", iofs.FromFS(fstest.MapFS{"a": {Data: []byte("x")}})},
+		{"readonly-stable", readonly.New(store)},
 		{"none", hidden()},
 		{"commit", struct {
 			vfs.FS
@@ -91,38 +97,36 @@ func TestStatsCapabilities(t *testing.T) {
 		}{hidden(), commitCounter{n: commits}, closeCounter{closes}}},
 		{"backend", struct {
 			vfs.FS
-			vfs.BackendStatser
+			stats.BackendStatser
 		}{heap.New(heap.Options{}), &backendFigures{map[string]int64{"cache_hits": 3}}}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			s := vfs.WithStats(c.fsys)
+			s := stats.Wrap(c.fsys)
 			v := s.FS()
-			want := []byte(caps(c.fsys))
-			want[3] = '-'
-			if got := caps(v); got != string(want) {
+			if got, want := caps(v), caps(c.fsys); got != want {
 				t.Fatalf("view implements %s, backend %s", got, caps(c.fsys))
 			}
 			if s.Unwrap() != c.fsys {
 				t.Fatal("Unwrap is not the wrapped FS")
 			}
-			if cm, ok := v.(vfs.Committer); ok {
+			if cm, ok := vfs.As[vfs.Committer](v); ok {
 				before := commits.Load()
 				if e := cm.Commit(); e != vfs.ESUCCESS {
 					t.Fatal(e)
 				}
-				if st := s.Stats(); st.Ops[vfs.OpCommit].Count != 1 || st.Commit.Count != 1 {
+				if st := s.Stats(); st.Ops[stats.OpCommit].Count != 1 || st.Commit.Count != 1 {
 					t.Fatalf("commit not counted: %+v", st)
 				}
 				if c.name == "commit" && commits.Load() != before+1 {
 					t.Fatal("commit not forwarded")
 				}
 			}
-			if u, ok := v.(vfs.Usager); ok {
-				if got, want := u.Usage(), c.fsys.(vfs.Usager).Usage(); got != want {
+			if u, ok := vfs.As[vfs.Usager](v); ok {
+				if got, want := u.Usage(), mustAs[vfs.Usager](t, c.fsys).Usage(); got != want {
 					t.Fatalf("usage %+v, want %+v", got, want)
 				}
 			}
-			if cl, ok := v.(vfs.Closer); ok && c.name == "close" {
+			if cl, ok := vfs.As[vfs.Closer](v); ok && c.name == "close" {
 				before := closes.Load()
 				cl.Close()
 				if closes.Load() != before+1 {
@@ -141,10 +145,20 @@ func TestStatsCapabilities(t *testing.T) {
 	}
 }
 
+// mustAs is vfs.As for a capability fsys must have.
+func mustAs[T any](t testing.TB, fsys vfs.FS) T {
+	t.Helper()
+	c, ok := vfs.As[T](fsys)
+	if !ok {
+		t.Fatalf("%T has no %T", fsys, &c)
+	}
+	return c
+}
+
 // statsFixture is a heap with /f (100 bytes), /d (a directory), /l (a symlink to f), wrapped;
 // f is open for reading and writing and dir is /d open, both through the view.
 type statsFixture struct {
-	s       *vfs.StatsFS
+	s       *stats.Counter
 	v       vfs.FS
 	root    vfs.Ino
 	f, d, l vfs.Ino
@@ -165,7 +179,7 @@ func newStatsFixture(t *testing.T, commitErr vfs.Errno) *statsFixture {
 	hf, _ := h.Open(f, vfs.OpenWrite)
 	hf.WriteAt(make([]byte, 100), 0)
 	hf.Close()
-	s := vfs.WithStats(struct {
+	s := stats.Wrap(struct {
 		vfs.FS
 		vfs.Committer
 	}{h, commitCounter{n: new(atomic.Int64), err: commitErr}})
@@ -181,10 +195,10 @@ func newStatsFixture(t *testing.T, commitErr vfs.Errno) *statsFixture {
 }
 
 // delta returns b minus a, Backend and latencies left out.
-func delta(a, b vfs.Stats) vfs.Stats {
-	var d vfs.Stats
+func delta(a, b stats.Snapshot) stats.Snapshot {
+	var d stats.Snapshot
 	for i := range a.Ops {
-		d.Ops[i] = vfs.OpStats{Count: b.Ops[i].Count - a.Ops[i].Count, Errors: b.Ops[i].Errors - a.Ops[i].Errors}
+		d.Ops[i] = stats.OpStats{Count: b.Ops[i].Count - a.Ops[i].Count, Errors: b.Ops[i].Errors - a.Ops[i].Errors}
 	}
 	d.BytesRead = b.BytesRead - a.BytesRead
 	d.BytesWritten = b.BytesWritten - a.BytesWritten
@@ -197,51 +211,51 @@ func TestStatsCounts(t *testing.T) {
 	buf := make([]byte, 4096)
 	for _, c := range []struct {
 		name   string
-		op     vfs.Op
+		op     stats.Op
 		failed bool
 		read   int64
 		wrote  int64
 		do     func(x *statsFixture) vfs.Errno
 	}{
-		{"lookup", vfs.OpLookup, false, 0, 0, func(x *statsFixture) vfs.Errno { _, _, e := x.v.Lookup(x.root, "f"); return e }},
-		{"lookup-missing", vfs.OpLookup, true, 0, 0, func(x *statsFixture) vfs.Errno { _, _, e := x.v.Lookup(x.root, "nope"); return e }},
-		{"stat", vfs.OpStat, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Stat(x.f); return e }},
-		{"setattr", vfs.OpSetAttr, false, 0, 0, func(x *statsFixture) vfs.Errno {
+		{"lookup", stats.OpLookup, false, 0, 0, func(x *statsFixture) vfs.Errno { _, _, e := x.v.Lookup(x.root, "f"); return e }},
+		{"lookup-missing", stats.OpLookup, true, 0, 0, func(x *statsFixture) vfs.Errno { _, _, e := x.v.Lookup(x.root, "nope"); return e }},
+		{"stat", stats.OpStat, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Stat(x.f); return e }},
+		{"setattr", stats.OpSetAttr, false, 0, 0, func(x *statsFixture) vfs.Errno {
 			return x.v.SetAttr(x.f, &vfs.Attr{Valid: vfs.AttrSize, Size: 10})
 		}},
-		{"setattr-dir-size", vfs.OpSetAttr, true, 0, 0, func(x *statsFixture) vfs.Errno {
+		{"setattr-dir-size", stats.OpSetAttr, true, 0, 0, func(x *statsFixture) vfs.Errno {
 			return x.v.SetAttr(x.d, &vfs.Attr{Valid: vfs.AttrSize, Size: 10})
 		}},
-		{"create", vfs.OpCreate, false, 0, 0, func(x *statsFixture) vfs.Errno {
+		{"create", stats.OpCreate, false, 0, 0, func(x *statsFixture) vfs.Errno {
 			_, e := x.v.Create(x.root, "g", vfs.TypeRegular, 0o644, "")
 			return e
 		}},
-		{"create-exists", vfs.OpCreate, true, 0, 0, func(x *statsFixture) vfs.Errno {
+		{"create-exists", stats.OpCreate, true, 0, 0, func(x *statsFixture) vfs.Errno {
 			_, e := x.v.Create(x.root, "f", vfs.TypeRegular, 0o644, "")
 			return e
 		}},
-		{"link", vfs.OpLink, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.Link(x.f, x.d, "h") }},
-		{"remove", vfs.OpRemove, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.Remove(x.root, "l", false) }},
-		{"remove-dir-as-file", vfs.OpRemove, true, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.Remove(x.root, "d", false) }},
-		{"rename", vfs.OpRename, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.Rename(x.root, "f", x.d, "f2") }},
-		{"readlink", vfs.OpReadlink, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Readlink(x.l); return e }},
-		{"readlink-file", vfs.OpReadlink, true, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Readlink(x.f); return e }},
-		{"open", vfs.OpOpen, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Open(x.f, vfs.OpenRead); return e }},
-		{"open-dir-write", vfs.OpOpen, true, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Open(x.d, vfs.OpenWrite); return e }},
-		{"close", vfs.OpClose, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.file.Close() }},
-		{"read", vfs.OpRead, false, 100, 0, func(x *statsFixture) vfs.Errno { _, e := x.file.ReadAt(buf, 0); return e }},
-		{"read-at-end", vfs.OpRead, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.file.ReadAt(buf, 1000); return e }},
-		{"read-negative", vfs.OpRead, true, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.file.ReadAt(buf, -1); return e }},
-		{"write", vfs.OpWrite, false, 0, 4096, func(x *statsFixture) vfs.Errno { _, e := x.file.WriteAt(buf, 50); return e }},
-		{"append", vfs.OpAppend, false, 0, 7, func(x *statsFixture) vfs.Errno { _, _, e := x.file.Append(buf[:7]); return e }},
-		{"readdir", vfs.OpReadDir, false, 0, 0, func(x *statsFixture) vfs.Errno {
+		{"link", stats.OpLink, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.Link(x.f, x.d, "h") }},
+		{"remove", stats.OpRemove, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.Remove(x.root, "l", false) }},
+		{"remove-dir-as-file", stats.OpRemove, true, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.Remove(x.root, "d", false) }},
+		{"rename", stats.OpRename, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.Rename(x.root, "f", x.d, "f2") }},
+		{"readlink", stats.OpReadlink, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Readlink(x.l); return e }},
+		{"readlink-file", stats.OpReadlink, true, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Readlink(x.f); return e }},
+		{"open", stats.OpOpen, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Open(x.f, vfs.OpenRead); return e }},
+		{"open-dir-write", stats.OpOpen, true, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.v.Open(x.d, vfs.OpenWrite); return e }},
+		{"close", stats.OpClose, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.file.Close() }},
+		{"read", stats.OpRead, false, 100, 0, func(x *statsFixture) vfs.Errno { _, e := x.file.ReadAt(buf, 0); return e }},
+		{"read-at-end", stats.OpRead, false, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.file.ReadAt(buf, 1000); return e }},
+		{"read-negative", stats.OpRead, true, 0, 0, func(x *statsFixture) vfs.Errno { _, e := x.file.ReadAt(buf, -1); return e }},
+		{"write", stats.OpWrite, false, 0, 4096, func(x *statsFixture) vfs.Errno { _, e := x.file.WriteAt(buf, 50); return e }},
+		{"append", stats.OpAppend, false, 0, 7, func(x *statsFixture) vfs.Errno { _, _, e := x.file.Append(buf[:7]); return e }},
+		{"readdir", stats.OpReadDir, false, 0, 0, func(x *statsFixture) vfs.Errno {
 			return x.dir.ReadDir(0, func(*vfs.DirEntry) bool { return true })
 		}},
-		{"readdir-file", vfs.OpReadDir, true, 0, 0, func(x *statsFixture) vfs.Errno {
+		{"readdir-file", stats.OpReadDir, true, 0, 0, func(x *statsFixture) vfs.Errno {
 			return x.file.ReadDir(0, func(*vfs.DirEntry) bool { return true })
 		}},
-		{"sync", vfs.OpSync, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.file.Sync(false) }},
-		{"commit", vfs.OpCommit, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.v.(vfs.Committer).Commit() }},
+		{"sync", stats.OpSync, false, 0, 0, func(x *statsFixture) vfs.Errno { return x.file.Sync(false) }},
+		{"commit", stats.OpCommit, false, 0, 0, func(x *statsFixture) vfs.Errno { return mustAs[vfs.Committer](t, x.v).Commit() }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			x := newStatsFixture(t, 0)
@@ -250,8 +264,8 @@ func TestStatsCounts(t *testing.T) {
 			if (e != 0) != c.failed {
 				t.Fatalf("errno %v", e)
 			}
-			var want vfs.Stats
-			want.Ops[c.op] = vfs.OpStats{Count: 1}
+			var want stats.Snapshot
+			want.Ops[c.op] = stats.OpStats{Count: 1}
 			if c.failed {
 				want.Ops[c.op].Errors = 1
 			}
@@ -266,12 +280,12 @@ func TestStatsCounts(t *testing.T) {
 // TestStatsCommitError checks a failed commit is counted as failed and still timed.
 func TestStatsCommitError(t *testing.T) {
 	x := newStatsFixture(t, vfs.EIO)
-	if e := x.v.(vfs.Committer).Commit(); e != vfs.EIO {
+	if e := mustAs[vfs.Committer](t, x.v).Commit(); e != vfs.EIO {
 		t.Fatalf("commit %v, want EIO", e)
 	}
 	st := x.s.Stats()
-	if st.Ops[vfs.OpCommit] != (vfs.OpStats{Count: 1, Errors: 1}) || st.Commit.Count != 1 {
-		t.Fatalf("%+v %+v", st.Ops[vfs.OpCommit], st.Commit)
+	if st.Ops[stats.OpCommit] != (stats.OpStats{Count: 1, Errors: 1}) || st.Commit.Count != 1 {
+		t.Fatalf("%+v %+v", st.Ops[stats.OpCommit], st.Commit)
 	}
 }
 
@@ -283,7 +297,7 @@ func TestStatsConcurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := vfs.WithStats(store)
+	s := stats.Wrap(store)
 	v := s.FS()
 	const workers, rounds = 4, 100
 	stop := make(chan struct{})
@@ -298,7 +312,7 @@ func TestStatsConcurrent(t *testing.T) {
 				return
 			default:
 			}
-			if e := v.(vfs.Committer).Commit(); e != 0 {
+			if e := mustAs[vfs.Committer](t, v).Commit(); e != 0 {
 				t.Error(e)
 			}
 			commits.Add(1)
@@ -314,7 +328,7 @@ func TestStatsConcurrent(t *testing.T) {
 				return
 			default:
 			}
-			n := s.Stats().Ops[vfs.OpWrite].Count
+			n := s.Stats().Ops[stats.OpWrite].Count
 			if n < last {
 				t.Errorf("write count went back from %d to %d", last, n)
 			}
@@ -358,12 +372,12 @@ func TestStatsConcurrent(t *testing.T) {
 	side.Wait()
 	st := s.Stats()
 	n := int64(workers * rounds)
-	want := map[vfs.Op]vfs.OpStats{
-		vfs.OpCreate: {n, 0}, vfs.OpOpen: {n, 0}, vfs.OpWrite: {n, 0}, vfs.OpAppend: {n, 0},
-		vfs.OpRead: {n, 0}, vfs.OpSync: {n / 10, 0}, vfs.OpClose: {n, 0}, vfs.OpLookup: {n, n},
-		vfs.OpRemove: {n, 0}, vfs.OpCommit: {commits.Load(), 0},
+	want := map[stats.Op]stats.OpStats{
+		stats.OpCreate: {n, 0}, stats.OpOpen: {n, 0}, stats.OpWrite: {n, 0}, stats.OpAppend: {n, 0},
+		stats.OpRead: {n, 0}, stats.OpSync: {n / 10, 0}, stats.OpClose: {n, 0}, stats.OpLookup: {n, n},
+		stats.OpRemove: {n, 0}, stats.OpCommit: {commits.Load(), 0},
 	}
-	for op := vfs.Op(0); op < vfs.NumOps; op++ {
+	for op := stats.Op(0); op < stats.NumOps; op++ {
 		if st.Ops[op] != want[op] {
 			t.Errorf("%s: %+v, want %+v", op, st.Ops[op], want[op])
 		}
@@ -374,7 +388,7 @@ func TestStatsConcurrent(t *testing.T) {
 	if st.Sync.Count != n/10 || st.Commit.Count != commits.Load() || st.Commit.Max <= 0 {
 		t.Errorf("latencies: sync %+v commit %+v", st.Sync, st.Commit)
 	}
-	if err := v.(vfs.Closer).Close(); err != nil {
+	if err := mustAs[vfs.Closer](t, v).Close(); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -382,17 +396,17 @@ func TestStatsConcurrent(t *testing.T) {
 // TestStatsConformance runs the conformance kit through the view over heap: the wrapper
 // changes no behaviour.
 func TestStatsConformance(t *testing.T) {
-	var all []*vfs.StatsFS
+	var all []*stats.Counter
 	var mu sync.Mutex
 	vfstest.Run(t, func(t *testing.T) vfs.FS {
-		s := vfs.WithStats(heap.New(heap.Options{}))
+		s := stats.Wrap(heap.New(heap.Options{}))
 		mu.Lock()
 		all = append(all, s)
 		mu.Unlock()
 		return s.FS()
 	}, vfstest.Options{
 		NewLimitedFS: func(t *testing.T, maxBytes int64) vfs.FS {
-			return vfs.WithStats(heap.New(heap.Options{MaxBytes: maxBytes})).FS()
+			return stats.Wrap(heap.New(heap.Options{MaxBytes: maxBytes})).FS()
 		},
 	})
 	var ops int64
@@ -410,6 +424,7 @@ func TestStatsConformance(t *testing.T) {
 func TestStatsNoAllocs(t *testing.T) {
 	x := newStatsFixture(t, 0)
 	buf := make([]byte, 4096)
+	cm := mustAs[vfs.Committer](t, x.v)
 	for _, c := range []struct {
 		name string
 		do   func()
@@ -419,7 +434,7 @@ func TestStatsNoAllocs(t *testing.T) {
 		{"Lookup", func() { x.v.Lookup(x.root, "f") }},
 		{"Stat", func() { x.v.Stat(x.f) }},
 		{"Sync", func() { x.file.Sync(true) }},
-		{"Commit", func() { x.v.(vfs.Committer).Commit() }},
+		{"Commit", func() { cm.Commit() }},
 	} {
 		c.do()
 		if n := testing.AllocsPerRun(100, c.do); n != 0 {
@@ -446,7 +461,7 @@ func TestHistogram(t *testing.T) {
 		{"huge", []time.Duration{1000 * time.Hour}, 1000 * time.Hour, 1000 * time.Hour, 1000 * time.Hour},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var h vfs.Histogram
+			var h stats.Histogram
 			var total, maxV time.Duration
 			for _, v := range c.values {
 				h.Record(v)
@@ -454,7 +469,7 @@ func TestHistogram(t *testing.T) {
 				maxV = max(maxV, v)
 			}
 			l := h.Latency()
-			want := vfs.Latency{Count: int64(len(c.values)), Total: total, P50: c.p50, P90: c.p90, P99: c.p99, Max: maxV}
+			want := stats.Latency{Count: int64(len(c.values)), Total: total, P50: c.p50, P90: c.p90, P99: c.p99, Max: maxV}
 			if l != want {
 				t.Fatalf("%+v\nwant %+v", l, want)
 			}
@@ -478,7 +493,7 @@ func TestHistogramRandom(t *testing.T) {
 	for round := 0; round < 200; round++ {
 		n := 1 + r.IntN(2000)
 		values := make([]time.Duration, n)
-		var h vfs.Histogram
+		var h stats.Histogram
 		for i := range values {
 			// log-uniform between 1 ns and about 17 minutes
 			values[i] = time.Duration(r.Uint64N(1 << r.IntN(40)))
@@ -504,7 +519,7 @@ func TestHistogramRandom(t *testing.T) {
 
 // TestHistogramConcurrent records from several goroutines: count, total and max are exact.
 func TestHistogramConcurrent(t *testing.T) {
-	var h vfs.Histogram
+	var h stats.Histogram
 	var wg sync.WaitGroup
 	for g := range 4 {
 		wg.Add(1)
@@ -524,16 +539,16 @@ func TestHistogramConcurrent(t *testing.T) {
 
 // TestStatsFormat checks the text of a snapshot, golden.
 func TestStatsFormat(t *testing.T) {
-	var st vfs.Stats
-	st.Ops[vfs.OpLookup] = vfs.OpStats{Count: 120, Errors: 20}
-	st.Ops[vfs.OpOpen] = vfs.OpStats{Count: 50}
-	st.Ops[vfs.OpWrite] = vfs.OpStats{Count: 400}
-	st.Ops[vfs.OpSync] = vfs.OpStats{Count: 3}
-	st.Ops[vfs.OpCommit] = vfs.OpStats{Count: 1, Errors: 1}
+	var st stats.Snapshot
+	st.Ops[stats.OpLookup] = stats.OpStats{Count: 120, Errors: 20}
+	st.Ops[stats.OpOpen] = stats.OpStats{Count: 50}
+	st.Ops[stats.OpWrite] = stats.OpStats{Count: 400}
+	st.Ops[stats.OpSync] = stats.OpStats{Count: 3}
+	st.Ops[stats.OpCommit] = stats.OpStats{Count: 1, Errors: 1}
 	st.BytesRead = 1258291
 	st.BytesWritten = 512
-	st.Sync = vfs.Latency{Count: 3, P50: 1200 * time.Microsecond, P90: 2 * time.Millisecond, P99: 2 * time.Millisecond, Max: 2100 * time.Microsecond}
-	st.Commit = vfs.Latency{Count: 1, P50: 850, P90: 850, P99: 850, Max: 1234567890}
+	st.Sync = stats.Latency{Count: 3, P50: 1200 * time.Microsecond, P90: 2 * time.Millisecond, P99: 2 * time.Millisecond, Max: 2100 * time.Microsecond}
+	st.Commit = stats.Latency{Count: 1, P50: 850, P90: 850, P99: 850, Max: 1234567890}
 	st.Backend = map[string]int64{"cache_misses": 56, "cache_hits": 1234, "peak_dirty_bytes": 4 << 20, "slowest_commit_ns": 45600}
 	var b bytes.Buffer
 	if err := st.Format(&b, "/data"); err != nil {
@@ -549,7 +564,7 @@ func TestStatsFormat(t *testing.T) {
 	if b.String() != want {
 		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
-	var empty vfs.Stats
+	var empty stats.Snapshot
 	if got := empty.String(); got != "  ops      none\n  bytes    read 0 B, written 0 B\n" {
 		t.Fatalf("empty: %q", got)
 	}
@@ -566,7 +581,7 @@ func BenchmarkStats(b *testing.B) {
 		newFile := func(b *testing.B) vfs.File {
 			var fsys vfs.FS = heap.New(heap.Options{})
 			if wrapped {
-				fsys = vfs.WithStats(fsys).FS()
+				fsys = stats.Wrap(fsys).FS()
 			}
 			ino, e := fsys.Create(fsys.Root(), "f", vfs.TypeRegular, 0o644, "")
 			if e != 0 {

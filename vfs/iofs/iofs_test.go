@@ -1,4 +1,4 @@
-package vfs_test
+package iofs_test
 
 import (
 	"errors"
@@ -11,6 +11,8 @@ import (
 
 	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/hostfs"
+	"github.com/wasmrun/wasmrun/vfs/iofs"
 )
 
 // mapFS is a small read-only tree with a symlink.
@@ -28,7 +30,7 @@ func mapFS() fstest.MapFS {
 func TestIOFS(t *testing.T) {
 	t.Run("namespace", func(t *testing.T) {
 		ns := vfs.NewNamespace(heap.New(heap.Options{}))
-		host, err := vfs.HostDir(t.TempDir())
+		host, err := hostfs.New(t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +38,7 @@ func TestIOFS(t *testing.T) {
 		for _, m := range []struct {
 			path string
 			fs   vfs.FS
-		}{{"/tmp", heap.New(heap.Options{})}, {"/ro", vfs.FromIOFS(mapFS())}, {"/host", host}} {
+		}{{"/tmp", heap.New(heap.Options{})}, {"/ro", iofs.FromFS(mapFS())}, {"/host", host}} {
 			if err := ns.Mount(m.path, m.fs); err != nil {
 				t.Fatal(err)
 			}
@@ -49,7 +51,7 @@ func TestIOFS(t *testing.T) {
 		check(t, "mkdir", ns.Mkdir(root, "/host/hd", 0o700))
 		check(t, "symlink", ns.Symlink("../top", root, "/tmp/rel"))
 		check(t, "symlink", ns.Symlink("/ro/hello.txt", root, "/host/abs"))
-		fsys := ns.IOFS()
+		fsys := iofs.Of(ns)
 		if err := fstest.TestFS(fsys, "top", "tmp/d/big", "ro/hello.txt", "ro/dir/sub/b", "host/h", "host/hd", "tmp/rel"); err != nil {
 			t.Fatal(err)
 		}
@@ -90,7 +92,7 @@ func TestIOFS(t *testing.T) {
 		}
 	})
 	t.Run("fromiofs", func(t *testing.T) {
-		if err := fstest.TestFS(vfs.NewIOFS(vfs.FromIOFS(mapFS())), "hello.txt", "dir/a", "dir/sub/b", "dir/empty", "link"); err != nil {
+		if err := fstest.TestFS(iofs.OfBackend(iofs.FromFS(mapFS())), "hello.txt", "dir/a", "dir/sub/b", "dir/empty", "link"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -99,7 +101,7 @@ func TestIOFS(t *testing.T) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "f"), []byte("data"), 0o644)
 		os.Mkdir(filepath.Join(dir, "d"), 0o755)
-		if err := fstest.TestFS(vfs.NewIOFS(vfs.FromIOFS(os.DirFS(dir))), "f", "d"); err != nil {
+		if err := fstest.TestFS(iofs.OfBackend(iofs.FromFS(os.DirFS(dir))), "f", "d"); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -109,12 +111,12 @@ func TestIOFS(t *testing.T) {
 		os.MkdirAll(filepath.Join(dir, "d", "e"), 0o755)
 		os.WriteFile(filepath.Join(dir, "d", "e", "g"), []byte("deep"), 0o600)
 		os.Symlink("../f", filepath.Join(dir, "d", "l"))
-		host, err := vfs.HostDir(dir)
+		host, err := hostfs.New(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer host.(vfs.Closer).Close()
-		fsys := vfs.NewIOFS(host)
+		fsys := iofs.OfBackend(host)
 		if err := fstest.TestFS(fsys, "f", "d/e/g", "d/l"); err != nil {
 			t.Fatal(err)
 		}
@@ -156,7 +158,7 @@ func TestFromIOFS(t *testing.T) {
 		fs   fs.FS
 	}{{"mapfs", m}, {"sequential", sequentialFS{m}}} {
 		t.Run(tc.name, func(t *testing.T) {
-			fsys := vfs.FromIOFS(tc.fs)
+			fsys := iofs.FromFS(tc.fs)
 			root := fsys.Root()
 			dir, _, e := fsys.Lookup(root, "dir")
 			check(t, "lookup dir", e)
@@ -272,28 +274,10 @@ func fmtList(s []string) string {
 	return out
 }
 
-// TestReadOnly checks the wrapper over a writable backend, and a read-only mount in a namespace.
-func TestReadOnly(t *testing.T) {
-	h := heap.New(heap.Options{})
-	f, e := h.Create(h.Root(), "f", vfs.TypeRegular, 0o644, "")
-	check(t, "create", e)
-	ro := vfs.ReadOnly(h)
-	_, isU := ro.(vfs.Usager)
-	_, wasU := vfs.FS(h).(vfs.Usager)
-	_, isC := ro.(vfs.Committer)
-	_, wasC := vfs.FS(h).(vfs.Committer)
-	if isU != wasU || isC != wasC {
-		t.Errorf("capabilities not preserved: Usager %v/%v Committer %v/%v", isU, wasU, isC, wasC)
-	}
-	if _, e := ro.Open(f, vfs.OpenRead); e != 0 {
-		t.Errorf("Open(read) = %v", e)
-	}
-	if _, e := ro.Open(f, vfs.OpenWrite); e != vfs.EROFS {
-		t.Errorf("Open(write) = %v", e)
-	}
-
+// TestReadOnlyMount checks a read-only mount (FromFS) in a namespace.
+func TestReadOnlyMount(t *testing.T) {
 	ns := vfs.NewNamespace(heap.New(heap.Options{}))
-	if err := ns.Mount("/ro", vfs.FromIOFS(mapFS())); err != nil {
+	if err := ns.Mount("/ro", iofs.FromFS(mapFS())); err != nil {
 		t.Fatal(err)
 	}
 	root := ns.Root()
