@@ -148,12 +148,12 @@ func (r *Runtime) compileKeyed(ctx context.Context, wasm []byte, key moduleKey) 
 	return c.m, c.err
 }
 
-// compile compiles wasm to the variant that runs with a context that can end (see Interrupt):
-// the one with the checks unless the Runtime never uses it. The other is compiled by the
+// compile compiles wasm to the variant (see Interrupt) that a Run with a context like ctx
+// uses: with the checks if ctx can end, without if it cannot. The other is compiled by the
 // first Run that needs it, from wasm, which the Module keeps until then.
 func (r *Runtime) compile(ctx context.Context, wasm []byte) (*Module, error) {
 	m := &Module{r: r, wasm: wasm}
-	compiled, err := m.variant(ctx, r.wz != nil)
+	compiled, err := m.variant(ctx, r.wz != nil && (r.wzFast == nil || ctx.Done() != nil))
 	if err != nil {
 		return nil, err
 	}

@@ -131,7 +131,8 @@ const (
 	// nil: a deadline, a cancel function, a request's context) runs the module compiled with
 	// the checks, so that the context stops it wherever it is; a Run whose context can never
 	// end (context.Background()) runs it compiled without them, at full speed. Each variant is
-	// compiled at its first use (and kept in the on-disk cache, under its own key).
+	// compiled at its first use (Compile compiles the one its own context calls for), and kept
+	// in the on-disk cache under its own key.
 	InterruptIfCancellable Interrupt = iota
 	// InterruptAlways compiles the checks into every module.
 	InterruptAlways

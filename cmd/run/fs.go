@@ -206,7 +206,11 @@ func fsMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &fsContext{opts: opts, stdin: stdin, stdout: stdout, stderr: stderr, tty: isTerminal(stderr),
 		defaultStore: !explicitStore}
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "wasmrun fs %s: %s\n", cmd.name, describeError(err))
+		msg := describeError(err)
+		if cmd == cmdBackup && errors.Is(err, stable.ErrLocked) && len(backupSignals) > 0 {
+			msg += "\nThe wasmrun that writes to it can take a consistent backup itself: kill -USR1 <its process id> writes " + opts.store + ".backup"
+		}
+		fmt.Fprintf(stderr, "wasmrun fs %s: %s\n", cmd.name, msg)
 		return fsExitFail
 	}
 	if cmd.access != storeSelf {

@@ -490,15 +490,17 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		return fail("%v", storeHint(err, c.store))
 	}
 	var tmp vfs.FS
-	if c.stats {
-		// Count the default mounts too: open them here instead of letting New do it.
-		if opts.Root == nil {
-			st, err := stable.Open(c.store, c.storeOpts)
-			if err != nil {
-				return storeFail(err)
-			}
-			opts.Root = stats.wrap("/", st)
+	stopBackups := func() {}
+	if opts.Root == nil {
+		// Opened here rather than by New: --stats counts it, and a backup signal copies it.
+		st, err := stable.Open(c.store, c.storeOpts)
+		if err != nil {
+			return storeFail(err)
 		}
+		opts.Root = stats.wrap("/", st)
+		stopBackups = backupOnSignal(st, c.store+".backup", stderr)
+	}
+	if c.stats {
 		if !opts.NoTmp {
 			opts.NoTmp = true
 			tmp = heap.New(heap.Options{MaxBytes: c.tmpSize, MaxInodes: c.tmpInodes})
@@ -506,12 +508,14 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	r, err := wasmrt.New(ctx, opts)
 	if err != nil {
+		stopBackups()
 		return storeFail(err)
 	}
 	if tmp != nil {
 		later = append([]openedMount{{"/tmp", stats.wrap("/tmp", tmp)}}, later...)
 	}
 	code, started := run(ctx, r, c, later, gcOn, guest, stats, trace, stdin, stdout, stderr)
+	stopBackups() // before Close closes the store
 	if err := r.Close(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "wasmrun: closing the store: %v\n", err)
 		if code == 0 {
@@ -525,6 +529,48 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		stats.print(stderr)
 	}
 	return code
+}
+
+// backupOnSignal makes SIGUSR1 write a consistent backup of the store st to dst while the
+// guest runs: the namespace's changes are committed first (as a background commit does), then
+// stable.FS.Backup copies the committed state in one read transaction and replaces dst. This is
+// how a store in use gets backed up: another process cannot open a store a writer holds. It
+// reports on stderr and returns the function that stops listening.
+func backupOnSignal(st *stable.FS, dst string, stderr io.Writer) (stop func()) {
+	if len(backupSignals) == 0 {
+		return func() {}
+	}
+	sigs := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	signal.Notify(sigs, backupSignals...)
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-sigs:
+			}
+			var err error
+			var size int64
+			if e := st.Commit(); e != 0 {
+				err = fmt.Errorf("commit: %w", e)
+			} else {
+				size, err = st.Backup(dst, stable.BackupOptions{Replace: true})
+			}
+			if err != nil {
+				fmt.Fprintf(stderr, "wasmrun: backup of %s: %v\n", st.Path(), err)
+				continue
+			}
+			fmt.Fprintf(stderr, "wasmrun: backup of %s written to %s (%s)\n", st.Path(), dst, formatSize(size))
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		<-finished
+	}
 }
 
 // openedMount is a mount of the command line, opened.
