@@ -322,13 +322,15 @@ func TestTraceRandomHostCalls(t *testing.T) {
 	if testing.Short() {
 		n = 300
 	}
+	prev := ""
 	for i := 0; i < n; i++ {
 		name, args := randomCall(e, r)
 		w.lines = nil
 		checkCall(t, e, name, args)
 		if len(w.lines) != 1 || !strings.HasPrefix(w.lines[0], name+"(") {
-			t.Fatalf("%s%v traced as %q", name, args, w.lines)
+			t.Fatalf("call %d, %s%v, traced as %q (the call before: %s)", i, name, args, w.lines, prev)
 		}
+		prev = w.lines[0]
 	}
 }
 
