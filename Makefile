@@ -53,7 +53,7 @@ test: $(PYTHON_WASM)
 # failing input is written as it was found. Fuzz longer with e.g. make fuzz-short FUZZTIME=10m.
 FUZZTIME         ?= 5s
 FUZZMINIMIZETIME ?= 0
-FUZZ_TARGETS     := vfs:FuzzResolve vfs:FuzzBeneath wasi:FuzzHostCall wasi:FuzzHostCallStrict internal/tarfs:FuzzImport stable:FuzzOpenStore stable/internal/kv/boltkv:FuzzLog
+FUZZ_TARGETS     := vfs:FuzzResolve vfs:FuzzBeneath wasi:FuzzHostCall wasi:FuzzHostCallStrict internal/tarfs:FuzzImport stable:FuzzOpenStore stable/internal/kv/boltkv:FuzzLog stable/internal/kv/boltkv:FuzzLogRecovery
 
 .PHONY: fuzz-short
 fuzz-short:

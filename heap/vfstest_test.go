@@ -5,6 +5,7 @@ import (
 
 	"github.com/wasmrun/wasmrun/heap"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/readonly"
 	"github.com/wasmrun/wasmrun/vfs/vfstest"
 )
 
@@ -14,6 +15,12 @@ func TestConformance(t *testing.T) {
 	vfstest.Run(t, func(t *testing.T) vfs.FS { return heap.New(heap.Options{}) }, vfstest.Options{
 		NewLimitedFS: func(t *testing.T, maxBytes int64) vfs.FS {
 			return heap.New(heap.Options{MaxBytes: maxBytes})
+		},
+		// The heap has no read-only mode of its own: the read-only decorator over it.
+		NewReadOnlyFS: func(t *testing.T, fill func(vfs.FS)) vfs.FS {
+			fsys := heap.New(heap.Options{})
+			fill(fsys)
+			return readonly.New(fsys)
 		},
 	})
 }

@@ -186,7 +186,9 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 			if path, err = DefaultStorePath(); err != nil {
 				return nil, err
 			}
-			if err = os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			if stable.IsURL(path) {
+				// an etcd store: no directory to make
+			} else if err = os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				return nil, fmt.Errorf("create the store directory: %w", err)
 			}
 		}

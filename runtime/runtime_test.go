@@ -387,8 +387,11 @@ func TestConcurrentRuns(t *testing.T) {
 }
 
 // crashImage copies the store file and its write-ahead log (the file named with the suffix
-// "-wal", which holds the commits not yet checkpointed) as they are on disk now, as a power cut
-// would leave them, and returns a Runtime on the copy: it holds exactly what was committed.
+// "-wal", which holds the commits not yet checkpointed) as this process sees them now, through
+// the page cache, and returns a Runtime on the copy: it holds exactly what was committed. That
+// is what a crash of the process leaves, not a power cut (the copy includes writes never
+// fsynced): the exit commit under a power cut is proven by cmd/run's TestPowerCut* (its "exit"
+// rounds), on internal/powercut.
 func crashImage(t *testing.T, store string) *wasmrt.Runtime {
 	t.Helper()
 	img := filepath.Join(t.TempDir(), "crash.store")

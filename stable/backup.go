@@ -7,9 +7,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/stable/internal/kv/boltkv"
+	"github.com/wasmrun/wasmrun/stable/internal/kv/etcdkv"
 )
 
 // BackupOptions configure FS.Backup. The zero value is fine.
@@ -27,6 +29,10 @@ type BackupOptions struct {
 	// NoSync skips the fsyncs of the copy: a crash of the machine soon after may lose it.
 	// For tests only.
 	NoSync bool
+
+	// Etcd configures the destination when it is a store in an etcd cluster (see
+	// EtcdOptions).
+	Etcd EtcdOptions
 }
 
 // copyBatch bounds the bytes of keys and values one write transaction of a copy holds.
@@ -47,7 +53,22 @@ const copyBatch = 16 << 20
 // Errors, each naming the file: fs.ErrExist (dst exists and opts.Replace is not set), dst is
 // the store itself or a directory, ErrCorrupt (the store cannot be read), fs.ErrClosed (the FS
 // is closed), or the operating system's error.
+//
+// dst may be an etcd URL ("etcd://HOST:PORT[,...]/NAME"): the copy then goes into that store,
+// which must hold none yet (or, with Replace, is emptied first: not atomically). Its
+// superblock's magic is written last, in a commit of its own, so that a copy cut short is no
+// store (Open says ErrNotStore) and a new Backup to it starts over.
 func (f *FS) Backup(dst string, opts BackupOptions) (int64, error) {
+	if IsURL(dst) {
+		size, err := f.backupToEtcd(dst, opts)
+		if err != nil {
+			var pe *fs.PathError
+			if !errors.As(err, &pe) {
+				err = &fs.PathError{Op: "backup", Path: redact(dst), Err: err}
+			}
+		}
+		return size, err
+	}
 	if st, err := os.Stat(dst); err == nil {
 		switch {
 		case st.IsDir():
@@ -108,7 +129,7 @@ func (f *FS) copyStore(dir, pattern string, noSync bool, progress func(done, tot
 	if err != nil {
 		return "", 0, err
 	}
-	counts, err := copyBuckets(d, f.store, total, progress)
+	counts, _, err := copyBuckets(d, f.store, total, progress, false)
 	if err == nil {
 		err = checkCounts(d, counts)
 	}
@@ -142,9 +163,11 @@ func (f *FS) copyStore(dir, pattern string, noSync bool, progress func(done, tot
 
 // copyBuckets copies every bucket of src into d, in key order, in write transactions of about
 // copyBatch bytes, all inside one read transaction of src. It returns the keys copied per
-// bucket.
-func copyBuckets(d, src kv.Store, total int64, progress func(done, total int64)) ([]int64, error) {
+// bucket and the bytes. With magicLast, the superblock's magic is copied last, in a commit of
+// its own.
+func copyBuckets(d, src kv.Store, total int64, progress func(done, total int64), magicLast bool) ([]int64, int64, error) {
 	counts := make([]int64, len(bucketSpecs))
+	var magicValue []byte
 	err := d.Update(func(w kv.Writer) error {
 		// Every bucket exists in a store, empty or not.
 		for b := range bucketSpecs {
@@ -158,7 +181,7 @@ func copyBuckets(d, src kv.Store, total int64, progress func(done, total int64))
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var done int64
 	err = src.View(func(r kv.Reader) error {
@@ -177,6 +200,10 @@ func copyBuckets(d, src kv.Store, total int64, progress func(done, total int64))
 						if n >= copyBatch {
 							from, more = bytes.Clone(k), true
 							return false
+						}
+						if magicLast && bk == bSuper && bytes.Equal(k, keyMagic) {
+							magicValue = bytes.Clone(v)
+							return true
 						}
 						// v stays valid until src's transaction ends, after this one commits.
 						if perr = w.Put(bk, k, v); perr != nil {
@@ -202,7 +229,11 @@ func copyBuckets(d, src kv.Store, total int64, progress func(done, total int64))
 		}
 		return nil
 	})
-	return counts, storeError(err)
+	if err == nil && magicValue != nil {
+		err = d.Update(func(w kv.Writer) error { return w.Put(bSuper, keyMagic, magicValue) })
+		counts[bSuper]++
+	}
+	return counts, done, storeError(err)
 }
 
 // checkCounts counts the keys of each bucket of d back and compares them with want.
@@ -231,4 +262,84 @@ func syncFile(name string) error {
 		err = cerr
 	}
 	return err
+}
+
+// backupToEtcd copies the store into the store at the etcd URL dst (see Backup).
+func (f *FS) backupToEtcd(dst string, opts BackupOptions) (int64, error) {
+	if dst == f.path {
+		return 0, errors.New("is the store being backed up")
+	}
+	f.mu.Lock()
+	closed := f.closed
+	f.mu.Unlock()
+	if closed {
+		return 0, fs.ErrClosed
+	}
+	eps, name, err := etcdkv.ParseURL(dst)
+	if err != nil {
+		return 0, err
+	}
+	eo := opts.Etcd.withEnv()
+	d, err := etcdkv.Open(etcdkv.Config{
+		Endpoints: eps, Name: name, Buckets: bucketSpecs, LeaseTTL: eo.LeaseTTL,
+		CertFile: eo.CertFile, KeyFile: eo.KeyFile, CAFile: eo.CAFile, Username: eo.Username, Password: eo.Password,
+	})
+	if err != nil {
+		var le *etcdkv.LockedError
+		if errors.As(err, &le) {
+			return 0, lockedBy(le.Holder)
+		}
+		return 0, storeError(err)
+	}
+	defer d.Close()
+	var exists bool
+	err = d.View(func(r kv.Reader) error {
+		exists = r.Exists(bSuper) && r.Get(bSuper, keyMagic) != nil
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	if exists && !opts.Replace {
+		return 0, fs.ErrExist
+	}
+	// Empty it (a copy cut short, or the store Replace replaces): the magic goes first.
+	err = d.Update(func(w kv.Writer) error {
+		for b := range bucketSpecs {
+			if w.Exists(kv.Bucket(b)) {
+				if _, err := w.DeleteRange(kv.Bucket(b), nil, nil); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	if st, err := os.Stat(f.path); err == nil {
+		total = st.Size()
+	}
+	counts, size, err := copyBuckets(d, f.store, total, opts.Progress, true)
+	if err == nil {
+		err = checkCounts(d, counts)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := d.Close(); err != nil {
+		return 0, err
+	}
+	g, err := Open(dst, Options{ReadOnly: true, Etcd: opts.Etcd, LockTimeout: 10 * time.Second})
+	if err != nil {
+		return 0, fmt.Errorf("the copy does not open: %w", err)
+	}
+	if err := g.Close(); err != nil {
+		return 0, err
+	}
+	if opts.Progress != nil {
+		opts.Progress(max(total, 1), max(total, 1))
+	}
+	return size, nil
 }

@@ -260,12 +260,14 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 	f.commitLat.Record(took)
 	if err == nil {
 		f.durable = b.gen
+		f.commits++ // a store read begun before may be stale (see read.go)
 		f.lastFailed = false
 		f.stats.countCommit(b.trigger)
 		f.stats.CommittedBytes += b.written
 		f.stats.PagesWritten += int64(len(b.pages))
 		for _, op := range b.inodes {
 			n := op.n
+			n.commits++
 			n.truncFlight = noTrunc
 			if n.deleted && !n.dirty && f.inodes[n.ino] == n {
 				delete(f.inodes, n.ino)
@@ -276,6 +278,7 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 		}
 		for _, op := range b.pages {
 			p := op.p
+			p.n.commits++
 			live := p.n.pages[p.idx] == p
 			switch {
 			case live && p.state == pageFrozen && op.zero:

@@ -1,6 +1,7 @@
 package stable
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -46,6 +47,9 @@ type CompactStats struct {
 // Errors, each naming the file: those of Open, ErrCorrupt (a key could not be read), and the
 // operating system's.
 func Compact(path string, opts CompactOptions) (stats CompactStats, err error) {
+	if IsURL(path) {
+		return stats, &fs.PathError{Op: "compact", Path: path, Err: errors.New("a store in etcd compacts itself (its history, as it commits); etcdctl defrag gives space back to the file system")}
+	}
 	if _, err := os.Stat(path); err != nil {
 		return stats, err // Open would create a missing store
 	}

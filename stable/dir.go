@@ -77,32 +77,49 @@ func (f *FS) cachedName(dir vfs.Ino, name string) (*dent, bool) {
 	return e, ok
 }
 
-// lookupLocked returns the dent of name in directory d, loading it from the store if needed:
-// an entry if d has one of that name, an absent dent (ino 0) otherwise; never nil.
-// Errors: EIO.
+// lookupLocked returns the dent of name in directory d: an entry if d has one of that name, an
+// absent dent (ino 0) otherwise; never nil. If the cache does not have the name and d may have
+// it in the store, it returns eMiss (see fill). Errors: eMiss.
 func (f *FS) lookupLocked(d *inode, name string) (*dent, vfs.Errno) {
 	e, ok := f.cachedName(d.ino, name)
 	if ok {
 		return e, vfs.ESUCCESS
 	}
-	e = &dent{parent: d.ino, name: strings.Clone(name)} // name may be part of a whole path
 	if !d.listed && d.stored {
-		ok := true
-		err := f.store.View(func(r kv.Reader) error {
-			if v := r.Get(bDirents, nameKey(d.ino, name)); v != nil {
-				e.seq, e.typ, e.ino, ok = decodeNameVal(v)
-				ok = ok && e.ino != 0
-				e.stored = e.seq
-			}
-			return nil
-		})
-		if err != nil {
-			return nil, errnoOf(err)
-		}
-		if !ok {
-			return nil, vfs.EIO
-		}
+		f.miss = miss{kind: missName, n: d, name: name}
+		return nil, eMiss
 	}
+	return f.setName(&dent{parent: d.ino, name: strings.Clone(name)}), vfs.ESUCCESS // name may be part of a whole path
+}
+
+// loadName reads the entry name of directory d into the cache, as an absent dent if d has
+// none (see fill). Errors: EIO.
+func (f *FS) loadName(d *inode, name string, unlocked bool) vfs.Errno {
+	e := &dent{parent: d.ino, name: strings.Clone(name)} // name may be part of a whole path
+	ok := true
+	commits := f.commits
+	err := f.readStore(unlocked, func(r kv.Reader) error {
+		if v := r.Get(bDirents, nameKey(d.ino, name)); v != nil {
+			e.seq, e.typ, e.ino, ok = decodeNameVal(v)
+			ok = ok && e.ino != 0
+			e.stored = e.seq
+		}
+		return nil
+	})
+	switch _, cached := f.cachedName(d.ino, name); {
+	case err != nil:
+		return errnoOf(err)
+	case cached || f.commits != commits:
+		return vfs.ESUCCESS // loaded meanwhile (and newer), or maybe stale: look again
+	case !ok:
+		return vfs.EIO
+	}
+	f.setName(e)
+	return vfs.ESUCCESS
+}
+
+// setName puts e, which the cache does not have, in the directory index, and returns it.
+func (f *FS) setName(e *dent) *dent {
 	if e.ino == 0 {
 		e.seq = 0
 		f.negs++
@@ -113,7 +130,7 @@ func (f *FS) lookupLocked(d *inode, name string) (*dent, vfs.Errno) {
 		f.seqs.Set(e)
 	}
 	f.names.Set(e)
-	return e, vfs.ESUCCESS
+	return e
 }
 
 // defaultMaxNegatives bounds the number of cached negative lookups; beyond it they are dropped.
@@ -249,7 +266,7 @@ const dirBatch = 64
 // read from the store a batch at a time, without caching its names, and merged with the cached
 // names, which are newer: a name the cache has is listed as the cache has it (at its sequence
 // number, or not at all when it was removed). So listing a directory of any size takes memory
-// for one batch. Errors: EIO.
+// for one batch. The store is read without f.mu (see read.go). Errors: EIO, EBADF.
 func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem, vfs.Errno) {
 	cached := func(from, to uint64, batch []dirItem) []dirItem {
 		f.seqs.Ascend(&dent{parent: d.ino, seq: from}, func(e *dent) bool {
@@ -261,8 +278,11 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 		})
 		return batch
 	}
-	if !d.listed && d.stored && d.nent <= uint64(min(1024, f.meta.max/8)) {
-		if e := f.listLocked(d); e != vfs.ESUCCESS {
+	tries := 0 // store reads so far without f.mu
+	for !d.listed && d.stored && d.nent <= uint64(min(1024, f.meta.max/8)) {
+		unlocked := tries < maxUnlockedTries
+		tries++
+		if e := f.listLocked(d, unlocked); e != vfs.ESUCCESS {
 			return batch, e
 		}
 	}
@@ -274,7 +294,10 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 		var stored []dirItem
 		full, bad := false, false
 		ino := uint64(d.ino)
-		err := f.store.View(func(r kv.Reader) error {
+		unlocked := tries < maxUnlockedTries
+		tries++
+		commits := f.commits
+		err := f.readStore(unlocked, func(r kv.Reader) error {
 			return r.Scan(bDirSeqs, pairKey(ino, cookie+1), pairKey(ino+1, 0), func(k, v []byte) bool {
 				if len(stored) == dirBatch {
 					full = true
@@ -294,11 +317,15 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 				return true
 			})
 		})
-		if err != nil {
+		switch {
+		case f.closed:
+			return batch, vfs.EBADF
+		case err != nil:
 			return batch, errnoOf(err)
-		}
-		if bad {
+		case bad:
 			return batch, vfs.EIO
+		case f.commits != commits:
+			continue // the cache may have lost names newer than what was read: read again
 		}
 		// The cached entries in the same range of sequence numbers. When the store has no more
 		// entries (!full), cached stops at dirBatch of them, and none is lost: sequence numbers
@@ -335,16 +362,19 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 }
 
 // listLocked makes sure every entry of directory d is in f.names and f.seqs: it loads those
-// of the store with one range scan of d's dirseqs keys. A name already cached is newer than
-// the store and stays as it is. Errors: EIO.
-func (f *FS) listLocked(d *inode) vfs.Errno {
+// of the store with one range scan of d's dirseqs keys, without f.mu if unlocked (see
+// read.go). A name already cached is newer than the store and stays as it is. If a commit
+// finished while f.mu was released, it leaves d unlisted: the caller tries again. Errors: EIO,
+// EBADF (the FS was closed meanwhile).
+func (f *FS) listLocked(d *inode, unlocked bool) vfs.Errno {
 	if d.listed || !d.stored {
 		d.listed = true
 		return vfs.ESUCCESS
 	}
 	var loaded []*dent
 	bad := false
-	err := f.store.View(func(r kv.Reader) error {
+	commits := f.commits
+	err := f.readStore(unlocked, func(r kv.Reader) error {
 		return r.Scan(bDirSeqs, pairKey(uint64(d.ino), 0), pairKey(uint64(d.ino)+1, 0), func(k, v []byte) bool {
 			if len(k) != 16 {
 				bad = true
@@ -360,11 +390,15 @@ func (f *FS) listLocked(d *inode) vfs.Errno {
 			return true
 		})
 	})
-	if err != nil {
+	switch {
+	case f.closed:
+		return vfs.EBADF
+	case err != nil:
 		return errnoOf(err)
-	}
-	if bad {
+	case bad:
 		return vfs.EIO
+	case f.commits != commits || d.listed:
+		return vfs.ESUCCESS // maybe stale, or listed meanwhile
 	}
 	for _, e := range loaded {
 		if _, ok := f.names.Get(e); ok {

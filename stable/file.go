@@ -30,6 +30,10 @@ const windowPages = 32
 
 // ReadAt implements vfs.File.ReadAt. It sets atime as Linux's relatime does: only when atime
 // is not after mtime or ctime. Errors: EBADF, EISDIR, EINVAL, EIO.
+//
+// Pages the cache does not have are read from the store without f.mu (see read.go). The read
+// is atomic all the same: if the file's data changed while f.mu was released, it starts over,
+// so that every byte it returns is the file's as of its last hold of f.mu.
 func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 	f := h.fs
 	f.mu.Lock()
@@ -47,40 +51,72 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 	case n.typ != vfs.TypeRegular:
 		return 0, vfs.EINVAL
 	}
-	if off >= n.size || len(p) == 0 {
+	if len(p) == 0 {
 		return 0, vfs.ESUCCESS
 	}
-	end := min(off+int64(len(p)), n.size)
 	sequential := off == h.readEnd
 	var ahead uint64
 	if sequential {
 		ahead = maxReadAhead
 	}
+	tries := 0 // store reads so far without f.mu
+restart:
+	if off >= n.size {
+		return 0, vfs.ESUCCESS
+	}
+	end := min(off+int64(len(p)), n.size)
+	mod := n.mod
 	done := 0
 	for pos := off; pos < end; {
 		idx := uint64(pos >> f.pshift)
 		po := pos & (f.ps - 1)
 		c := min(f.ps-po, end-pos)
+		unlocked := tries < maxUnlockedTries
 		if po == 0 && c == f.ps && n.pages[idx] == nil {
 			// Whole pages that are not cached are copied straight from the store into p,
 			// without going through (and churning) the cache.
 			k := f.directRun(n, idx, uint64((end-pos)>>f.pshift))
 			if k > 1 {
 				f.stats.CacheMisses += int64(k)
-				if e := f.readDirectLocked(n, p[done:done+int(k)<<f.pshift], idx); e != vfs.ESUCCESS {
+				stale, e := f.readDirect(n, p[done:done+int(k)<<f.pshift], idx, unlocked)
+				if unlocked {
+					tries++
+					switch {
+					case h.closed || f.closed:
+						return 0, vfs.EBADF
+					case n.mod != mod:
+						goto restart
+					}
+				}
+				if e != vfs.ESUCCESS {
 					return done, e
 				}
-				done += int(k) << f.pshift
-				pos += int64(k) << f.pshift
+				if !stale {
+					done += int(k) << f.pshift
+					pos += int64(k) << f.pshift
+				}
 				continue
 			}
 		}
 		var data []byte
 		if sequential && n.pages[idx] == nil {
 			// A sequential reader of pages not cached reads through its window.
-			if h.win == nil || h.winMod != n.mod || idx < h.winIdx || idx >= h.winIdx+uint64(len(h.win)>>f.pshift) {
-				if e := h.fillWindow(idx); e != vfs.ESUCCESS {
+			if !h.inWindow(idx) {
+				e := h.fillWindow(idx, unlocked)
+				if unlocked {
+					tries++
+					switch {
+					case h.closed || f.closed:
+						return 0, vfs.EBADF
+					case n.mod != mod:
+						goto restart
+					}
+				}
+				if e != vfs.ESUCCESS {
 					return done, e
+				}
+				if !h.inWindow(idx) || n.pages[idx] != nil {
+					continue // stale, or cached meanwhile: look again
 				}
 				f.stats.CacheMisses++
 			} else {
@@ -91,7 +127,20 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 		} else {
 			last := uint64((end - 1) >> f.pshift)
 			var e vfs.Errno
-			if data, e = f.readPageLocked(n, idx, max(ahead, last-idx)); e != vfs.ESUCCESS {
+			data, e = f.readPageLocked(n, idx, max(ahead, last-idx), unlocked)
+			if e == eMiss {
+				e = f.fill(tries)
+				tries++
+				switch {
+				case h.closed || f.closed:
+					return 0, vfs.EBADF
+				case n.mod != mod:
+					goto restart
+				case e == vfs.ESUCCESS:
+					continue // the page is cached now, or a hole (or was lost again: fetch again)
+				}
+			}
+			if e != vfs.ESUCCESS {
 				return done, e
 			}
 		}
@@ -112,18 +161,33 @@ func (h *file) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 	return done, vfs.ESUCCESS
 }
 
-// fillWindow fills h's read-ahead window with the pages of its file from idx on.
-func (h *file) fillWindow(idx uint64) vfs.Errno {
+// inWindow reports whether h's read-ahead window holds page idx of its file as it is now.
+func (h *file) inWindow(idx uint64) bool {
+	return h.winMod == h.n.mod && idx >= h.winIdx && idx < h.winIdx+uint64(len(h.win)>>h.fs.pshift)
+}
+
+// fillWindow fills h's read-ahead window with the pages of its file from idx on, without f.mu
+// if unlocked (see read.go). If what it read may be stale, it leaves the window empty.
+func (h *file) fillWindow(idx uint64, unlocked bool) vfs.Errno {
 	f, n := h.fs, h.n
 	count := min(uint64(windowPages), f.pageCount(n.size)-idx)
-	if h.win == nil {
-		h.win = make([]byte, windowPages<<f.pshift)
+	// The window is h's own, but another ReadAt of h may run while f.mu is released: it
+	// finds no window meanwhile.
+	buf := h.win
+	h.win = nil
+	if buf == nil {
+		buf = make([]byte, windowPages<<f.pshift)
 	}
-	h.win = h.win[:count<<f.pshift]
-	h.winIdx, h.winMod = idx, n.mod
-	if e := f.readDirectLocked(n, h.win, idx); e != vfs.ESUCCESS {
-		h.win = nil
+	buf = buf[:count<<f.pshift]
+	mod := n.mod
+	stale, e := f.readDirect(n, buf, idx, unlocked)
+	if e != vfs.ESUCCESS {
 		return e
+	}
+	h.win, h.winIdx, h.winMod = buf, idx, mod
+	if stale {
+		h.win = buf[:0]
+		return vfs.ESUCCESS
 	}
 	// Cached pages are newer than the store: they win.
 	for i := uint64(0); i < count; i++ {
@@ -147,7 +211,7 @@ func (h *file) WriteAt(p []byte, off int64) (int, vfs.Errno) {
 	if off < 0 {
 		return 0, vfs.EINVAL
 	}
-	return h.writeLocked(p, off, false)
+	return h.write(p, off, false)
 }
 
 // Append implements vfs.File.Append. Errors: as WriteAt.
@@ -158,8 +222,27 @@ func (h *file) Append(p []byte) (int, int64, vfs.Errno) {
 	if e := h.writable(); e != vfs.ESUCCESS {
 		return 0, h.n.size, e
 	}
-	n, e := h.writeLocked(p, 0, true)
+	n, e := h.write(p, 0, true)
 	return n, h.n.size, e
+}
+
+// write writes p at off, or at the end of the file if appending, reading the pages it writes
+// in part from the store first if the cache does not have them (see read.go).
+func (h *file) write(p []byte, off int64, appending bool) (int, vfs.Errno) {
+	f := h.fs
+	for try := 0; ; try++ {
+		n, e := h.writeLocked(p, off, appending, try < maxUnlockedTries)
+		if e != eMiss {
+			return n, e
+		}
+		e = f.fill(try)
+		if h.closed || f.closed {
+			return 0, vfs.EBADF
+		}
+		if e != vfs.ESUCCESS {
+			return 0, e
+		}
+	}
 }
 
 func (h *file) writable() vfs.Errno {
@@ -180,8 +263,10 @@ func (h *file) writable() vfs.Errno {
 
 // writeLocked writes p at off, or at the end of the file if appending. It may first wait
 // (releasing f.mu) for the commit in flight when the cache is full of dirty pages; everything
-// after that wait happens without releasing f.mu, so an append is atomic.
-func (h *file) writeLocked(p []byte, off int64, appending bool) (int, vfs.Errno) {
+// after that wait happens without releasing f.mu, so an append is atomic. If mayMiss is set
+// and a page written in part must be read from the store, it returns eMiss before it changes
+// anything; otherwise such pages are read under f.mu. Errors: those of WriteAt, eMiss.
+func (h *file) writeLocked(p []byte, off int64, appending, mayMiss bool) (int, vfs.Errno) {
 	f, n := h.fs, h.n
 	if len(p) == 0 {
 		return 0, vfs.ESUCCESS
@@ -202,6 +287,12 @@ func (h *file) writeLocked(p []byte, off int64, appending bool) (int, vfs.Errno)
 	if f.quota > 0 && end > n.size && f.bytes+end-n.size > f.quota {
 		return 0, vfs.ENOSPC
 	}
+	first, last := uint64(off>>f.pshift), uint64((end-1)>>f.pshift)
+	if mayMiss && ((off&(f.ps-1) != 0 || end < int64(first+1)<<f.pshift) && f.pageMissLocked(n, first) ||
+		last != first && end&(f.ps-1) != 0 && f.pageMissLocked(n, last)) {
+		return 0, eMiss
+	}
+	n.mod++ // before the first page changes: a reader without f.mu must know (see read.go)
 	done := 0
 	for pos := off; pos < end; {
 		idx := uint64(pos >> f.pshift)
@@ -217,7 +308,6 @@ func (h *file) writeLocked(p []byte, off int64, appending bool) (int, vfs.Errno)
 		pos += c
 	}
 	h.grow(end)
-	n.mod++
 	t := now()
 	n.mtime, n.ctime = t, t
 	f.markDirty(n)

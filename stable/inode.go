@@ -40,7 +40,8 @@ type inode struct {
 	truncFlight uint64
 	// The store has no page of this file in [holeLo, holeHi).
 	holeLo, holeHi uint64
-	mod            uint64 // counts the changes of the file's data (for read-ahead windows)
+	mod            uint64 // counts the changes of the file's data (see read.go)
+	commits        uint64 // counts the commits of its record or pages that finished (see read.go)
 }
 
 func (n *inode) init() {

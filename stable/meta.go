@@ -17,8 +17,9 @@ import (
 //     in progress, the dirty set, the commit in flight), and never while a commit is in
 //     flight.
 
-// inodeLocked returns the live inode ino, loading it from the store if needed.
-// Errors: ENOENT, EIO.
+// inodeLocked returns the live inode ino. If the cache does not have it: ENOENT if the store
+// has no such inode either, as far as the cache knows, and eMiss otherwise (see fill).
+// Errors: ENOENT, EIO, eMiss.
 func (f *FS) inodeLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 	if f.closed {
 		return nil, vfs.EIO
@@ -29,31 +30,43 @@ func (f *FS) inodeLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 		}
 		return n, vfs.ESUCCESS
 	}
-	if ino == 0 || uint64(ino) >= f.nextIno {
+	if ino == 0 || uint64(ino) >= f.nextIno || ino == f.noIno {
 		return nil, vfs.ENOENT
 	}
+	f.miss = miss{kind: missInode, ino: ino}
+	return nil, eMiss
+}
+
+// loadInode reads the record of inode ino into the cache (see fill). An inode the store does
+// not have becomes f.noIno: inode numbers are never reused, so it never comes back. Errors:
+// EIO.
+func (f *FS) loadInode(ino vfs.Ino, unlocked bool) vfs.Errno {
 	n := &inode{ino: ino, stored: true}
 	found, ok := false, false
-	err := f.store.View(func(r kv.Reader) error {
+	commits := f.commits
+	err := f.readStore(unlocked, func(r kv.Reader) error {
 		if rec := r.Get(bInodes, u64key(uint64(ino))); rec != nil {
 			found, ok = true, decodeInode(n, rec)
 		}
 		return nil
 	})
-	switch {
+	switch _, cached := f.inodes[ino]; {
 	case err != nil:
-		return nil, errnoOf(err)
+		return errnoOf(err)
+	case cached || f.commits != commits:
+		return vfs.ESUCCESS // loaded meanwhile (and newer), or maybe stale: look again
 	case !found:
-		return nil, vfs.ENOENT
+		f.noIno = ino
 	case !ok:
-		return nil, vfs.EIO
+		return vfs.EIO
+	default:
+		n.init()
+		f.inodes[ino] = n
 	}
-	n.init()
-	f.inodes[ino] = n
-	return n, vfs.ESUCCESS
+	return vfs.ESUCCESS
 }
 
-// dirLocked returns the live directory ino. Errors: ENOENT, ENOTDIR, EIO.
+// dirLocked returns the live directory ino. Errors: ENOENT, ENOTDIR, EIO, eMiss.
 func (f *FS) dirLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 	d, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
@@ -69,7 +82,7 @@ func (f *FS) dirLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 }
 
 // entryLocked returns the entry name of directory d and its inode. Errors: ENOENT, EIO (an
-// entry without its inode: fsck reports it), and those of lookupLocked. f.mu must be held.
+// entry without its inode: fsck reports it), eMiss, and those of lookupLocked.
 func (f *FS) entryLocked(d *inode, name string) (*dent, *inode, vfs.Errno) {
 	de, e := f.lookupLocked(d, name)
 	if e != vfs.ESUCCESS {
@@ -80,7 +93,7 @@ func (f *FS) entryLocked(d *inode, name string) (*dent, *inode, vfs.Errno) {
 	}
 	n, e := f.inodeLocked(de.ino)
 	if e != vfs.ESUCCESS {
-		return nil, nil, vfs.EIO
+		return nil, nil, missOr(e, vfs.EIO) // a miss, or an entry without its inode
 	}
 	return de, n, vfs.ESUCCESS
 }
@@ -115,6 +128,7 @@ func (f *FS) unlock() {
 		(f.durable != f.meta.durable && max(len(f.inodes), f.names.Len()) > f.meta.max) {
 		f.evictMetaLocked()
 	}
+	f.filled = nil
 	f.mu.Unlock()
 }
 

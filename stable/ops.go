@@ -18,6 +18,19 @@ func (f *FS) Root() vfs.Ino { return rootIno }
 func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.FileType, vfs.Errno) {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		ino, typ, e := f.lookupOpLocked(dir, name)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return ino, typ, e
+	}
+}
+
+// lookupOpLocked is Lookup under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) lookupOpLocked(dir vfs.Ino, name string) (vfs.Ino, vfs.FileType, vfs.Errno) {
 	d, e := f.dirLocked(dir)
 	if e != vfs.ESUCCESS {
 		return 0, 0, e
@@ -42,6 +55,19 @@ func (f *FS) Lookup(dir vfs.Ino, name string) (vfs.Ino, vfs.FileType, vfs.Errno)
 func (f *FS) Stat(ino vfs.Ino) (vfs.Stat, vfs.Errno) {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		r, e := f.statLocked(ino)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return r, e
+	}
+}
+
+// statLocked is Stat under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) statLocked(ino vfs.Ino) (vfs.Stat, vfs.Errno) {
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return vfs.Stat{}, e
@@ -55,6 +81,19 @@ func (f *FS) Stat(ino vfs.Ino) (vfs.Stat, vfs.Errno) {
 func (f *FS) SetAttr(ino vfs.Ino, a *vfs.Attr) vfs.Errno {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		e := f.setAttrLocked(ino, a)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return e
+	}
+}
+
+// setAttrLocked is SetAttr under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) setAttrLocked(ino vfs.Ino, a *vfs.Attr) vfs.Errno {
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return e
@@ -100,6 +139,19 @@ func (f *FS) SetAttr(ino vfs.Ino, a *vfs.Attr) vfs.Errno {
 func (f *FS) Create(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, target string) (vfs.Ino, vfs.Errno) {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		r, e := f.createLocked(dir, name, typ, perm, target)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return r, e
+	}
+}
+
+// createLocked is Create under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) createLocked(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, target string) (vfs.Ino, vfs.Errno) {
 	d, e := f.dirLocked(dir)
 	if e != vfs.ESUCCESS {
 		return 0, e
@@ -163,6 +215,19 @@ func (f *FS) Create(dir vfs.Ino, name string, typ vfs.FileType, perm uint32, tar
 func (f *FS) Link(ino vfs.Ino, dir vfs.Ino, name string) vfs.Errno {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		e := f.linkLocked(ino, dir, name)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return e
+	}
+}
+
+// linkLocked is Link under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) linkLocked(ino vfs.Ino, dir vfs.Ino, name string) vfs.Errno {
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return e
@@ -209,6 +274,19 @@ func (f *FS) Link(ino vfs.Ino, dir vfs.Ino, name string) vfs.Errno {
 func (f *FS) Remove(dir vfs.Ino, name string, dirOnly bool) vfs.Errno {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		e := f.removeLocked(dir, name, dirOnly)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return e
+	}
+}
+
+// removeLocked is Remove under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) removeLocked(dir vfs.Ino, name string, dirOnly bool) vfs.Errno {
 	d, e := f.dirLocked(dir)
 	if e != vfs.ESUCCESS {
 		return e
@@ -280,6 +358,19 @@ func (f *FS) freeLocked(n *inode) {
 func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName string) vfs.Errno {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		e := f.renameLocked(oldDir, oldName, newDir, newName)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return e
+	}
+}
+
+// renameLocked is Rename under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) renameLocked(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName string) vfs.Errno {
 	od, e := f.dirLocked(oldDir)
 	if e != vfs.ESUCCESS {
 		return e
@@ -308,7 +399,7 @@ func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName stri
 	var dst *inode
 	if ne.ino != 0 {
 		if dst, e = f.inodeLocked(ne.ino); e != vfs.ESUCCESS {
-			return vfs.EIO
+			return missOr(e, vfs.EIO)
 		}
 		if dst == src {
 			return vfs.ESUCCESS // two names of one inode (or the same name): nothing to do
@@ -324,7 +415,7 @@ func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName stri
 				break
 			}
 			if p, e = f.inodeLocked(p.parent); e != vfs.ESUCCESS {
-				return vfs.EIO
+				return missOr(e, vfs.EIO)
 			}
 		}
 	}
@@ -374,6 +465,19 @@ func (f *FS) Rename(oldDir vfs.Ino, oldName string, newDir vfs.Ino, newName stri
 func (f *FS) Readlink(ino vfs.Ino) (string, vfs.Errno) {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		r, e := f.readlinkLocked(ino)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return r, e
+	}
+}
+
+// readlinkLocked is Readlink under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) readlinkLocked(ino vfs.Ino) (string, vfs.Errno) {
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return "", e
@@ -388,6 +492,19 @@ func (f *FS) Readlink(ino vfs.Ino) (string, vfs.Errno) {
 func (f *FS) Open(ino vfs.Ino, flags vfs.OpenFlag) (vfs.File, vfs.Errno) {
 	f.mu.Lock()
 	defer f.unlock()
+	for try := 0; ; try++ {
+		r, e := f.openLocked(ino, flags)
+		if e == eMiss {
+			if e = f.fill(try); e == vfs.ESUCCESS {
+				continue
+			}
+		}
+		return r, e
+	}
+}
+
+// openLocked is Open under f.mu: it returns eMiss when it needs a store read (see fill).
+func (f *FS) openLocked(ino vfs.Ino, flags vfs.OpenFlag) (vfs.File, vfs.Errno) {
 	n, e := f.inodeLocked(ino)
 	if e != vfs.ESUCCESS {
 		return nil, e

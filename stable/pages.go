@@ -3,6 +3,7 @@ package stable
 import (
 	"encoding/binary"
 	"math/bits"
+	"slices"
 
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
@@ -88,20 +89,35 @@ func (f *FS) newBuf(n int, whole bool) []byte {
 		}
 		return make([]byte, n, f.ps)
 	}
+	return f.allocBuf(n)
+}
+
+// takeSpare takes up to k spare page buffers, for a read from the store that may run
+// without f.mu (loadPages); the caller gives back those it did not use with freeBuf. It never
+// takes the buffer of a clean page: loadPages evicts once the pages it read are in.
+func (f *FS) takeSpare(k int) [][]byte {
+	k = min(k, len(f.free))
+	if k == 0 {
+		return nil
+	}
+	rest := len(f.free) - k
+	spare := slices.Clone(f.free[rest:]) // f.free's array is appended to meanwhile
+	clear(f.free[rest:])
+	f.free = f.free[:rest]
+	return spare
+}
+
+// allocBuf returns a fresh buffer of length n (at most the page size): page-sized if n is
+// more than half a page, else rounded up to a power of two (as newBuf does). It needs no lock.
+func (f *FS) allocBuf(n int) []byte {
+	if int64(n) > f.ps/2 {
+		return make([]byte, n, f.ps)
+	}
 	c := 64
 	if n > c {
 		c = 1 << bits.Len(uint(n-1))
 	}
 	return make([]byte, n, c)
-}
-
-// fetchBuf returns a buffer of length n for a page read from the store: as newBuf, but it
-// never takes the buffer of a clean page (fetchLocked evicts once the pages it reads are in).
-func (f *FS) fetchBuf(n int) []byte {
-	if int64(n) > f.ps/2 && len(f.free) == 0 {
-		return make([]byte, n, f.ps)
-	}
-	return f.newBuf(n, false)
 }
 
 // freeBuf keeps b for reuse if it is page-sized and the spare buffers fit in the room dirty
@@ -157,37 +173,78 @@ func (f *FS) pageCount(size int64) uint64 { return uint64((size + f.ps - 1) >> f
 
 // readPageLocked returns the data of page idx of n for reading (a prefix of the page, the rest
 // zeros; nil for a page of zeros). ahead is how many pages after idx to fetch along if idx
-// must be read from the store. The slice is valid until f.mu is released. Errors: EIO.
-func (f *FS) readPageLocked(n *inode, idx uint64, ahead uint64) ([]byte, vfs.Errno) {
+// must be read from the store. If it must, and mayMiss is set, it returns eMiss (see fill);
+// otherwise it reads under f.mu. The slice is valid until f.mu is released. Errors: EIO, eMiss.
+func (f *FS) readPageLocked(n *inode, idx uint64, ahead uint64, mayMiss bool) ([]byte, vfs.Errno) {
 	if p := n.pages[idx]; p != nil {
 		if p.state == pageClean {
 			f.lru.touch(p)
 		}
-		f.stats.CacheHits++
+		if p == f.filled {
+			f.filled = nil // this read's fill counted it as a miss
+		} else {
+			f.stats.CacheHits++
+		}
 		return p.data, vfs.ESUCCESS
 	}
-	p, e := f.fetchLocked(n, idx, idx+1+ahead)
+	p, e := f.fetchLocked(n, idx, idx+1+ahead, mayMiss)
 	if p == nil || e != vfs.ESUCCESS {
 		return nil, e
 	}
 	return p.data, vfs.ESUCCESS
 }
 
-// fetchLocked reads the pages [from, to) of n from the store into the cache as clean pages,
-// keeping the cached ones (they are newer), and returns the page at from: nil if it is a hole.
-// Errors: EIO.
-func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
+// fetchLocked returns page from of n, which the cache does not have, reading the pages
+// [from, to) of n from the store into the cache as clean pages: nil if it is a hole. If it
+// must read and mayMiss is set, it returns eMiss instead (see fill). Errors: EIO, eMiss.
+func (f *FS) fetchLocked(n *inode, from, to uint64, mayMiss bool) (*page, vfs.Errno) {
 	to = min(to, from+1+maxReadAhead, f.pageCount(n.size), n.deadFrom())
 	if from >= to || (from >= n.holeLo && from < n.holeHi) {
 		f.stats.CacheHits++ // a hole the cache knows of, or a page past the end or cut off
 		return nil, vfs.ESUCCESS
 	}
+	if mayMiss {
+		f.miss = miss{kind: missPages, n: n, from: from, to: to}
+		return nil, eMiss
+	}
+	if e := f.loadPages(n, from, to, false); e != vfs.ESUCCESS {
+		return nil, e
+	}
+	f.filled = nil // the caller counts no hit for it
+	p := n.pages[from]
+	if p != nil && p.state == pageClean {
+		f.lru.touch(p) // the caller is about to use it: do not evict it now
+	}
+	return p, vfs.ESUCCESS
+}
+
+// pageMissLocked reports whether page idx of n must be read from the store (the cache does
+// not have it, and it is not known to be a hole, past the end or cut off), and if so records
+// the miss (see fill).
+func (f *FS) pageMissLocked(n *inode, idx uint64) bool {
+	if n.pages[idx] != nil || idx >= min(f.pageCount(n.size), n.deadFrom()) || (idx >= n.holeLo && idx < n.holeHi) {
+		return false
+	}
+	f.miss = miss{kind: missPages, n: n, from: idx, to: idx + 1}
+	return true
+}
+
+// loadPages reads the pages [from, to) of n from the store into the cache as clean pages,
+// keeping the cached ones (they are newer); see fill. It counts a cache miss. Errors: EIO.
+func (f *FS) loadPages(n *inode, from, to uint64, unlocked bool) vfs.Errno {
 	f.stats.CacheMisses++
 	ino := uint64(n.ino)
 	next := uint64(noTrunc) // the first page at or after from in the store
-	var loaded int64
+	type loaded struct {
+		idx  uint64
+		data []byte
+	}
+	got := make([]loaded, 0, to-from)
+	// Page-sized buffers come from the spare ones, taken now: the read may run without f.mu.
+	spare := f.takeSpare(int(to - from))
 	bad := false
-	err := f.store.View(func(r kv.Reader) error {
+	mod, commits := n.mod, n.commits
+	err := f.readStore(unlocked, func(r kv.Reader) error {
 		last := uint64(0)
 		return r.Scan(bPages, pairKey(ino, from), pairKey(ino+1, 0), func(k, v []byte) bool {
 			if len(k) != 16 || binary.BigEndian.Uint64(k) != ino {
@@ -209,34 +266,54 @@ func (f *FS) fetchLocked(n *inode, from, to uint64) (*page, vfs.Errno) {
 				bad = true
 				return false
 			}
-			if n.pages[idx] == nil {
-				p := &page{n: n, idx: idx, data: f.fetchBuf(len(v))}
-				copy(p.data, v)
-				p.charge = int64(cap(p.data))
-				n.setPage(idx, p)
-				f.lru.pushFront(p)
-				f.cleanBytes += p.charge
-				loaded++
+			var b []byte
+			if k := len(spare); k > 0 && int64(len(v)) > f.ps/2 {
+				b, spare = spare[k-1][:len(v)], spare[:k-1]
+			} else {
+				b = f.allocBuf(len(v))
 			}
+			copy(b, v)
+			got = append(got, loaded{idx, b})
 			return true
 		})
 	})
-	if err != nil {
-		return nil, errnoOf(err)
+	for _, b := range spare {
+		f.freeBuf(b)
 	}
-	if bad {
-		return nil, vfs.EIO // a stored page of the wrong size
+	switch {
+	case err != nil:
+		return errnoOf(err)
+	case bad:
+		return vfs.EIO // a stored page of the wrong size
+	case f.inodes[n.ino] != n || n.mod != mod || n.commits != commits:
+		// n was evicted (an inode that is not open), changed, or had a commit meanwhile:
+		// what was read may be stale. The caller looks again.
+		for _, l := range got {
+			f.freeBuf(l.data)
+		}
+		return vfs.ESUCCESS
 	}
-	f.stats.PagesRead += loaded
+	f.stats.PagesRead += int64(len(got))
+	end := min(f.pageCount(n.size), n.deadFrom())
+	for _, l := range got {
+		if n.pages[l.idx] != nil || l.idx >= end {
+			f.freeBuf(l.data)
+			continue
+		}
+		p := &page{n: n, idx: l.idx, data: l.data, charge: int64(cap(l.data))}
+		n.setPage(l.idx, p)
+		f.lru.pushFront(p)
+		f.cleanBytes += p.charge
+	}
 	if next != from {
 		n.holeLo, n.holeHi = from, next
 	}
-	p := n.pages[from]
-	if p != nil && p.state == pageClean {
+	if p := n.pages[from]; p != nil && p.state == pageClean {
 		f.lru.touch(p) // the caller is about to use it: do not evict it now
+		f.filled = p
 	}
 	f.evictLocked()
-	return p, vfs.ESUCCESS
+	return vfs.ESUCCESS
 }
 
 // maxDirect is the most pages one store transaction copies straight into a reader's buffer.
@@ -251,9 +328,11 @@ func (f *FS) directRun(n *inode, idx, max uint64) uint64 {
 	return k
 }
 
-// readDirectLocked fills dst, a whole number of pages, with pages of n from idx on as the
-// store has them (the caller overlays the cached ones). Errors: EIO.
-func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
+// readDirect fills dst, a whole number of pages, with pages of n from idx on as the store has
+// them (the caller overlays the cached ones), without f.mu if unlocked (see read.go). It
+// reports whether what it read may be stale: n's data changed or a commit of n finished
+// meanwhile, and the caller must look again. dst must be the caller's alone. Errors: EIO.
+func (f *FS) readDirect(n *inode, dst []byte, idx uint64, unlocked bool) (stale bool, _ vfs.Errno) {
 	count := uint64(len(dst)) >> f.pshift
 	to := min(idx+count, n.deadFrom()) // pages from the first dead one are zeros
 	filled := uint64(0)                // pages of dst done
@@ -261,7 +340,8 @@ func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
 	var found int64
 	if idx < to {
 		ino := uint64(n.ino)
-		err := f.store.View(func(r kv.Reader) error {
+		mod, commits := n.mod, n.commits
+		err := f.readStore(unlocked, func(r kv.Reader) error {
 			return r.Scan(bPages, pairKey(ino, idx), pairKey(ino, to), func(k, v []byte) bool {
 				// A damaged store whose keys are out of order may give any key here.
 				if len(k) != 16 || binary.BigEndian.Uint64(k) != ino {
@@ -281,16 +361,18 @@ func (f *FS) readDirectLocked(n *inode, dst []byte, idx uint64) vfs.Errno {
 				return true
 			})
 		})
-		if err != nil {
-			return errnoOf(err)
-		}
-		if bad {
-			return vfs.EIO
+		switch {
+		case err != nil:
+			return false, errnoOf(err)
+		case bad:
+			return false, vfs.EIO
+		case n.mod != mod || n.commits != commits:
+			return true, vfs.ESUCCESS
 		}
 	}
 	clear(dst[filled<<f.pshift:])
 	f.stats.PagesRead += found
-	return vfs.ESUCCESS
+	return false, vfs.ESUCCESS
 }
 
 // evictLocked drops least recently used clean pages while the cache holds more than its
@@ -331,7 +413,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 	if p == nil {
 		if start > 0 || end < f.ps {
 			// Partly written: the rest of the page comes from the store (or is zeros).
-			if _, e := f.readPageLocked(n, idx, 0); e != vfs.ESUCCESS {
+			if _, e := f.readPageLocked(n, idx, 0, false); e != vfs.ESUCCESS {
 				return nil, e
 			}
 			p = n.pages[idx]
@@ -415,7 +497,7 @@ func (f *FS) truncateLocked(n *inode, size int64) vfs.Errno {
 		keep := f.pageCount(size) // pages that keep some data
 		if off := size & (f.ps - 1); off != 0 {
 			idx := keep - 1
-			data, e := f.readPageLocked(n, idx, 0)
+			data, e := f.readPageLocked(n, idx, 0, true)
 			if e != vfs.ESUCCESS {
 				return e
 			}

@@ -88,9 +88,20 @@ type Options struct {
 	// production.
 	NoSync bool
 
+	// Etcd configures a store in an etcd cluster (path "etcd://HOST:PORT[,...]/NAME"):
+	// TLS, credentials, the lock's lease.
+	Etcd EtcdOptions
+
 	// ReadOnly opens the store shared and read-only: every change fails with EROFS, orphans
 	// are left for the next writer to reclaim, and Open does not create a missing store.
 	ReadOnly bool
+
+	// AcceptLoss, if not nil, is called when Open finds the store's write-ahead log damaged
+	// (not merely torn by a crash), with an error that Is ErrLoss and says what would be
+	// dropped: if it returns true, the store opens without the log's commits from the damage
+	// on (a copy of the log is kept, unless ReadOnly); otherwise Open fails with that error
+	// (also ErrCorrupt), changing nothing.
+	AcceptLoss func(damage error) bool
 
 	// maxMeta, for tests only, bounds the cached inodes and names (0: from CacheBytes, see
 	// metaBound), so that a test can make them be evicted all the time.
@@ -130,6 +141,10 @@ var (
 	ErrOlderFormat = errors.New("store has an older format version")
 	// ErrCorrupt means the store is damaged: truncated, overwritten, or inconsistent.
 	ErrCorrupt = errors.New("store is corrupted")
+	// ErrLoss means Open found damage that would drop committed changes: the store's
+	// write-ahead log is damaged, not torn by a crash (see Options.AcceptLoss). An error that
+	// Is ErrLoss also Is ErrCorrupt.
+	ErrLoss = kv.ErrLoss
 )
 
 // FS is a file system persisted in a store file. It implements vfs.FS, vfs.Committer,
@@ -148,10 +163,16 @@ type FS struct {
 	created  int64
 	maxNegs  int // cached negative lookups before they are dropped
 
-	// mu guards everything below. Store reads happen under it; store commits do not.
-	mu     sync.Mutex
-	cond   sync.Cond // signalled when a commit ends
-	closed bool
+	// mu guards everything below. Neither store reads (see read.go) nor store commits happen
+	// under it.
+	mu      sync.Mutex
+	cond    sync.Cond // signalled when a commit ends, and when the last read ends after Close
+	closed  bool
+	reading int     // store reads in flight without mu (see readStore)
+	commits uint64  // commits finished (successful): a read begun before may be stale
+	miss    miss    // what the operation that returned eMiss needs (see fill)
+	noIno   vfs.Ino // an inode number the store has no inode of (see loadInode)
+	filled  *page   // the page the operation's last fill read: its next hit was counted a miss
 
 	inodes  map[vfs.Ino]*inode
 	names   *btree.BTreeG[*dent] // cached names of directories, by (parent, name)
@@ -204,7 +225,7 @@ func Open(path string, opts Options) (*FS, error) {
 	if err != nil {
 		var pe *fs.PathError
 		if !errors.As(err, &pe) {
-			err = &fs.PathError{Op: "open", Path: path, Err: err}
+			err = &fs.PathError{Op: "open", Path: redact(path), Err: err}
 		}
 		return nil, err
 	}
@@ -231,35 +252,15 @@ func open(path string, opts Options) (*FS, error) {
 		opts.QuotaBytes = 0
 	}
 
-	st, err := os.Stat(path)
-	switch {
-	case errors.Is(err, fs.ErrNotExist) && !opts.ReadOnly:
-		if err := create(path, opts.PageSize, cmp.Or(opts.boltPageSize, boltPageSize(opts.PageSize))); err != nil {
-			return nil, createError(path, err)
-		}
-	case err != nil:
-		return nil, err
-	case st.IsDir():
-		return nil, fmt.Errorf("%w: is a directory", ErrNotStore)
-	case st.Size() == 0:
-		return nil, fmt.Errorf("%w: empty file", ErrNotStore)
-	}
-
-	// Every store has a write-ahead log in front of its bbolt file (see boltkv.WAL): opening
-	// it replays the commits a crash left in it. The format is checked before (Accept): a log
-	// of a newer format must not be checkpointed into the file.
+	var store kv.Store
 	var ver uint32
-	store, err := boltkv.Open(path, kv.Options{
-		Buckets:     bucketSpecs,
-		LockTimeout: opts.LockTimeout,
-		ReadOnly:    opts.ReadOnly,
-		NoSync:      opts.NoSync,
-		Fault:       opts.fault,
-		LogBytes:    cmp.Or(opts.walCheckpointBytes, walCheckpointBytes(opts.CacheBytes)),
-		Accept:      func(r kv.Reader) (err error) { ver, err = checkVersion(r); return err },
-	})
-	if err != nil {
-		return nil, storeError(err)
+	var err error
+	if IsURL(path) {
+		if store, err = openEtcd(path, opts, &ver); err != nil {
+			return nil, err
+		}
+	} else if store, err = openFile(path, opts, &ver); err != nil {
+		return nil, err
 	}
 	f := &FS{
 		path:       path,
@@ -306,6 +307,41 @@ func open(path string, opts Options) (*FS, error) {
 		go f.background()
 	}
 	return f, nil
+}
+
+// openFile opens (creating it if missing, unless read-only) the local store file at path.
+func openFile(path string, opts Options, ver *uint32) (kv.Store, error) {
+	st, err := os.Stat(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !opts.ReadOnly:
+		if err := create(path, opts.PageSize, cmp.Or(opts.boltPageSize, boltPageSize(opts.PageSize))); err != nil {
+			return nil, createError(path, err)
+		}
+	case err != nil:
+		return nil, err
+	case st.IsDir():
+		return nil, fmt.Errorf("%w: is a directory", ErrNotStore)
+	case st.Size() == 0:
+		return nil, fmt.Errorf("%w: empty file", ErrNotStore)
+	}
+
+	// Every store has a write-ahead log in front of its bbolt file (see boltkv.WAL): opening
+	// it replays the commits a crash left in it. The format is checked before (Accept): a log
+	// of a newer format must not be checkpointed into the file.
+	store, err := boltkv.Open(path, kv.Options{
+		Buckets:     bucketSpecs,
+		LockTimeout: opts.LockTimeout,
+		ReadOnly:    opts.ReadOnly,
+		NoSync:      opts.NoSync,
+		Fault:       opts.fault,
+		LogBytes:    cmp.Or(opts.walCheckpointBytes, walCheckpointBytes(opts.CacheBytes)),
+		Accept:      func(r kv.Reader) (err error) { *ver, err = checkVersion(r); return err },
+		AcceptLoss:  opts.AcceptLoss,
+	})
+	if err != nil {
+		return nil, storeError(err)
+	}
+	return store, nil
 }
 
 // walCheckpointBytes is the size of the log past which it is checkpointed, for a cache of
@@ -382,39 +418,7 @@ func create(path string, pageSize, boltPage int) error {
 	if err != nil {
 		return err
 	}
-	now := time.Now().UnixNano()
-	root := &inode{ino: rootIno, typ: vfs.TypeDir, mode: 0o755, nlink: 2, parent: rootIno,
-		nextSeq: 1, atime: now, mtime: now, ctime: now}
-	err = s.Update(func(w kv.Writer) error {
-		puts := []struct {
-			b    kv.Bucket
-			k, v []byte
-		}{
-			{bSuper, keyMagic, []byte(magic)},
-			{bSuper, keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion)},
-			{bSuper, keyPageSize, binary.BigEndian.AppendUint32(nil, uint32(pageSize))},
-			{bSuper, keyCreated, u64key(uint64(now))},
-			{bSuper, keyNextIno, u64key(uint64(rootIno) + 1)},
-			{bSuper, keyBytes, u64key(0)},
-			{bSuper, keyInodes, u64key(1)},
-			{bInodes, u64key(uint64(rootIno)), encodeInode(root)},
-		}
-		for _, p := range puts {
-			if err := w.Put(p.b, p.k, p.v); err != nil {
-				return err
-			}
-		}
-		// Create the other buckets now, so that a store always has all of them.
-		for _, b := range []kv.Bucket{bDirents, bDirSeqs, bPages, bOrphans} {
-			if err := w.Put(b, []byte{0}, nil); err != nil {
-				return err
-			}
-			if err := w.Delete(b, []byte{0}); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
+	err = s.Update(func(w kv.Writer) error { return initStore(w, pageSize) })
 	if cerr := s.Close(); err == nil {
 		err = cerr
 	}
@@ -435,6 +439,41 @@ func create(path string, pageSize, boltPage int) error {
 		}
 	}
 	kv.SyncDir(dir)
+	return nil
+}
+
+// initStore writes the superblock and the root directory of a new store, and creates every
+// bucket, so that a store always has all of them.
+func initStore(w kv.Writer, pageSize int) error {
+	now := time.Now().UnixNano()
+	root := &inode{ino: rootIno, typ: vfs.TypeDir, mode: 0o755, nlink: 2, parent: rootIno,
+		nextSeq: 1, atime: now, mtime: now, ctime: now}
+	puts := []struct {
+		b    kv.Bucket
+		k, v []byte
+	}{
+		{bSuper, keyMagic, []byte(magic)},
+		{bSuper, keyVersion, binary.BigEndian.AppendUint32(nil, formatVersion)},
+		{bSuper, keyPageSize, binary.BigEndian.AppendUint32(nil, uint32(pageSize))},
+		{bSuper, keyCreated, u64key(uint64(now))},
+		{bSuper, keyNextIno, u64key(uint64(rootIno) + 1)},
+		{bSuper, keyBytes, u64key(0)},
+		{bSuper, keyInodes, u64key(1)},
+		{bInodes, u64key(uint64(rootIno)), encodeInode(root)},
+	}
+	for _, p := range puts {
+		if err := w.Put(p.b, p.k, p.v); err != nil {
+			return err
+		}
+	}
+	for _, b := range []kv.Bucket{bDirents, bDirSeqs, bPages, bOrphans} {
+		if err := w.Put(b, []byte{0}, nil); err != nil {
+			return err
+		}
+		if err := w.Delete(b, []byte{0}); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -590,6 +629,9 @@ func (f *FS) Close() error {
 		f.cond.Wait()
 	}
 	f.closed = true
+	for f.reading > 0 {
+		f.cond.Wait() // the store must not close under a read
+	}
 	f.mu.Unlock()
 	if f.stop != nil {
 		close(f.stop)

@@ -41,13 +41,36 @@ func TestVFS(t *testing.T) {
 			o.QuotaBytes = maxBytes
 			return newStable(o)(t)
 		},
+		// The read-only mode: a store filled, closed and opened again with Options.ReadOnly.
+		NewReadOnlyFS: func(t *testing.T, fill func(vfs.FS)) vfs.FS {
+			path := filepath.Join(t.TempDir(), "ro.store")
+			w, err := stable.Open(path, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fill(w)
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r, err := stable.Open(path, stable.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return r
+		},
 	})
 }
+
+// cacheOnly is the Options of the cache variants below: TestVFS runs the Space and ReadOnly
+// groups.
+var cacheOnly = vfstest.Options{NoReadOnlyFS: "TestVFS runs it (the cache size changes nothing read-only)",
+	NoLimitedFS: "TestVFS runs it"}
 
 // TestVFSTinyCache runs the kit again with a cache so small and an interval so short that
 // evictions and commits (from writers and from the background) happen all the time.
 func TestVFSTinyCache(t *testing.T) {
-	vfstest.RunBackend(t, newStable(stable.Options{NoSync: true, PageSize: 4096, CacheBytes: 1, CommitInterval: 1}), vfstest.Options{})
+	vfstest.RunBackend(t, newStable(stable.Options{NoSync: true, PageSize: 4096, CacheBytes: 1, CommitInterval: 1}), cacheOnly)
 }
 
 // TestVFSEvict runs the kit with the tiny cache and a metadata cache of a few inodes and
@@ -55,5 +78,5 @@ func TestVFSTinyCache(t *testing.T) {
 // and read back from the store.
 func TestVFSEvict(t *testing.T) {
 	opts := stable.WithMaxMeta(stable.Options{NoSync: true, PageSize: 4096, CacheBytes: 1, CommitInterval: 1}, 4)
-	vfstest.RunBackend(t, newStable(opts), vfstest.Options{})
+	vfstest.RunBackend(t, newStable(opts), cacheOnly)
 }

@@ -89,7 +89,7 @@ func init() {
 		cmdLs, cmdTree, cmdStat, cmdDu, cmdCat, cmdGet,
 		cmdPut, cmdMkdir, cmdRm, cmdMv,
 		cmdExport, cmdImport,
-		cmdFsck, cmdCompact, cmdBackup,
+		cmdFsck, cmdRecover, cmdCompact, cmdBackup,
 	}
 }
 
@@ -366,8 +366,13 @@ func writeFlags(b *strings.Builder, fl *flag.FlagSet) {
 // directory is created as wasmrun creates it.
 func (c *fsContext) open(access storeAccess, defaultStore bool) error {
 	p := c.opts.store
-	st, err := os.Stat(p)
+	var st os.FileInfo
+	var err error
+	if !stable.IsURL(p) { // a store in etcd: opening it says whether it exists
+		st, err = os.Stat(p)
+	}
 	switch {
+	case st == nil && err == nil:
 	case errors.Is(err, fs.ErrNotExist) && access == storeCreate:
 		if defaultStore {
 			if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
@@ -441,6 +446,9 @@ func describeError(err error) string {
 	}
 	if errors.Is(err, stable.ErrLocked) {
 		msg += " (a wasmrun process is using it: wait for it to exit, or give a longer --lock-timeout)"
+	}
+	if h := damageHint(err); h != "" {
+		msg += " (" + h + ")"
 	}
 	return msg
 }

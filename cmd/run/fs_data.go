@@ -212,6 +212,9 @@ func runImport(c *fsContext, args []string) error {
 
 // mustExist checks, for a storeSelf subcommand, that the store file exists.
 func (c *fsContext) mustExist() error {
+	if stable.IsURL(c.opts.store) {
+		return nil // opening it says (a read-only open of an empty name is ErrNotStore)
+	}
 	st, err := os.Stat(c.opts.store)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -238,8 +241,12 @@ var cmdFsck = &fsCommand{
 	help: `It reads the whole store, read-only (nothing is changed, not even on damage), and prints what it
 holds and every problem found, one a line: the superblock and its counters, every inode and
 directory entry, link counts, reachability from the root, the orphan list, the file pages, and
-bbolt's own check of its pages. The exit status is 1 if anything is wrong, or if the file
-cannot be opened as a store at all (not a store, damaged beyond opening, a newer format).`,
+bbolt's own check of its pages. It reads the store's write-ahead log too: a log torn at its end
+by a crash is normal (its last record was never reported durable), a damaged one (a bad record
+with valid ones after it, a damaged header) is reported, with how much it would lose, and the
+store cannot be opened until recover accepts the loss. The exit status is 1 if anything is
+wrong, or if the file cannot be opened as a store at all (not a store, damaged beyond opening, a
+damaged log, a newer format).`,
 	access: storeSelf,
 	run: func(c *fsContext, _ []string) error {
 		if err := c.mustExist(); err != nil {
@@ -252,6 +259,9 @@ cannot be opened as a store at all (not a store, damaged beyond opening, a newer
 			return err
 		case err != nil:
 			fmt.Fprintf(c.stdout, "%s: cannot be opened as a store: %v\n", p, err)
+			if h := damageHint(err); h != "" {
+				fmt.Fprintf(c.stdout, "%s: %s\n", p, h)
+			}
 			fmt.Fprintf(c.stdout, "%s: DAMAGED\n", p)
 			return errReported
 		}

@@ -77,6 +77,7 @@ func TestFSHelp(t *testing.T) {
 		"export":  {"-o FILE", "-z"},
 		"import":  nil,
 		"fsck":    nil,
+		"recover": nil,
 		"compact": nil,
 		"backup":  {"-f"},
 	}

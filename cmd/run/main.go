@@ -134,7 +134,8 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.Var(&envs, "env", "set a guest environment variable, or pass the host's KEY; repeatable;\n"+
 		"the guest sees no other variable")
 	fs.StringVar(&c.store, "store", defaultStore, "the store file mounted at /, created if missing ($WASMRUN_STORE\n"+
-		"changes the default)")
+		"changes the default), or a store in an etcd cluster: etcd://HOST:PORT[,...]/NAME\n"+
+		"(TLS and credentials from etcdctl's ETCDCTL_CERT, _KEY, _CACERT, _USER, _PASSWORD)")
 	fs.Var(&tmpSize, "tmp-size", "the size of /tmp, with a K, M or G suffix; 0 means unbounded")
 	fs.Int64Var(&c.tmpInodes, "tmp-inodes", 0, "the most files, directories and symlinks /tmp may hold (ENOSPC beyond);\n"+
 		"0 means unbounded")
@@ -254,7 +255,7 @@ var argNames = map[string]string{
 	"dir":             "HOST[:GUEST][:ro]",
 	"mount":           "GUEST=KIND[:ARG][:ro]",
 	"env":             "KEY[=VALUE]",
-	"store":           "FILE",
+	"store":           "FILE|URL",
 	"tmp-size":        "BYTES",
 	"tmp-inodes":      "N",
 	"timeout":         "DURATION",
@@ -471,7 +472,7 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	createdStore := false
 	if opts.Root == nil {
-		if !c.storeSet {
+		if !c.storeSet && !stable.IsURL(c.store) {
 			// The default store's directories are created on first use, as runtime.New
 			// does for an embedding that leaves Options.Store empty.
 			if err := os.MkdirAll(filepath.Dir(c.store), 0o700); err != nil {
@@ -479,13 +480,18 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 				return fail("create the default store's directory: %v (give --store or set $%s)", err, wasmrt.EnvStore)
 			}
 		}
-		_, serr := os.Lstat(c.store)
-		createdStore = errors.Is(serr, fs.ErrNotExist)
+		if !stable.IsURL(c.store) {
+			_, serr := os.Lstat(c.store)
+			createdStore = errors.Is(serr, fs.ErrNotExist)
+		}
 	}
 	storeFail := func(err error) int {
 		closeLater()
 		if errors.Is(err, stable.ErrLocked) {
 			return fail("%v (wait for it to exit, or give --lock-timeout or another --store)", err)
+		}
+		if h := damageHint(err); h != "" {
+			return fail("%v (%s)", err, h)
 		}
 		return fail("%v", storeHint(err, c.store))
 	}
@@ -498,7 +504,9 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 			return storeFail(err)
 		}
 		opts.Root = stats.wrap("/", st)
-		stopBackups = backupOnSignal(st, c.store+".backup", stderr)
+		if !stable.IsURL(c.store) {
+			stopBackups = backupOnSignal(st, c.store+".backup", stderr)
+		}
 	}
 	if c.stats {
 		if !opts.NoTmp {

@@ -9,7 +9,7 @@
 // each one overwrote), and per directory every create, mkdir, symlink, link, unlink, rmdir and
 // rename since that directory's last fsync (with the files each one removed or replaced, kept
 // linked in a hidden directory beside the backing one). Cut freezes the filesystem (every later
-// operation fails with EIO: the machine is off), unmounts it, and undoes what was held back, newest
+// change or sync fails with EIO: the machine is off), unmounts it, and undoes what was held back, newest
 // first, leaving in the backing directory exactly what a disk would hold after the cut. Cut may
 // keep a seeded random part of what was held back (torn states): a random subset of each file's
 // unsynced writes, re-applied in their order of issue, and a random prefix of each directory's

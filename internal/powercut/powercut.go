@@ -178,8 +178,9 @@ func (f *FS) Counts() Counts {
 	return f.counter
 }
 
-// Freeze is the moment of the cut: every operation from now on fails with EIO and changes
-// nothing. An operation in progress completes first.
+// Freeze is the moment of the cut: every operation that would change a file or a directory, or
+// sync one, fails from now on with EIO and changes nothing (reads go on). An operation in
+// progress completes first.
 func (f *FS) Freeze() {
 	f.mu.Lock()
 	f.freezeLocked()
@@ -247,8 +248,14 @@ func (f *FS) Cut(opts CutOptions) (Counts, error) {
 }
 
 // Unmount unmounts the filesystem with no cut: what was held back stays, as after a clean
-// shutdown.
+// shutdown. After Cut or Unmount it does nothing.
 func (f *FS) Unmount() error {
+	f.mu.Lock()
+	done := f.done
+	f.mu.Unlock()
+	if done {
+		return nil
+	}
 	err := f.unmount()
 	f.mu.Lock()
 	defer f.mu.Unlock()

@@ -32,5 +32,6 @@ func TestConformance(t *testing.T) {
 		// A host directory reaches a non-directory inode through a directory entry it has seen; once
 		// the last one is unlinked only the open handle is left, and SetAttr does not use it.
 		NoSetAttrUnlinked: true,
+		NoLimitedFS:       "a host directory has no size limit of its own",
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/wasmrun/wasmrun/vfs"
 	"github.com/wasmrun/wasmrun/vfs/hostfs"
 	"github.com/wasmrun/wasmrun/vfs/iofs"
+	"github.com/wasmrun/wasmrun/vfs/vfstest"
 )
 
 // mapFS is a small read-only tree with a symlink.
@@ -307,4 +308,17 @@ func TestReadOnlyMount(t *testing.T) {
 	if got := readFile(t, ns, "/ro/link"); got != "a" {
 		t.Errorf("read /ro/link = %q", got)
 	}
+}
+
+// TestBackendKit runs the conformance kit's read-only group against FromFS, the read-only
+// backend over an io/fs.FS (here the view of a heap filled by the kit).
+func TestBackendKit(t *testing.T) {
+	vfstest.RunReadOnly(t, vfstest.Options{
+		DirNlink2: true, // an io/fs.FS has no link counts: FromFS reports 2 for every directory
+		NewReadOnlyFS: func(t *testing.T, fill func(vfs.FS)) vfs.FS {
+			w := heap.New(heap.Options{})
+			fill(w)
+			return iofs.FromFS(iofs.OfBackend(w))
+		},
+	})
 }

@@ -408,6 +408,11 @@ func TestStatsConformance(t *testing.T) {
 		NewLimitedFS: func(t *testing.T, maxBytes int64) vfs.FS {
 			return stats.Wrap(heap.New(heap.Options{MaxBytes: maxBytes})).FS()
 		},
+		NewReadOnlyFS: func(t *testing.T, fill func(vfs.FS)) vfs.FS {
+			fsys := heap.New(heap.Options{})
+			fill(fsys)
+			return stats.Wrap(readonly.New(fsys)).FS()
+		},
 	})
 	var ops int64
 	for _, s := range all {

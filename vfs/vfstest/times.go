@@ -401,6 +401,10 @@ func (k *kit) testUsage(t *testing.T) {
 
 func (k *kit) testSpace(t *testing.T) {
 	if k.opts.NewLimitedFS == nil {
+		if k.opts.NoLimitedFS == "" {
+			t.Fatal("vfstest: Options.NewLimitedFS is nil and Options.NoLimitedFS gives no reason: the Space group would pass without running")
+		}
+		t.Logf("not run: %s", k.opts.NoLimitedFS)
 		return
 	}
 	const limit = 1 << 20

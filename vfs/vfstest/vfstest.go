@@ -27,6 +27,11 @@ type Options struct {
 	// NoTimes says the backend keeps no times: atime, mtime and ctime are not checked.
 	NoTimes bool
 
+	// DirNlink2 says a directory's link count is always 2, whatever subdirectories it holds
+	// (an io/fs.FS has no link counts); the kit checks that it is exactly 2 instead of 2 plus
+	// its subdirectories (the convention find's -noleaf exists for).
+	DirNlink2 bool
+
 	// NoAtime says the backend does not keep the atime SetAttr sets (a noatime mount). mtime
 	// and ctime are still checked.
 	NoAtime bool
@@ -48,14 +53,21 @@ type Options struct {
 
 	// NewReadOnlyFS, if set, makes a fresh backend, calls fill to build a tree in it while it
 	// is writable, and returns the same data as a read-only backend (a store reopened
-	// read-only, or readonly.New over it); the kit then checks EROFS. Leave it nil for a
-	// backend with no read-only mode.
+	// read-only, or readonly.New over it); the kit then checks EROFS. If it is nil,
+	// NoReadOnlyFS must say why.
 	NewReadOnlyFS func(t *testing.T, fill func(w vfs.FS)) vfs.FS
+	// NoReadOnlyFS is the reason NewReadOnlyFS is nil (the backend has no read-only mode; the
+	// group runs in another test). The ReadOnly group fails if both are empty: a group must
+	// never pass without running.
+	NoReadOnlyFS string
 
 	// NewLimitedFS, if set, makes a fresh empty backend that holds at most maxBytes bytes of
-	// file data; the kit then checks ENOSPC and the short count that comes with it. Leave it
-	// nil for a backend without a size limit.
+	// file data; the kit then checks ENOSPC and the short count that comes with it. If it is
+	// nil, NoLimitedFS must say why.
 	NewLimitedFS func(t *testing.T, maxBytes int64) vfs.FS
+	// NoLimitedFS is the reason NewLimitedFS is nil (the backend has no size limit); the Space
+	// group fails if both are empty.
+	NoLimitedFS string
 }
 
 // NewFunc makes a fresh, empty backend for one subtest. It may register cleanups on t.

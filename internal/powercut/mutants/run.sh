@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # internal/powercut/mutants/run.sh: the power-cut campaign's proof that it can fail. For each
 # fsync, fdatasync and directory sync the stable store performs (the list below), it removes that
-# one sync in a copy of the tree, runs the short campaign (TestPowerCutGo and TestPowerCutPython,
-# as make test runs them) against the mutant, and reports whether the campaign failed ("killed",
+# one sync in a copy of the tree, runs the short power-cut tests (cmd/run's campaign,
+# TestPowerCutGo and TestPowerCutPython, and stable's TestPowerCutSteps, as make test runs them)
+# against the mutant, and reports whether the campaign failed ("killed",
 # as it must) or passed ("SURVIVED"). It exits non-zero if any mutant survived.
 #
 #   internal/powercut/mutants/run.sh [NAME...]     all mutants, or those named
@@ -46,11 +47,11 @@ for m in "${mutants[@]}"; do
 	fi
 	TEXT="$text" REPL="$repl" perl -0pi -e 's/\Q$ENV{TEXT}\E/$ENV{REPL}/' "$tree/$file"
 	log="$work/$name.log"
-	if (cd "$tree" && go test -count=1 -run 'TestPowerCut' ./cmd/run >"$log" 2>&1); then
+	if (cd "$tree" && go test -count=1 -run 'TestPowerCut' ./cmd/run ./stable >"$log" 2>&1); then
 		survived=$((survived + 1))
 		printf '%-22s %-8s %s\n' "$name" SURVIVED "the campaign passed without it"
 	else
-		detail="$(grep -m1 -E 'is missing|is gone|damaged|does not open|fsck|holds|reported|half file|integrity|FAIL:|panic' "$log" | sed 's/^ *//' | cut -c1-150)"
+		detail="$(grep -m1 -E 'acknowledged|never written|is missing|is gone|damaged|does not open|fsck|holds|reported|half file|integrity|FAIL:|panic' "$log" | sed 's/^ *//' | cut -c1-150 || true)"
 		printf '%-22s %-8s %s\n' "$name" killed "$detail"
 	fi
 	rm -rf "$tree"

@@ -38,7 +38,36 @@ const (
 	Checkpointed Name = "checkpointed"
 )
 
-// All lists every failpoint.
+// The etcd engine's staged commits (see etcdkv: a commit too big for one etcd transaction is
+// written in chunks, published by one transaction, then applied) pass five more. A process
+// killed before EtcdPublished has not committed; at it or after, the next Open finishes the
+// commit.
+const (
+	// EtcdStaged is reached after each chunk of a staged commit was written.
+	EtcdStaged Name = "etcdStaged"
+	// EtcdPublish is reached after every chunk was written and before the transaction that
+	// publishes the commit.
+	EtcdPublish Name = "etcdPublish"
+	// EtcdPublished is reached after the publishing transaction and before the commit is
+	// applied to the data keys.
+	EtcdPublished Name = "etcdPublished"
+	// EtcdApplied is reached after each transaction applying a published commit.
+	EtcdApplied Name = "etcdApplied"
+	// EtcdRetire is reached after a published commit was applied and before the transaction
+	// that retires it (deletes its chunks and the root that names it).
+	EtcdRetire Name = "etcdRetire"
+)
+
+// Etcd lists the etcd engine's failpoints, which All (the local engine's) does not hold.
+var Etcd = []Name{EtcdStaged, EtcdPublish, EtcdPublished, EtcdApplied, EtcdRetire}
+
+// StoreRead is not a durability boundary and not in All: it is reached at the start of every
+// read transaction the cache makes (for an inode, a name, a listing, file pages), without
+// FS.mu held, so that a test can stop a read there and show that other operations go on
+// meanwhile, and that what changes meanwhile does not make the read's result stale.
+const StoreRead Name = "storeRead"
+
+// All lists every failpoint at a durability boundary of the local engine's commits.
 var All = []Name{BeforeTx, BeforePages, DuringPages, BeforeCommit, LogWritten, Checkpointed, AfterCommit}
 
 var hook atomic.Pointer[func(Name) error]

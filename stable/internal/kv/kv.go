@@ -86,6 +86,12 @@ type Options struct {
 	// Accept, if not nil, is called on the store as it is before the engine recovers
 	// anything (replays a log into it): an error from it ends Open, with nothing changed.
 	Accept func(r Reader) error
+	// AcceptLoss, if not nil, is called when Open finds damage that loses committed changes
+	// (an error that Is ErrLoss, saying what is lost): if it returns true, Open goes on with
+	// what can be read (an engine with a log replays it up to the damage, keeps a copy of the
+	// damaged log, and moves on so that the damage is not found again); otherwise Open fails
+	// with that error, having changed nothing.
+	AcceptLoss func(damage error) bool
 	// Fault, if not nil, makes writes fail on demand: a test seam (see Fault).
 	Fault *Fault
 }
@@ -125,6 +131,10 @@ var (
 	// ErrNoSpace means a commit did not fit: the disk is full, or the engine reached its size
 	// limit. The commit was rolled back; it may fit once space is freed.
 	ErrNoSpace = errors.New("no space left for the store")
+	// ErrLoss means Open found damage that loses committed changes (a damaged log whose
+	// records cannot all be replayed): the store opens only if Options.AcceptLoss accepts the
+	// loss. Errors wrapping it also wrap ErrCorrupt, and say what would be lost.
+	ErrLoss = errors.New("committed changes cannot be read back")
 	// ErrClosed means the store was closed.
 	ErrClosed = errors.New("store is closed")
 	// ErrLocked means another process (or another Store in this process) holds the file.

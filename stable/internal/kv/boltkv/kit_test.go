@@ -14,7 +14,7 @@ import (
 )
 
 // newFile makes an empty file, which both engines open as a new, empty store.
-func newFile(t *testing.T) string {
+func newFile(t testing.TB) string {
 	path := filepath.Join(t.TempDir(), "kit.db")
 	if err := os.WriteFile(path, nil, 0o600); err != nil {
 		t.Fatal(err)
@@ -46,7 +46,7 @@ func damage(t *testing.T, path string, want error) {
 // TestKitBolt runs the kv conformance kit against the plain bbolt engine (OpenBolt).
 func TestKitBolt(t *testing.T) {
 	kvtest.Run(t, kvtest.Engine{
-		New: newFile,
+		New: func(t *testing.T) string { return newFile(t) },
 		Open: func(path string, opts kv.Options) (kv.Store, error) {
 			return boltkv.OpenBolt(path, boltkv.BoltOptions{
 				Buckets:     opts.Buckets,
@@ -66,7 +66,7 @@ func TestKitBolt(t *testing.T) {
 // commit into bbolt and the log's reset.
 func TestKitWAL(t *testing.T) {
 	kvtest.Run(t, kvtest.Engine{
-		New:        newFile,
+		New:        func(t *testing.T) string { return newFile(t) },
 		Open:       boltkv.Open,
 		Damage:     damage,
 		Fault:      true,

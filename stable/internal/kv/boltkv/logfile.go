@@ -1,6 +1,7 @@
 package boltkv
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -198,36 +199,164 @@ func uvarintLen(n uint64) int {
 
 // parseLog reads the log in data, written for a store whose log salt and generation are salt
 // and gen: it returns the commits of the longest valid prefix of records of that generation
-// (a torn or damaged record, or one of another generation, ends it) and the offset where the
-// next record goes. A header that is damaged or names another salt or generation means a log
-// with no records (its records were checkpointed, or it belongs to another store file).
-// The slices of the ops alias data. The error is errBadPayload (wrapped with the offset) if a
-// record passes its checksum but does not decode.
+// and the offset where the next record goes. The slices of the ops alias data.
+//
+// What ends the prefix tells a torn tail from damage. A record cut short, or one that fails its
+// checksum with no valid record of this generation anywhere after it, is the tail a crash tore
+// (the commit of at most one record was in flight, never reported durable): it is dropped, and
+// err is nil. Damage is returned as a *logDamage error (Is kv.ErrCorrupt and kv.ErrLoss), with
+// the commits before it: a bad record followed by valid records of this generation (records
+// are appended one at a time, each synced before the next is written, so valid ones after a bad
+// one prove the bad one was synced once); a record that passes its checksum but does not
+// decode; a header that is not a log header at all (nor zeros: a header never written, see
+// below) or whose checksum fails while
+// valid records of this generation follow it; a header of this store of a generation newer than
+// the store's. A header of another store (its salt) or of an older generation (checkpointed)
+// means a log with nothing to replay, as does an empty or all-zero file, a header of zeros
+// (never written: a power cut dropped it and kept records written after it, never synced), or
+// a torn header with no valid record after it.
+//
+// Records carry no sequence number and their checksums are not chained, so a record cut out
+// whole (the records around it intact) is not found; damage on a disk flips, zeroes or cuts
+// bytes, which is.
 func parseLog(data []byte, salt, gen uint64) (commits [][]op, end int, err error) {
+	dmg := func(off int, what string) error {
+		d := &logDamage{off: int64(off), what: what}
+		d.records, d.end = validAfter(data, off, salt, gen)
+		d.end = max(d.end, int64(off))
+		return d
+	}
 	h, ok := decodeHeader(data)
-	if !ok || h.salt != salt || h.gen != gen {
+	switch {
+	case ok && h.salt == salt && h.gen > gen:
+		return nil, logHeaderSize, dmg(0, fmt.Sprintf("the header is of generation %d, newer than the store's %d (is the store file older than its log?)", h.gen, gen))
+	case ok && (h.salt != salt || h.gen != gen):
+		return nil, logHeaderSize, nil
+	case !ok:
+		if allZero(data[:min(len(data), logHeaderSize)]) {
+			// A header never written: a new log's first header, whose write a power cut
+			// dropped. Records after it were written in the same unsynced window (the first
+			// record's fdatasync makes the header durable with it) and were never reported
+			// durable: nothing to replay (the open then moves the generation on, so that they
+			// never come back).
+			return nil, logHeaderSize, nil
+		}
+		if n, _ := validAfter(data, 0, salt, gen); n > 0 {
+			return nil, logHeaderSize, dmg(0, "the header is damaged")
+		}
+		if len(data) > logHeaderSize && !allZero(data[logHeaderSize:]) && !tornMagic(data) {
+			return nil, logHeaderSize, dmg(0, "the file is not a log: its header is not a log header")
+		}
+		// A header torn while it was first written or rewritten (no record was synced
+		// after it), or a file of zeros: nothing to replay.
 		return nil, logHeaderSize, nil
 	}
 	off := logHeaderSize
 	for len(data)-off >= recHeaderSize {
-		r := data[off:]
-		n := binary.LittleEndian.Uint32(r[4:])
-		if binary.LittleEndian.Uint32(r) != recMagic || n > maxRecord || uint64(n) > uint64(len(r)-recHeaderSize) ||
-			binary.LittleEndian.Uint64(r[8:]) != gen {
-			break
-		}
-		r = r[:recHeaderSize+int(n)]
-		if binary.LittleEndian.Uint32(r[16:]) != recordCRC(r, salt) {
+		r, ok := recordAt(data, off, salt, gen)
+		if !ok {
 			break
 		}
 		ops, err := decodeOps(r[recHeaderSize:])
 		if err != nil {
-			return commits, off, fmt.Errorf("offset %d: %w", off, err)
+			return commits, off, dmg(off, "a record passes its checksum but does not decode")
 		}
 		commits = append(commits, ops)
 		off += len(r)
 	}
+	if n, _ := validAfter(data, off, salt, gen); n > 0 {
+		return commits, off, dmg(off, "a record is damaged")
+	}
 	return commits, off, nil
+}
+
+// recordAt returns the record at off in data if it is whole, of generation gen and passes its
+// checksum.
+func recordAt(data []byte, off int, salt, gen uint64) ([]byte, bool) {
+	if len(data)-off < recHeaderSize {
+		return nil, false
+	}
+	r := data[off:]
+	n := binary.LittleEndian.Uint32(r[4:])
+	if binary.LittleEndian.Uint32(r) != recMagic || n > maxRecord || uint64(n) > uint64(len(r)-recHeaderSize) ||
+		binary.LittleEndian.Uint64(r[8:]) != gen {
+		return nil, false
+	}
+	r = r[:recHeaderSize+int(n)]
+	if binary.LittleEndian.Uint32(r[16:]) != recordCRC(r, salt) {
+		return nil, false
+	}
+	return r, true
+}
+
+// validAfter counts the valid records of generation gen that start after offset off (at any
+// offset: what is between them may be damaged), and returns the end of the last one.
+func validAfter(data []byte, off int, salt, gen uint64) (n int, end int64) {
+	var magic [4]byte
+	binary.LittleEndian.PutUint32(magic[:], recMagic)
+	for pos := off + 1; pos < len(data); {
+		i := bytes.Index(data[pos:], magic[:])
+		if i < 0 {
+			break
+		}
+		pos += i
+		if r, ok := recordAt(data, pos, salt, gen); ok {
+			n++
+			pos += len(r)
+			end = int64(pos)
+			continue
+		}
+		pos++
+	}
+	return n, end
+}
+
+// tornMagic reports whether the first bytes of data could be the log's magic torn by a crash
+// during its write: each byte is the magic's or zero.
+func tornMagic(data []byte) bool {
+	for i := 0; i < len(logMagic) && i < len(data); i++ {
+		if data[i] != logMagic[i] && data[i] != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func allZero(b []byte) bool {
+	for _, c := range b {
+		if c != 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// logDamage is the error of a damaged log (see parseLog): what was found at off, and the valid
+// records after it, up to end, which a replay cannot apply (the damaged part is lost).
+type logDamage struct {
+	path    string // the log's, set by the WAL
+	off     int64
+	what    string
+	records int
+	end     int64
+}
+
+func (d *logDamage) Error() string {
+	msg := fmt.Sprintf("log %s is damaged, not torn: at offset %d %s", d.path, d.off, d.what)
+	if d.records > 0 {
+		msg += fmt.Sprintf(", and %d valid %s follow (to offset %d)", d.records, plural(d.records, "record", "records"), d.end)
+	}
+	return msg + fmt.Sprintf("; replaying it would drop %d bytes of committed changes (opening it anyway keeps a copy of the log as %s%s)",
+		max(d.end-d.off, 0), d.path, DamagedSuffix)
+}
+
+func (d *logDamage) Is(target error) bool { return target == kv.ErrCorrupt || target == kv.ErrLoss }
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 // apply applies the ops of one commit, in order, to o.

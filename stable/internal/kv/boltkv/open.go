@@ -29,6 +29,7 @@ func Open(path string, opts kv.Options) (kv.Store, error) {
 		NoSync:          opts.NoSync,
 		Fault:           opts.Fault,
 		CheckpointBytes: opts.LogBytes,
+		AcceptLoss:      opts.AcceptLoss,
 	})
 	if err != nil {
 		_ = inner.Close()

@@ -398,18 +398,16 @@ const (
 // memory map without a bounds check, and a truncated file makes it dereference a nil page.
 // Worse than the panic (which openBolt recovers), the memory map then outlives the failed
 // Open, and the file's lock with it: the store stayed locked for the rest of the process.
-// A file with no valid meta page is left to bbolt (ErrInvalid). Errors: ErrCorrupt, or the
-// error of a read.
+// A file with no valid meta page is left to bbolt (ErrInvalid). It runs before bbolt takes the
+// file's lock, while a writer may be committing: a meta page torn by that write fails its
+// checksum and is skipped, and the file's size is read after the meta pages. Errors:
+// ErrCorrupt, or the error of a read.
 func checkMeta(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil // bbolt's Open says it
 	}
 	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return err
-	}
 	var best []byte
 	var bestPS int64
 	var page [pageHeaderSize + 64]byte
@@ -447,6 +445,12 @@ func checkMeta(path string) error {
 	}
 	if best == nil || bestPS < 1024 {
 		return nil
+	}
+	// The size after the meta pages were read: a writer holding the file grows it before it
+	// writes a meta page that uses the new pages, and a store file never shrinks.
+	st, err := f.Stat()
+	if err != nil {
+		return err
 	}
 	pages := uint64(st.Size() / bestPS)
 	hwm := binary.LittleEndian.Uint64(best[metaPgidOffset:])

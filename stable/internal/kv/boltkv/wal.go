@@ -40,7 +40,16 @@ type WALOptions struct {
 	// Fault, if not nil, makes Puts fail on demand (see Fault). It belongs here and not on the
 	// inner store, whose Puts are the checkpoints'.
 	Fault *kv.Fault
+	// AcceptLoss, as kv.Options.AcceptLoss: called with the damage a replay finds in the log
+	// (see parseLog), it decides whether the store opens without the records from the damage
+	// on. If it does, a copy of the log is kept (the log's path plus DamagedSuffix) unless
+	// read-only.
+	AcceptLoss func(damage error) bool
 }
+
+// DamagedSuffix is added to a log's path to name the copy kept of it when a damaged log is
+// replayed up to its damage (WALOptions.AcceptLoss).
+const DamagedSuffix = ".damaged"
 
 // The defaults of WALOptions.
 const (
@@ -103,6 +112,7 @@ type WAL struct {
 	innerID  uint64 // the ID of the inner store's last transaction
 	closed   bool
 	detached bool
+	lost     bool // Open accepted the loss of a damaged log's records (see replay)
 
 	pub atomic.Pointer[overlay] // the committed overlay Views read; never changed
 
@@ -122,9 +132,9 @@ type WAL struct {
 // OpenWAL opens the log of inner, a store OpenBolt returned (opened read-only if opts.ReadOnly),
 // and replays it: the longest valid prefix of records of the current generation is applied,
 // in order, then (unless read-only) checkpointed into inner and the log reset. The WAL owns
-// inner from then on: closing it closes inner. On error inner is left open. Errors: ErrCorrupt
-// (a record that passes its checksum does not decode), the inner store's errors, or the
-// operating system's.
+// inner from then on: closing it closes inner. On error inner is left open, and the log as it
+// was. Errors: a damaged log (Is kv.ErrCorrupt and kv.ErrLoss, see parseLog and
+// WALOptions.AcceptLoss), the inner store's errors, or the operating system's.
 func OpenWAL(inner kv.Store, opts WALOptions) (*WAL, error) {
 	bs, ok := inner.(*boltStore)
 	if !ok {
@@ -206,6 +216,10 @@ func OpenWAL(inner kv.Store, opts WALOptions) (*WAL, error) {
 	h, ok := decodeHeader(data)
 	ours := ok && h.salt == s.salt && h.gen == s.gen
 	switch {
+	case s.lost:
+		// The records after the damage are of the current generation: move it on, or the
+		// next Open would find them again.
+		err = s.checkpointLocked(s.work)
 	case !s.work.empty() || len(data) > int(s.end):
 		// Commits to checkpoint, or bytes past the last record replayed: a torn record, or
 		// records a crash left behind a header it did not (records of this generation behind
@@ -232,18 +246,50 @@ func OpenWAL(inner kv.Store, opts WALOptions) (*WAL, error) {
 }
 
 // replay applies the commits of the log data (its longest valid prefix of records of the
-// current salt and generation) to the overlay and sets the log's end after them. Errors:
-// ErrCorrupt.
+// current salt and generation) to the overlay and sets the log's end after them. A damaged log
+// (see parseLog) is an error, unless opts.AcceptLoss accepts it: then its commits before the
+// damage are applied, a copy of the log is kept (unless read-only) and s.lost is set, so that
+// Open moves the generation on and the damage is not found again. Errors: a *logDamage (Is
+// ErrCorrupt and ErrLoss), the operating system's (keeping the copy).
 func (s *WAL) replay(data []byte) error {
 	commits, end, err := parseLog(data, s.salt, s.gen)
-	if err != nil {
-		return fmt.Errorf("%w: %s: %w", kv.ErrCorrupt, s.path, err)
+	if d, ok := err.(*logDamage); ok {
+		d.path = s.path
+		if s.opts.AcceptLoss == nil || !s.opts.AcceptLoss(d) {
+			return d
+		}
+		if !s.opts.ReadOnly {
+			if err := writeFileSync(s.path+DamagedSuffix, data); err != nil {
+				return err
+			}
+		}
+		s.lost = true
 	}
 	for _, ops := range commits {
 		s.work.apply(ops)
 	}
 	s.end = int64(end)
 	return nil
+}
+
+// writeFileSync writes data to a new file at path (replacing one there) and syncs it and its
+// directory.
+func writeFileSync(path string, data []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		kv.SyncDir(filepath.Dir(path))
+	}
+	return err
 }
 
 // setLimit sets the log size past which the log is checkpointed: WALOptions.CheckpointBytes, or
@@ -905,8 +951,9 @@ func (s *WAL) Check(fn func(problem error)) error {
 		return nil // the next commit repairs it
 	}
 	commits, end, err := parseLog(data, s.salt, s.gen)
-	if err != nil {
-		fn(fmt.Errorf("log %s: %w", s.path, err))
+	if d, ok := err.(*logDamage); ok {
+		d.path = s.path
+		fn(d)
 		return nil
 	}
 	if int64(end) != s.end && (len(data) > 0 || s.end != logHeaderSize) {

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -206,7 +207,7 @@ func fixtureStates(commits [][]op) []model {
 
 // logFixture commits the fixture through a WAL that never checkpoints, and returns the crash
 // copy and the offsets where each record ends.
-func logFixture(t *testing.T) (store, log []byte, ends []int) {
+func logFixture(t testing.TB) (store, log []byte, ends []int) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	s := openTestWAL(t, path, WALOptions{NoSync: true, CheckpointBytes: 1 << 30})
 	defer s.Close()
@@ -240,29 +241,171 @@ func TestLogTornTail(t *testing.T) {
 	}
 }
 
-// TestLogBitFlips flips each bit of the log's records: the commits before the damaged record
-// stay, the damaged one and those after it are dropped. A damaged header drops them all.
+// reopenErr writes store and log as a store in a new directory and opens it; it returns the
+// WAL or Open's error, and the store's path.
+func reopenErr(t testing.TB, store, log []byte, opts WALOptions) (*WAL, string, error) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "s.db")
+	if err := os.WriteFile(path, store, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+LogSuffix, log, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	b, err := OpenBolt(path, BoltOptions{Buckets: testBuckets, NoSync: opts.NoSync, ReadOnly: opts.ReadOnly})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := OpenWAL(b, opts)
+	if err != nil {
+		b.Close()
+		return nil, path, err
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, path, nil
+}
+
+// recordOf returns the index of the record that holds byte i of the log (len(ends) past the
+// last record, -1 in the header).
+func recordOf(ends []int, i int) int {
+	if i < logHeaderSize {
+		return -1
+	}
+	r := 0
+	for r < len(ends) && ends[r] <= i {
+		r++
+	}
+	return r
+}
+
+// checkDamagedOpen opens the store with a damaged log: if a whole, valid record follows the
+// damage (record k is the first damaged one, or -1 for the header), Open must fail with
+// ErrLoss and ErrCorrupt, naming the log, and leave the log as it was; otherwise (the damage
+// is in the last record: a torn tail) it opens with the first k commits. With accept, a damaged
+// log opens with the commits before the damage, keeps a copy, and opens cleanly again after.
+func checkDamagedOpen(t *testing.T, store, log []byte, ends []int, k int, what string) {
+	t.Helper()
+	states := fixtureStates(commitsFixture())
+	tail := k == len(ends)-1 || k == len(ends) // nothing whole after the damage
+	s, path, err := reopenErr(t, store, log, WALOptions{NoSync: true})
+	switch {
+	case tail && err != nil:
+		t.Fatalf("%s: a damaged last record is a torn tail, but Open failed: %v", what, err)
+	case tail:
+		if got := viewModel(t, s); !equalModels(got, states[k]) {
+			t.Fatalf("%s: store holds %v, want the first %d commits", what, got, k)
+		}
+		return
+	case err == nil:
+		t.Fatalf("%s: records follow the damage, and Open succeeded (holding %v)", what, viewModel(t, s))
+	case !errors.Is(err, kv.ErrLoss) || !errors.Is(err, kv.ErrCorrupt) || !strings.Contains(err.Error(), path+LogSuffix):
+		t.Fatalf("%s: Open: %v; want ErrLoss and ErrCorrupt, naming the log", what, err)
+	}
+	if got, _ := os.ReadFile(path + LogSuffix); !bytes.Equal(got, log) {
+		t.Fatalf("%s: a failed Open changed the damaged log", what)
+	}
+	// Read-only, it fails the same way.
+	b, berr := OpenBolt(path, BoltOptions{Buckets: testBuckets, ReadOnly: true})
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	if _, err := OpenWAL(b, WALOptions{ReadOnly: true}); !errors.Is(err, kv.ErrLoss) {
+		t.Fatalf("%s: read-only Open: %v, want ErrLoss", what, err)
+	}
+	b.Close()
+	// Accepted, it opens with the commits before the damage and keeps a copy of the log.
+	var told error
+	b, berr = OpenBolt(path, BoltOptions{Buckets: testBuckets, NoSync: true})
+	if berr != nil {
+		t.Fatal(berr)
+	}
+	s, err = OpenWAL(b, WALOptions{NoSync: true, AcceptLoss: func(d error) bool { told = d; return true }})
+	if err != nil {
+		t.Fatalf("%s: Open accepting the loss: %v", what, err)
+	}
+	want := max(k, 0)
+	if got := viewModel(t, s); !equalModels(got, states[want]) {
+		t.Fatalf("%s: accepted: store holds %v, want the first %d commits", what, got, want)
+	}
+	if told == nil || !strings.Contains(told.Error(), "bytes of committed changes") {
+		t.Fatalf("%s: AcceptLoss was told %v", what, told)
+	}
+	if got, _ := os.ReadFile(path + LogSuffix + DamagedSuffix); !bytes.Equal(got, log) {
+		t.Fatalf("%s: no copy of the damaged log was kept", what)
+	}
+	// A commit, then a crash: the next Open finds no damage.
+	if err := s.Update(func(w kv.Writer) error { return write(w, putOps(0, "after", "x")) }); err != nil {
+		t.Fatal(err)
+	}
+	store2, log2 := crashCopy(t, s)
+	s.Close()
+	s2, _, err := reopenErr(t, store2, log2, WALOptions{NoSync: true})
+	if err != nil {
+		t.Fatalf("%s: Open after the accepted loss and a crash: %v", what, err)
+	}
+	if got := viewModel(t, s2)[0]["after"]; got != "x" {
+		t.Fatalf("%s: the commit after the accepted loss is lost", what)
+	}
+}
+
+// TestLogBitFlips flips bits all over the log: a flip in the last record is a torn tail (the
+// commits before it stay); a flip in the header or in any other record is damage, which Open
+// refuses, unless told to accept the loss (see checkDamagedOpen).
 func TestLogBitFlips(t *testing.T) {
 	store, log, ends := logFixture(t)
-	states := fixtureStates(commitsFixture())
 	for i := 0; i < len(log); i++ {
-		for bit := range 8 {
-			if bit != 0 && i%7 != 0 {
-				continue // every bit of one byte in seven, one bit of the others
-			}
-			damaged := bytes.Clone(log)
-			damaged[i] ^= 1 << bit
-			want := 0
-			for i >= logHeaderSize && want < len(ends) && ends[want] <= i {
-				want++
-			}
-			s := reopen(t, store, damaged, WALOptions{NoSync: true})
-			if got := viewModel(t, s); !equalModels(got, states[want]) {
-				t.Fatalf("bit %d of byte %d flipped: store holds %v, want the first %d commits", bit, i, got, want)
-			}
-			s.Close()
+		if i%5 != 0 && i > 40 {
+			continue // the header and every fifth byte after it
 		}
+		damaged := bytes.Clone(log)
+		damaged[i] ^= 1 << (i % 8)
+		checkDamagedOpen(t, store, damaged, ends, recordOf(ends, i), fmt.Sprintf("bit %d of byte %d flipped", i%8, i))
 	}
+}
+
+// TestLogDamage: the damage of issue 15 as a table: a zeroed record in the middle, a log
+// replaced by junk, a header from the future, a record whose checksum passes but payload does
+// not decode.
+func TestLogDamage(t *testing.T) {
+	store, log, ends := logFixture(t)
+	junk := bytes.Repeat([]byte("junk, not a log\n"), len(log)/16+1)[:len(log)]
+	zeroed := bytes.Clone(log)
+	clear(zeroed[ends[0] : ends[0]+recHeaderSize])
+	for _, tc := range []struct {
+		name string
+		log  []byte
+		k    int // the first damaged record, -1 for the header
+	}{
+		{"a record's header zeroed", zeroed, 1},
+		{"garbage over the first record", append(append(bytes.Clone(log[:logHeaderSize]), bytes.Repeat([]byte{0xa5}, 10)...), log[logHeaderSize+10:]...), 0},
+		{"junk", junk, -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) { checkDamagedOpen(t, store, tc.log, ends, tc.k, tc.name) })
+	}
+	// A log of this store whose header names a newer generation than the store's: the store
+	// file is older than its log (put back from a copy while the log stayed).
+	t.Run("newer generation", func(t *testing.T) {
+		s, _, err := reopenErr(t, store, log, WALOptions{NoSync: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := logHeader{salt: s.salt, gen: s.gen + 5}.encode()
+		s.Close()
+		newer := append(h, log[logHeaderSize:]...)
+		if _, _, err := reopenErr(t, store, newer, WALOptions{NoSync: true}); !errors.Is(err, kv.ErrLoss) || !strings.Contains(err.Error(), "newer than the store's") {
+			t.Fatalf("Open with a log of a newer generation: %v", err)
+		}
+	})
+	// Junk where the store has no log yet is not its log: ignored.
+	t.Run("zeros", func(t *testing.T) {
+		s, _, err := reopenErr(t, store, make([]byte, len(log)), WALOptions{NoSync: true})
+		if err != nil {
+			t.Fatalf("an all-zero log: %v", err)
+		}
+		if got := viewModel(t, s); !equalModels(got, model{}) {
+			t.Fatalf("an all-zero log replayed %v", got)
+		}
+	})
 }
 
 // TestLogOldGeneration makes a record of the generation before a checkpoint follow a record
@@ -284,8 +427,9 @@ func TestLogOldGeneration(t *testing.T) {
 	}
 	commit(putOps(0, "k", "new-1")) // the same size as the first record: the second follows it
 	store, log := crashCopy(t, s)
+	// (Parsed as of the old generation, the log's header is newer than the store: damage.)
 	commits, _, err := parseLog(log, s.salt, s.gen-1)
-	if err != nil || len(commits) != 0 {
+	if _, ok := err.(*logDamage); (err != nil && !ok) || len(commits) != 0 {
 		t.Fatalf("the log parsed as of the old generation: %d commits, %v; want none", len(commits), err)
 	}
 	g := reopen(t, store, log, WALOptions{NoSync: true})
@@ -442,6 +586,14 @@ func TestCloseLeavesOneFile(t *testing.T) {
 	if _, err := os.Stat(path + LogSuffix); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a closed store left its log: %v", err)
 	}
+	// Reopened, the one file holds every commit.
+	s = openTestWAL(t, path, WALOptions{NoSync: true})
+	if got, want := viewModel(t, s), states[len(commits)]; !equalModels(got, want) {
+		t.Fatalf("reopened after Close: %v, want every commit: %v", got, want)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	// Another store file (new salt) under the same name, with the old store's log beside it.
 	other := filepath.Join(dir, "other.db")
 	o := openTestWAL(t, other, WALOptions{NoSync: true})
@@ -457,7 +609,6 @@ func TestCloseLeavesOneFile(t *testing.T) {
 		t.Fatalf("another store's log was replayed: %v", got)
 	}
 	s.Close()
-	_ = states
 }
 
 // TestDetach checks that a detached WAL commits straight to bbolt and has removed its log.
@@ -792,9 +943,66 @@ func FuzzLog(f *testing.F) {
 		if err == nil && !bytes.Equal(re, data[:end]) {
 			t.Fatalf("the %d commits accepted do not encode back to the %d bytes accepted", len(commits), end)
 		}
+		if n, _ := validAfter(data, end, salt, gen); err == nil && n > 0 {
+			t.Fatalf("%d valid records after the %d accepted were dropped without a word", n, len(commits))
+		}
 		m := model{}
 		for _, c := range commits {
 			m.apply(c) // no panic on any op the parser accepted
+		}
+	})
+}
+
+// FuzzLogRecovery damages the log of a crashed store (garbage written at pos, then the log
+// cut at cut, if cut is inside it) and opens the store: Open must either hold exactly the
+// commits whose records precede the first damaged byte, or fail with ErrLoss; it must fail if
+// a record after the damage is still whole and in place (the damage is not a torn tail), and
+// may fail otherwise only for damage to the header. No input may panic.
+func FuzzLogRecovery(f *testing.F) {
+	store, log, ends := logFixture(f)
+	states := fixtureStates(commitsFixture())
+	f.Add(uint16(ends[0]+3), []byte{0xff}, uint16(0))        // a flip in the second record
+	f.Add(uint16(ends[len(ends)-2]+5), []byte{0}, uint16(0)) // a flip in the last record: torn
+	f.Add(uint16(4), []byte{1, 2, 3}, uint16(0))             // the header
+	f.Add(uint16(ends[1]), make([]byte, 40), uint16(ends[3]+7))
+	f.Add(uint16(0), []byte("junk junk junk junk junk junk junk junk"), uint16(0))
+	f.Fuzz(func(t *testing.T, pos uint16, garbage []byte, cut uint16) {
+		damaged := bytes.Clone(log)
+		if len(garbage) > 0 {
+			p := int(pos) % len(damaged)
+			copy(damaged[p:], garbage)
+		}
+		if int(cut) > 0 && int(cut) < len(damaged) {
+			damaged = damaged[:cut]
+		}
+		d := 0 // the first byte that differs from the log
+		for d < len(damaged) && damaged[d] == log[d] {
+			d++
+		}
+		k := recordOf(ends, d) // the first record not whole (len(ends): none)
+		intactAfter := false
+		for j := k + 1; j < len(ends); j++ {
+			start := logHeaderSize
+			if j > 0 {
+				start = ends[j-1]
+			}
+			if start >= d && ends[j] <= len(damaged) && bytes.Equal(damaged[start:ends[j]], log[start:ends[j]]) {
+				intactAfter = true
+			}
+		}
+		s, _, err := reopenErr(t, store, damaged, WALOptions{NoSync: true})
+		switch {
+		case err != nil && !errors.Is(err, kv.ErrLoss):
+			t.Fatalf("Open: %v; want success or ErrLoss", err)
+		case err != nil && !intactAfter && d >= logHeaderSize:
+			t.Fatalf("Open refused a torn tail (first damaged byte %d, record %d): %v", d, k, err)
+		case err == nil && intactAfter:
+			t.Fatalf("record %d damaged (byte %d) and a whole record after it, but Open succeeded", k, d)
+		case err == nil:
+			want := max(k, 0)
+			if got := viewModel(t, s); !equalModels(got, states[want]) {
+				t.Fatalf("damage at byte %d: store holds %v, want the first %d commits", d, got, want)
+			}
 		}
 	})
 }

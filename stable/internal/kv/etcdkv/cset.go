@@ -41,6 +41,15 @@ func (c *changeSet) put(k string, v []byte) {
 	c.bytes += len(k) + len(v)
 }
 
+// putTagged sets k to the tag byte followed by v.
+func (c *changeSet) putTagged(k string, tag byte, v []byte) {
+	val := make([]byte, 1+len(v))
+	val[0] = tag
+	copy(val[1:], v)
+	c.keys.Set(k, entry{val: val})
+	c.bytes += len(k) + len(val)
+}
+
 func (c *changeSet) del(k string) {
 	c.keys.Set(k, entry{del: true})
 	c.bytes += len(k)

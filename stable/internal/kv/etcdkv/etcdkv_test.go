@@ -16,13 +16,22 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 
 	"github.com/wasmrun/wasmrun/internal/etcdtest"
+	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
+	"github.com/wasmrun/wasmrun/stable/internal/kv/kvtest"
 )
 
 // cluster is the package's one embedded cluster (TestMain); each test uses its own store names.
 var cluster *etcdtest.Cluster
 
 func TestMain(m *testing.M) {
+	if url := os.Getenv(pauseChildEnv); url != "" {
+		os.Exit(pauseChild(url))
+	}
+	if os.Getenv("KVTEST_CRASH_CHILD") != "" {
+		// A crash child of the kit: it uses its parent's cluster, named in its store's URL.
+		os.Exit(m.Run())
+	}
 	c, stop, err := etcdtest.StartMain()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "etcdkv tests: cannot start an etcd cluster:", err)
@@ -49,7 +58,6 @@ func testConfig(t testing.TB, name string) Config {
 		Name:        name,
 		Buckets:     testBuckets,
 		LockTimeout: 5 * time.Second,
-		LeaseTTL:    2 * time.Second,
 	}
 }
 
@@ -376,20 +384,21 @@ func TestCrashCampaign(t *testing.T) {
 		seed, _ = strconv.ParseUint(v, 10, 64)
 	}
 	t.Logf("seed %d (ETCDKV_SEED=%d to repeat)", seed, seed)
+	defer failpoint.Set(nil)
 	rng := rand.New(rand.NewPCG(seed, seed))
 	name := storeName(t)
 	cfg := testConfig(t, name)
 	state := map[string]string{} // the last published state of bucket 1
-	steps := []string{"stage", "publish", "published", "apply", "retire"}
-	for round := range 12 {
+	steps := failpoint.Etcd
+	for round := range 10 {
 		step := steps[round%len(steps)]
 		at := 0 // which occurrence of step fails (stage and apply happen many times a commit)
-		if step == "stage" || step == "apply" {
+		if step == failpoint.EtcdStaged || step == failpoint.EtcdApplied {
 			at = rng.IntN(3)
 		}
 		var seen int
 		var armed atomic.Bool // not while Open finishes the last round's commit
-		cfg.failpoint = func(s string) error {
+		failpoint.Set(func(s failpoint.Name) error {
 			if s != step || !armed.Load() {
 				return nil
 			}
@@ -398,7 +407,7 @@ func TestCrashCampaign(t *testing.T) {
 				return errCrash
 			}
 			return nil
-		}
+		})
 		s, err := Open(cfg)
 		if err != nil {
 			t.Fatalf("round %d: Open: %v", round, err)
@@ -435,7 +444,7 @@ func TestCrashCampaign(t *testing.T) {
 			}
 			return nil
 		})
-		published := step == "published" || step == "apply" || step == "retire"
+		published := step == failpoint.EtcdPublished || step == failpoint.EtcdApplied || step == failpoint.EtcdRetire
 		crashed := seen > at
 		switch {
 		case crashed && !published && err == nil:
@@ -450,7 +459,7 @@ func TestCrashCampaign(t *testing.T) {
 		s.shutdown()
 		t.Logf("round %d: crash at %s #%d (reached: %v), Update: %v", round, step, at, crashed, err)
 	}
-	cfg.failpoint = nil
+	failpoint.Set(nil)
 	s := openTest(t, cfg)
 	if got := dump(t, s)[1]; fmt.Sprint(got) != fmt.Sprint(state) {
 		t.Fatalf("final store holds %d keys, want %d", len(got), len(state))
@@ -556,6 +565,29 @@ func TestEtcd34Processes(t *testing.T) {
 		t.Fatalf("reopened: k = %q", got)
 	}
 	checkBig(t, s, 400, 8<<10, "big")
+}
+
+// TestKit runs the kv conformance kit on the engine, crash children included (each a process
+// that dies at a failpoint of a staged commit, or is killed, and whose lock then expires).
+// Damage is not run: any key prefix is a store (an empty one), and the crash test covers a
+// commit left half done.
+func TestKit(t *testing.T) {
+	// Commits of more than 64 KiB are staged, so that the crash test's children, whose
+	// commits are mostly small, reach the staging failpoints often. The lease outlives a
+	// starved process's keep-alives on a loaded machine, and expires within the kit's 10 s
+	// lock timeout after a child dies.
+	open := Opener(Config{LeaseTTL: 4 * time.Second, TxnBytes: 64 << 10})
+	kvtest.Run(t, kvtest.Engine{
+		New: func(t *testing.T) string {
+			if cluster == nil {
+				t.Fatal("no cluster")
+			}
+			return URL(cluster.Endpoints(), storeName(t))
+		},
+		Open:       open,
+		Fault:      true,
+		Failpoints: failpoint.Etcd,
+	})
 }
 
 func TestParseURL(t *testing.T) {

@@ -56,7 +56,7 @@ func (c *changeSet) ops() []op {
 }
 
 // fitsOne reports whether ops fit in one transaction beside extra more small operations.
-func fitsOne(ops []op, extra int) bool {
+func fitsOne(ops []op, extra, maxBytes int) bool {
 	if len(ops)+extra > maxTxnOps {
 		return false
 	}
@@ -64,16 +64,16 @@ func fitsOne(ops []op, extra int) bool {
 	for _, o := range ops {
 		n += o.size
 	}
-	return n <= maxTxnBytes
+	return n <= maxBytes
 }
 
 // batches splits ops into groups that each fit one transaction.
-func batches(ops []op) [][]clientv3.Op {
+func batches(ops []op, maxBytes int) [][]clientv3.Op {
 	var out [][]clientv3.Op
 	var cur []clientv3.Op
 	n := 0
 	for _, o := range ops {
-		if len(cur) > 0 && (len(cur)+1 > maxTxnOps-1 || n+o.size > maxTxnBytes) {
+		if len(cur) > 0 && (len(cur)+1 > maxTxnOps-1 || n+o.size > maxBytes) {
 			out = append(out, cur)
 			cur, n = nil, 0
 		}

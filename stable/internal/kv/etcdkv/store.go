@@ -19,6 +19,7 @@ import (
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.uber.org/zap"
 
+	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 )
 
@@ -76,13 +77,14 @@ type Config struct {
 	CompactRetention time.Duration
 	// CompactBytes is how many bytes are committed between compactions (0: the default).
 	CompactBytes int
+	// TxnBytes is the most bytes of keys and values one transaction carries (0: 1 MiB, the
+	// most that fits etcd's default request limit); a commit of more is staged.
+	TxnBytes int
+	// Fault, if not nil, makes Puts fail on demand (see kv.Fault): a test seam.
+	Fault *kv.Fault
 	// Accept, if not nil, reads the store before Open applies a commit a crash left
 	// published (see kv.Options.Accept): an error from it ends Open.
 	Accept func(r kv.Reader) error
-
-	// failpoint, for tests, is called at each step of a staged commit; an error from it
-	// stops the commit there, as if the process died (the store is then unusable).
-	failpoint func(step string) error
 }
 
 // Errors of Store, beside the seam's.
@@ -92,6 +94,15 @@ var (
 	// more. Test with errors.Is.
 	ErrFenced = errors.New("lost the store's lock: another writer may own it now")
 )
+
+// LockedError is Open's error when another process holds the store: it Is kv.ErrLocked.
+type LockedError struct {
+	// Holder is what the holder wrote in the lock: "HOST (pid N) since T".
+	Holder string
+}
+
+func (e *LockedError) Error() string        { return "store is in use by " + e.Holder }
+func (e *LockedError) Is(target error) bool { return target == kv.ErrLocked }
 
 // Store is a kv.Store in an etcd cluster. See the package documentation.
 type Store struct {
@@ -119,7 +130,8 @@ type Store struct {
 	pending  *changeSet // a published commit not yet applied in full
 	pendID   uint64
 	views    map[*reader]struct{}
-	known    []bool // buckets that exist
+	known    []bool            // buckets that exist
+	big      map[string]uint64 // a writer's data keys with big values, and their ids (Update only)
 	closed   bool
 	dead     error // set once fenced (or crashed by a failpoint): every commit fails with it
 	hist     []revAt
@@ -138,9 +150,93 @@ const (
 	kLock   = "lock"
 	kRoot   = "root"
 	kBucket = "b" // + bucket byte: the bucket exists
-	kData   = "d" // + bucket byte + key
+	kData   = "d" // + bucket byte + key: tag byte + value or parts descriptor
 	kStage  = "s" // + commit id (8 BE) + chunk index (4 BE)
+	kPart   = "v" // + value id (8 BE) + part index (4 BE): a part of a big value
+	kIndex  = "X" // + bucket byte + key: the id (8 BE) of the key's big value
 )
+
+// The tags of a data key's value.
+const (
+	tagInline = 0 // the value follows
+	tagParts  = 1 // a parts descriptor follows: id (8 BE), parts (4 BE), size (8 BE)
+)
+
+// Big values.
+const (
+	// inlineBytes is the largest value kept in its data key; a larger one is kept in parts
+	// of partBytes.
+	inlineBytes = 256 << 10
+	partBytes   = 1 << 20
+	// maxKeyBytes is the longest key.
+	maxKeyBytes = 32 << 10
+)
+
+func (s *Store) partKey(id uint64, i uint32) string {
+	var k [12]byte
+	binary.BigEndian.PutUint64(k[:8], id)
+	binary.BigEndian.PutUint32(k[8:], i)
+	return s.prefix + kPart + string(k[:])
+}
+
+func (s *Store) partPrefix(id uint64) string {
+	return s.prefix + kPart + string(binary.BigEndian.AppendUint64(nil, id))
+}
+
+// indexKey is the index key of the data key dk.
+func (s *Store) indexKey(dk string) string {
+	return s.prefix + kIndex + dk[len(s.prefix)+len(kData):]
+}
+
+func partsDescriptor(id uint64, n uint32, size uint64) []byte {
+	return binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint64(nil, id), n), size)
+}
+
+func parseParts(d []byte) (id uint64, n uint32, size uint64, err error) {
+	if len(d) != 20 {
+		return 0, 0, 0, fmt.Errorf("a parts descriptor of %d bytes, want 20", len(d))
+	}
+	return binary.BigEndian.Uint64(d), binary.BigEndian.Uint32(d[8:]), binary.BigEndian.Uint64(d[12:]), nil
+}
+
+// retireBig adds to cs the deletion of the parts of big values that cs overwrites or deletes
+// (those of the store, named by s.big, and those cs itself made and then replaced), and of
+// their index keys; it returns the changes to s.big once cs is committed (0: gone).
+func (s *Store) retireBig(cs *changeSet, made map[uint64]string) map[string]uint64 {
+	final := func(dk string) uint64 { // the id of dk's big value after cs, or 0
+		if e, ok := cs.keys.Get(dk); ok && !e.del && len(e.val) > 0 && e.val[0] == tagParts {
+			id, _, _, err := parseParts(e.val[1:])
+			if err == nil {
+				return id
+			}
+		}
+		return 0
+	}
+	for id, dk := range made {
+		if final(dk) != id {
+			cs.delRange(s.partPrefix(id), clientv3.GetPrefixRangeEnd(s.partPrefix(id)))
+		}
+	}
+	changes := map[string]uint64{}
+	for dk, old := range s.big {
+		if _, touched := cs.lookup(dk); !touched {
+			continue
+		}
+		if id := final(dk); id != old {
+			cs.delRange(s.partPrefix(old), clientv3.GetPrefixRangeEnd(s.partPrefix(old)))
+			if id == 0 {
+				cs.del(s.indexKey(dk))
+			}
+			changes[dk] = id
+		}
+	}
+	for _, dk := range made {
+		if id := final(dk); id != 0 {
+			changes[dk] = id
+		}
+	}
+	return changes
+}
 
 // URL returns the etcd URL of a store: "etcd://HOST:PORT,.../NAME".
 func URL(endpoints []string, name string) string {
@@ -174,6 +270,9 @@ func Open(cfg Config) (*Store, error) {
 	}
 	if cfg.CompactRetention == 0 {
 		cfg.CompactRetention = DefaultCompactRetention
+	}
+	if cfg.TxnBytes <= 0 || cfg.TxnBytes > maxTxnBytes {
+		cfg.TxnBytes = maxTxnBytes
 	}
 	if cfg.CompactBytes <= 0 {
 		cfg.CompactBytes = DefaultCompactBytes
@@ -263,6 +362,18 @@ func (s *Store) open() error {
 		}
 	}
 	if !s.cfg.ReadOnly {
+		// The keys with big values, from the index.
+		s.big = map[string]uint64{}
+		idx, err := s.get(s.key(kIndex), clientv3.WithPrefix())
+		if err != nil {
+			return err
+		}
+		for _, kvp := range idx.Kvs {
+			if len(kvp.Value) != 8 {
+				return fmt.Errorf("%w: index key %q: %d bytes", kv.ErrCorrupt, kvp.Key, len(kvp.Value))
+			}
+			s.big[s.prefix+kData+string(kvp.Key[len(s.prefix)+len(kIndex):])] = binary.BigEndian.Uint64(kvp.Value)
+		}
 		// Chunks of commits a crash stopped before they were published.
 		if _, err := s.txn(clientv3.OpDelete(s.key(kStage), clientv3.WithPrefix())); err != nil {
 			return err
@@ -280,6 +391,17 @@ func (s *Store) lock() error {
 		return mapErr(err)
 	}
 	s.lease = lg.ID
+	// Kept alive from now on: waiting for the lock may take longer than its TTL.
+	ch, err := s.cli.KeepAlive(s.ctx, s.lease)
+	if err != nil {
+		return mapErr(err)
+	}
+	s.kaDone = make(chan struct{})
+	go func() {
+		defer close(s.kaDone)
+		for range ch {
+		}
+	}()
 	key := s.key(kLock)
 	holder := s.cfg.Holder + " since " + time.Now().UTC().Format(time.RFC3339)
 	deadline := time.Now().Add(s.cfg.LockTimeout)
@@ -302,7 +424,7 @@ func (s *Store) lock() error {
 			if r := resp.Responses[0].GetResponseRange(); r != nil && len(r.Kvs) > 0 {
 				other = string(r.Kvs[0].Value)
 			}
-			return fmt.Errorf("%w: store is in use by %s", kv.ErrLocked, other)
+			return &LockedError{Holder: other}
 		}
 		select {
 		case <-time.After(min(100*time.Millisecond, time.Until(deadline)+time.Millisecond)):
@@ -310,16 +432,6 @@ func (s *Store) lock() error {
 			return s.ctx.Err()
 		}
 	}
-	ch, err := s.cli.KeepAlive(s.ctx, s.lease)
-	if err != nil {
-		return mapErr(err)
-	}
-	s.kaDone = make(chan struct{})
-	go func() {
-		defer close(s.kaDone)
-		for range ch {
-		}
-	}()
 	return nil
 }
 
@@ -516,8 +628,16 @@ func (s *Store) Update(fn func(w kv.Writer) error) (err error) {
 	if w.cs.empty() {
 		return nil
 	}
+	big := s.retireBig(w.cs, w.made)
 	if err := s.commit(w.cs); err != nil {
 		return err
+	}
+	for dk, id := range big {
+		if id == 0 {
+			delete(s.big, dk)
+		} else {
+			s.big[dk] = id
+		}
 	}
 	for b, ok := range w.created {
 		if ok {
@@ -536,7 +656,7 @@ func (s *Store) Detach() error { return nil }
 // commit makes cs the store's state.
 func (s *Store) commit(cs *changeSet) error {
 	ops := cs.ops()
-	if fitsOne(ops, 0) {
+	if fitsOne(ops, 0, s.cfg.TxnBytes) {
 		thens := make([]clientv3.Op, len(ops))
 		for i, o := range ops {
 			thens[i] = o.op
@@ -565,7 +685,7 @@ func (s *Store) commitStaged(cs *changeSet) error {
 		}
 		chunks++
 		buf = buf[:0]
-		return s.fail("stage")
+		return s.fail(failpoint.EtcdStaged)
 	}
 	var err error
 	for rec := range cs.records() {
@@ -584,7 +704,7 @@ func (s *Store) commitStaged(cs *changeSet) error {
 		err = flush()
 	}
 	if err == nil {
-		err = s.fail("publish")
+		err = s.fail(failpoint.EtcdPublish)
 	}
 	if err != nil {
 		s.dropStaged(id)
@@ -603,7 +723,7 @@ func (s *Store) commitStaged(cs *changeSet) error {
 		s.pending, s.pendID = cs, id
 		s.mu.Unlock()
 	}
-	if err := s.fail("published"); err != nil {
+	if err := s.fail(failpoint.EtcdPublished); err != nil {
 		return nil
 	}
 	if err := s.finishPending(); err != nil {
@@ -642,15 +762,15 @@ func (s *Store) finishPending() error {
 	s.mu.Lock()
 	cs, id := s.pending, s.pendID
 	s.mu.Unlock()
-	for _, b := range batches(cs.ops()) {
+	for _, b := range batches(cs.ops(), s.cfg.TxnBytes) {
 		if _, err := s.txn(b...); err != nil {
 			return err
 		}
-		if err := s.fail("apply"); err != nil {
+		if err := s.fail(failpoint.EtcdApplied); err != nil {
 			return err
 		}
 	}
-	if err := s.fail("retire"); err != nil {
+	if err := s.fail(failpoint.EtcdRetire); err != nil {
 		return err
 	}
 	// The data keys hold the commit: a View that begins between this transaction and
@@ -664,13 +784,10 @@ func (s *Store) finishPending() error {
 	return nil
 }
 
-// fail runs the failpoint of step, if any. Once it fails, the store is dead: it writes
-// nothing more, as a process that died there would not.
-func (s *Store) fail(step string) error {
-	if s.cfg.failpoint == nil {
-		return nil
-	}
-	if err := s.cfg.failpoint(step); err != nil {
+// fail runs the failpoint of step. Once one fails, the store is dead: it writes nothing more,
+// as a process that died there would not.
+func (s *Store) fail(step failpoint.Name) error {
+	if err := failpoint.Inject(step); err != nil {
 		s.mu.Lock()
 		s.dead = fmt.Errorf("%s: %w (%s)", s.url, err, step)
 		s.mu.Unlock()
@@ -744,6 +861,7 @@ func (s *Store) Check(fn func(problem error)) error {
 			} else if !r.exists(kv.Bucket(b)) {
 				fn(fmt.Errorf("key %q: bucket %s has no marker", k, s.cfg.Buckets[b].Name))
 			}
+		case strings.HasPrefix(rest, kIndex) && len(rest) >= 2, strings.HasPrefix(rest, kPart) && len(rest) == 13:
 		case strings.HasPrefix(rest, kStage) && len(rest) == 13:
 			if id := binary.BigEndian.Uint64([]byte(rest[1:9])); id != pendID || pendID == 0 {
 				fn(fmt.Errorf("chunk of commit %016x that was never published", id))
@@ -784,6 +902,9 @@ func Opener(base Config) kv.Opener {
 		cfg := base
 		cfg.Endpoints, cfg.Name = eps, name
 		cfg.Buckets, cfg.ReadOnly, cfg.LockTimeout, cfg.Accept = opts.Buckets, opts.ReadOnly, opts.LockTimeout, opts.Accept
+		if opts.Fault != nil {
+			cfg.Fault = opts.Fault
+		}
 		s, err := Open(cfg)
 		if err != nil {
 			return nil, err
@@ -794,29 +915,39 @@ func Opener(base Config) kv.Opener {
 
 // ParseURL splits an etcd store URL, "etcd://HOST:PORT[,HOST:PORT...]/NAME", into its
 // endpoints and name. The URL holds no credentials: a user:password@ part is refused (they
-// would show wherever the URL is printed). Errors wrap kv.ErrInvalid and quote the URL.
+// would show wherever the URL is printed). Errors are kv.ErrInvalid and quote the URL.
 func ParseURL(u string) (endpoints []string, name string, err error) {
 	rest, ok := strings.CutPrefix(u, "etcd://")
 	if !ok {
-		return nil, "", fmt.Errorf("%w: %q is not an etcd URL (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+		return nil, "", badURL("%q is not an etcd URL (etcd://HOST:PORT[,HOST:PORT...]/NAME)", u)
 	}
 	hosts, name, ok := strings.Cut(rest, "/")
 	switch {
 	case strings.Contains(hosts, "@"):
 		redacted := "etcd://" + hosts[strings.LastIndex(hosts, "@")+1:] + "/" + name
-		return nil, "", fmt.Errorf("%w: %q: credentials do not go in the URL (give them by flag or environment)", kv.ErrInvalid, redacted)
+		return nil, "", badURL("%q: credentials do not go in the URL (give them by flag or environment)", redacted)
 	case !ok || name == "":
-		return nil, "", fmt.Errorf("%w: %q has no store name (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+		return nil, "", badURL("%q has no store name (etcd://HOST:PORT[,HOST:PORT...]/NAME)", u)
 	case hosts == "":
-		return nil, "", fmt.Errorf("%w: %q has no endpoints (etcd://HOST:PORT[,HOST:PORT...]/NAME)", kv.ErrInvalid, u)
+		return nil, "", badURL("%q has no endpoints (etcd://HOST:PORT[,HOST:PORT...]/NAME)", u)
 	case strings.ContainsRune(name, 0):
-		return nil, "", fmt.Errorf("%w: %q: the store name holds a NUL byte", kv.ErrInvalid, u)
+		return nil, "", badURL("%q: the store name holds a NUL byte", u)
 	}
 	for _, h := range strings.Split(hosts, ",") {
 		if _, _, err := net.SplitHostPort(h); err != nil {
-			return nil, "", fmt.Errorf("%w: %q: endpoint %q is not HOST:PORT", kv.ErrInvalid, u, h)
+			return nil, "", badURL("%q: endpoint %q is not HOST:PORT", u, h)
 		}
 		endpoints = append(endpoints, h)
 	}
 	return endpoints, name, nil
 }
+
+// badURL is an error of ParseURL: it Is kv.ErrInvalid.
+func badURL(format string, args ...any) error {
+	return invalidURL{fmt.Errorf("bad store URL: "+format, args...)}
+}
+
+type invalidURL struct{ error }
+
+func (e invalidURL) Unwrap() error        { return e.error }
+func (e invalidURL) Is(target error) bool { return target == kv.ErrInvalid }

@@ -2,10 +2,13 @@ package etcdkv
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"iter"
 	"math"
+	"math/rand/v2"
+	"syscall"
 
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -48,8 +51,45 @@ func (r *reader) exists(b kv.Bucket) bool {
 
 // Get implements kv.Reader.Get.
 func (r *reader) Get(b kv.Bucket, key []byte) []byte {
-	v, _ := r.lookup(r.s.dataKey(b, key))
+	v, ok := r.lookup(r.s.dataKey(b, key))
+	if !ok {
+		return nil
+	}
+	v, err := r.value(v)
+	if err != nil {
+		panic(readFailure{err})
+	}
 	return v
+}
+
+// value decodes a data key's stored value: a tag byte, then the value (tagInline) or the
+// descriptor of a value kept in parts (tagParts), which it reads.
+func (r *reader) value(stored []byte) ([]byte, error) {
+	if len(stored) == 0 {
+		return nil, fmt.Errorf("%s: %w: a data key with no value tag", r.s.url, kv.ErrCorrupt)
+	}
+	switch stored[0] {
+	case tagInline:
+		return stored[1:], nil
+	case tagParts:
+		id, n, size, err := parseParts(stored[1:])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", r.s.url, kv.ErrCorrupt, err)
+		}
+		out := make([]byte, 0, size)
+		for i := range n {
+			part, ok := r.lookup(r.s.partKey(id, i))
+			if !ok {
+				return nil, fmt.Errorf("%s: %w: part %d of %d of value %016x is missing", r.s.url, kv.ErrCorrupt, i, n, id)
+			}
+			out = append(out, part...)
+		}
+		if uint64(len(out)) != size {
+			return nil, fmt.Errorf("%s: %w: value %016x has %d bytes, its descriptor says %d", r.s.url, kv.ErrCorrupt, id, len(out), size)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("%s: %w: value tag %d", r.s.url, kv.ErrCorrupt, stored[0])
 }
 
 // lookup returns the value of the full key k and whether it is there.
@@ -129,8 +169,8 @@ func (r *reader) Scan(b kv.Bucket, from, to []byte, fn func(k, v []byte) bool) e
 		seq = l.over(seq, lo, hi)
 	}
 	for k, v := range seq {
-		if v == nil {
-			v = []byte{}
+		if v, err = r.value(v); err != nil {
+			break
 		}
 		if !fn([]byte(k[len(bp):]), v) {
 			break
@@ -186,6 +226,7 @@ type writer struct {
 	*reader
 	cs      *changeSet
 	created map[kv.Bucket]bool
+	made    map[uint64]string // big values put: id -> data key
 }
 
 func (w *writer) check(b kv.Bucket, key []byte) error {
@@ -204,8 +245,16 @@ func (w *writer) Put(b kv.Bucket, key, value []byte) error {
 	if err := w.check(b, key); err != nil {
 		return err
 	}
-	if n := len(key) + len(value); n > maxValueBytes-64 {
-		return fmt.Errorf("%s: a key and value of %d bytes exceed etcd's request limit", w.s.url, n)
+	if len(key) > maxKeyBytes {
+		return fmt.Errorf("%s: a key of %d bytes (at most %d)", w.s.url, len(key), maxKeyBytes)
+	}
+	if f := w.s.cfg.Fault; f != nil {
+		if err := f.Charge(w.s.url, len(key)+len(value)); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				err = kv.NoSpace(err)
+			}
+			return err
+		}
 	}
 	if !w.s.known[b] && !w.created[b] {
 		if w.created == nil {
@@ -214,7 +263,25 @@ func (w *writer) Put(b kv.Bucket, key, value []byte) error {
 		w.cs.put(w.s.markerKey(b), nil)
 		w.created[b] = true
 	}
-	w.cs.put(w.s.dataKey(b, key), value)
+	dk := w.s.dataKey(b, key)
+	if len(value) <= inlineBytes {
+		w.cs.putTagged(dk, tagInline, value)
+		return nil
+	}
+	// A value too big for one etcd request: in parts under a fresh id, the data key holding
+	// their descriptor, the index naming the id (so that the parts go when the key does).
+	id := rand.Uint64()
+	n := uint32(0)
+	for off := 0; off < len(value); off += partBytes {
+		w.cs.put(w.s.partKey(id, n), value[off:min(off+partBytes, len(value))])
+		n++
+	}
+	w.cs.putTagged(dk, tagParts, partsDescriptor(id, n, uint64(len(value))))
+	if w.made == nil {
+		w.made = make(map[uint64]string)
+	}
+	w.made[id] = dk
+	w.cs.put(w.s.indexKey(dk), binary.BigEndian.AppendUint64(nil, id))
 	return nil
 }
 
