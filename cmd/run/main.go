@@ -381,6 +381,11 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	guest := &runningGuest{module: c.module, stderr: stderr, report: func() { stats.print(stderr) }}
 	go func() {
 		sig := <-sigs
+		// No garbage collection from here to the exit: a collection stops the world, and a
+		// guest that computes in wazero's machine code without its interrupt checks cannot
+		// be stopped, so the collection, and every goroutine that allocates after it began
+		// (this one, the commit), would wait for the guest forever.
+		debug.SetGCPercent(-1)
 		cancel(signalError{sig})
 		select {
 		case <-time.After(interruptGrace):
