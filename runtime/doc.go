@@ -22,8 +22,9 @@
 //
 // # The filesystem
 //
-// Every guest of a Runtime sees the same vfs.Namespace through one preopened directory, "/".
-// By default (Options zero value):
+// Every guest of a Runtime sees the same vfs.Namespace through one preopened directory, "/"
+// (with Options.StrictWASI, through one preopen per mount instead, each confined: see
+// Options.StrictWASI and Options.Preopens). By default (Options zero value):
 //
 //	/      the stable store at DefaultStorePath(): $WASMRUN_STORE, else
 //	       $XDG_DATA_HOME/wasmrun/default.store, else ~/.local/share/wasmrun/default.store.

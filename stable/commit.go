@@ -12,7 +12,42 @@ import (
 	"github.com/wasmrun/wasmrun/stable/internal/failpoint"
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
+	"github.com/wasmrun/wasmrun/vfs/stats"
 )
+
+// The committer: the dirty set of metadata (the pages' is the page cache's), and the commits
+// that make it durable, one at a time. Invariants, under FS.mu:
+//   - gen is the generation of the dirty set; a commit takes the whole dirty set (takeLocked),
+//     gen goes up, and once its store transaction is written (without FS.mu) durable
+//     becomes the generation it took: every change made before a Commit returns is in a
+//     generation up to durable;
+//   - at most one commit is in flight (committing); its batch is flight, and what it took
+//     stays pinned (frozen pages, flight dents, truncFlight) until finishLocked: on success
+//     it becomes clean, on failure it goes back to the dirty set to be retried;
+//   - callers that want their changes durable wait on FS.cond for durable (or failGen) to
+//     reach their generation, so concurrent Syncs share commits.
+
+// committer is the committer's state.
+type committer struct {
+	dirtyInodes []*inode  // inodes changed since the last commit was taken
+	dirtyDents  []*dent   // names changed since then
+	superDirty  bool      // the dirty set is not empty (the counters are written)
+	dirtySince  time.Time // when the oldest change of the dirty set was made
+
+	gen        uint64 // generation of the dirty set; the commit taking it makes it durable
+	durable    uint64 // every generation up to this one is committed
+	committing bool   // a commit is in flight
+	flight     *batch
+	failGen    uint64          // the last failed commit's generation
+	failErr    vfs.Errno       // and its error
+	failCause  error           // and the store's error it came from, for Close's message
+	lastFailed bool            // the most recent commit failed
+	commitLat  stats.Histogram // durations of the commits, successful or not
+
+	wake chan struct{} // to the background committer: the dirty set is no longer empty
+	stop chan struct{}
+	done chan struct{}
+}
 
 // batch is a dirty set taken for a commit: every record to write, in key order.
 type batch struct {
@@ -60,13 +95,13 @@ type pageOp struct {
 }
 
 // takeLocked moves the dirty set into a new batch for the commit about to run, and freezes
-// its pages. The caller sets f.committing.
+// its pages. The caller sets f.commit.committing.
 func (f *FS) takeLocked(t trigger) *batch {
-	b := &batch{trigger: t, gen: f.gen, nextIno: f.nextIno, bytes: f.bytes, ninodes: f.ninodes}
-	f.gen++
+	b := &batch{trigger: t, gen: f.commit.gen, nextIno: f.nextIno, bytes: f.bytes, ninodes: f.ninodes}
+	f.commit.gen++
 
-	slices.SortFunc(f.dirtyInodes, func(x, y *inode) int { return cmp.Compare(x.ino, y.ino) })
-	for _, n := range f.dirtyInodes {
+	slices.SortFunc(f.commit.dirtyInodes, func(x, y *inode) int { return cmp.Compare(x.ino, y.ino) })
+	for _, n := range f.commit.dirtyInodes {
 		n.dirty = false
 		if n.truncDirty != noTrunc {
 			if n.stored {
@@ -80,32 +115,32 @@ func (f *FS) takeLocked(t trigger) *batch {
 			b.inodes = append(b.inodes, inodeOp{n: n})
 		case n.deleted:
 			// Born and gone since the last commit: nothing to write, nothing to keep.
-			if f.inodes[n.ino] == n {
-				delete(f.inodes, n.ino)
+			if f.meta.inodes[n.ino] == n {
+				delete(f.meta.inodes, n.ino)
 			}
 		default:
 			b.inodes = append(b.inodes, inodeOp{n: n, rec: encodeInode(n), orphan: n.nlink == 0})
 			n.stored = true
 		}
 	}
-	f.dirtyInodes = f.dirtyInodes[:0]
+	f.commit.dirtyInodes = f.commit.dirtyInodes[:0]
 
 	f.takeDentsLocked(b)
 
-	b.pages = make([]pageOp, 0, f.dirtyPages.Len())
-	f.dirtyPages.Scan(func(p *page) bool {
+	b.pages = make([]pageOp, 0, f.pc.dirtyPages.Len())
+	f.pc.dirtyPages.Scan(func(p *page) bool {
 		p.state = pageFrozen
 		b.pages = append(b.pages, pageOp{p: p, ino: uint64(p.n.ino), idx: p.idx, data: p.data})
 		p.charge = 0
 		return true
 	})
-	f.dirtyPages.Clear()
-	f.dirtyRuns = 0
-	f.flightBytes = f.dirtyBytes
-	f.dirtyBytes = 0
-	f.superDirty = false
-	f.dirtySince = time.Time{}
-	f.flight = b
+	f.pc.dirtyPages.Clear()
+	f.pc.dirtyRuns = 0
+	f.pc.flightBytes = f.pc.dirtyBytes
+	f.pc.dirtyBytes = 0
+	f.commit.superDirty = false
+	f.commit.dirtySince = time.Time{}
+	f.commit.flight = b
 	return b
 }
 
@@ -114,13 +149,13 @@ func (f *FS) takeLocked(t trigger) *batch {
 // added again, or its directory renumbered) deletes its old dirseqs key; two names may then
 // delete and put one dirseqs key in the same batch, and the delete goes first.
 func (f *FS) takeDentsLocked(b *batch) {
-	slices.SortFunc(f.dirtyDents, func(x, y *dent) int {
+	slices.SortFunc(f.commit.dirtyDents, func(x, y *dent) int {
 		if x.parent != y.parent {
 			return cmp.Compare(x.parent, y.parent)
 		}
 		return cmp.Compare(x.name, y.name)
 	})
-	for _, e := range f.dirtyDents {
+	for _, e := range f.commit.dirtyDents {
 		e.dirty = false
 		if e.ino == 0 && e.stored == 0 {
 			continue // added and removed again since the last commit: nothing to write
@@ -140,7 +175,7 @@ func (f *FS) takeDentsLocked(b *batch) {
 		b.entries = append(b.entries, keyOp{key: pairKey(uint64(e.parent), e.seq), val: encodeEntryVal(e.typ, e.ino, e.name)})
 		e.stored = e.seq
 	}
-	f.dirtyDents = f.dirtyDents[:0]
+	f.commit.dirtyDents = f.commit.dirtyDents[:0]
 	slices.SortStableFunc(b.entries, func(x, y keyOp) int {
 		if c := bytes.Compare(x.key, y.key); c != 0 {
 			return c
@@ -253,15 +288,15 @@ func (f *FS) writeBatch(b *batch) error {
 // finishLocked records the end of the commit of b: on success its pages become clean, on
 // failure its changes go back into the dirty set to be retried.
 func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
-	f.committing = false
-	f.flight = nil
-	f.flightBytes = 0
+	f.commit.committing = false
+	f.commit.flight = nil
+	f.pc.flightBytes = 0
 	f.stats.CommitTime += took
-	f.commitLat.Record(took)
+	f.commit.commitLat.Record(took)
 	if err == nil {
-		f.durable = b.gen
-		f.commits++ // a store read begun before may be stale (see read.go)
-		f.lastFailed = false
+		f.commit.durable = b.gen
+		f.rd.commits++ // a store read begun before may be stale (see read.go)
+		f.commit.lastFailed = false
 		f.stats.countCommit(b.trigger)
 		f.stats.CommittedBytes += b.written
 		f.stats.PagesWritten += int64(len(b.pages))
@@ -269,8 +304,8 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			n := op.n
 			n.commits++
 			n.truncFlight = noTrunc
-			if n.deleted && !n.dirty && f.inodes[n.ino] == n {
-				delete(f.inodes, n.ino)
+			if n.deleted && !n.dirty && f.meta.inodes[n.ino] == n {
+				delete(f.meta.inodes, n.ino)
 			}
 		}
 		for _, op := range b.dents {
@@ -288,8 +323,8 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			case live && p.state == pageFrozen:
 				p.state = pageClean
 				p.charge = int64(cap(p.data))
-				f.lru.pushFront(p)
-				f.cleanBytes += p.charge
+				f.pc.lru.pushFront(p)
+				f.pc.cleanBytes += p.charge
 			default:
 				f.freeBuf(op.data) // rewritten (copied) or dropped since
 			}
@@ -300,8 +335,8 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			f.startCommitLocked(bySize)
 		}
 	} else {
-		f.failGen, f.failErr = b.gen, errnoOf(err)
-		f.lastFailed = true
+		f.commit.failGen, f.commit.failErr, f.commit.failCause = b.gen, errnoOf(err), err
+		f.commit.lastFailed = true
 		f.stats.FailedCommits++
 		for _, op := range b.inodes {
 			n := op.n
@@ -320,13 +355,13 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 			if p.n.pages[p.idx] == p && p.state == pageFrozen {
 				p.state = pageDirty
 				p.charge = int64(cap(p.data))
-				f.dirtyPages.Set(p)
-				f.dirtyRuns++ // counted as scattered
-				f.dirtyBytes += p.charge
+				f.pc.dirtyPages.Set(p)
+				f.pc.dirtyRuns++ // counted as scattered
+				f.pc.dirtyBytes += p.charge
 				f.noteDirty()
 			}
 		}
-		f.superDirty = true
+		f.commit.superDirty = true
 	}
 	f.cond.Broadcast()
 }
@@ -337,20 +372,20 @@ func (f *FS) finishLocked(b *batch, err error, took time.Duration) {
 // commit in flight it returns at once. It releases f.mu while it writes or waits. t says who
 // asks, for the counters.
 func (f *FS) commitLocked(t trigger) vfs.Errno {
-	target := f.gen
+	target := f.commit.gen
 	if f.dirtyEmpty() {
-		if !f.committing {
+		if !f.commit.committing {
 			return vfs.ESUCCESS
 		}
-		target = f.gen - 1 // the generation in flight
+		target = f.commit.gen - 1 // the generation in flight
 	}
 	for {
 		switch {
-		case f.durable >= target:
+		case f.commit.durable >= target:
 			return vfs.ESUCCESS
-		case f.failGen >= target:
-			return f.failErr
-		case f.committing:
+		case f.commit.failGen >= target:
+			return f.commit.failErr
+		case f.commit.committing:
 			f.cond.Wait()
 			continue
 		case f.closed:
@@ -362,7 +397,7 @@ func (f *FS) commitLocked(t trigger) vfs.Errno {
 
 // runCommitLocked takes the dirty set and commits it, releasing f.mu meanwhile.
 func (f *FS) runCommitLocked(t trigger) {
-	f.committing = true
+	f.commit.committing = true
 	b := f.takeLocked(t)
 	f.mu.Unlock()
 	start := time.Now()
@@ -381,18 +416,18 @@ func (f *FS) runCommitLocked(t trigger) {
 // whatever their number, so fewer and bigger commits write less. Writers block only when
 // dirty and committing pages fill the cache.
 func (f *FS) wantCommitLocked() bool {
-	if f.committing || f.closed {
+	if f.commit.committing || f.closed {
 		return false
 	}
-	if f.dirtyRuns*16 <= f.dirtyPages.Len() {
-		return f.dirtyBytes >= f.cacheCap/4
+	if f.pc.dirtyRuns*16 <= f.pc.dirtyPages.Len() {
+		return f.pc.dirtyBytes >= f.cacheCap/4
 	}
-	return f.dirtyBytes >= f.cacheCap/2
+	return f.pc.dirtyBytes >= f.cacheCap/2
 }
 
 // startCommitLocked starts a commit of the dirty set in a new goroutine.
 func (f *FS) startCommitLocked(t trigger) {
-	f.committing = true
+	f.commit.committing = true
 	b := f.takeLocked(t)
 	go func() {
 		start := time.Now()
@@ -409,11 +444,11 @@ func (f *FS) startCommitLocked(t trigger) {
 // it commits in the caller instead and returns that commit's error, so that a full disk stops
 // writers rather than filling memory.
 func (f *FS) makeRoomLocked() vfs.Errno {
-	for f.dirtyBytes+f.flightBytes >= f.cacheCap && !f.closed {
+	for f.pc.dirtyBytes+f.pc.flightBytes >= f.cacheCap && !f.closed {
 		switch {
-		case f.committing:
+		case f.commit.committing:
 			f.cond.Wait()
-		case f.lastFailed:
+		case f.commit.lastFailed:
 			if e := f.commitLocked(bySize); e != vfs.ESUCCESS {
 				return e
 			}
@@ -441,14 +476,14 @@ func (f *FS) Commit() vfs.Errno {
 // back the spare page buffers beyond a quarter of the cache once nothing was dirty for as
 // long.
 func (f *FS) background() {
-	defer close(f.done)
+	defer close(f.commit.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
 	var idleSince time.Time // when the dirty set was first seen empty, with spare buffers to trim
 	for {
 		f.mu.Lock()
 		wait := time.Duration(-1)
-		if !f.closed && f.dirtyEmpty() && !f.committing && int64(len(f.free))*f.ps > f.cacheCap/4 {
+		if !f.closed && f.dirtyEmpty() && !f.commit.committing && int64(len(f.pc.free))*f.ps > f.cacheCap/4 {
 			if idleSince.IsZero() {
 				idleSince = time.Now()
 			}
@@ -460,12 +495,12 @@ func (f *FS) background() {
 			idleSince = time.Time{}
 		}
 		if !f.closed && !f.dirtyEmpty() {
-			wait = time.Until(f.dirtySince.Add(f.interval))
-			if wait <= 0 && !f.committing {
+			wait = time.Until(f.commit.dirtySince.Add(f.interval))
+			if wait <= 0 && !f.commit.committing {
 				f.runCommitLocked(byAge)
-				if f.lastFailed {
+				if f.commit.lastFailed {
 					// Retry after a full interval, not in a tight loop.
-					f.dirtySince = time.Now()
+					f.commit.dirtySince = time.Now()
 				}
 				f.mu.Unlock()
 				continue
@@ -481,10 +516,10 @@ func (f *FS) background() {
 			tc = timer.C
 		}
 		select {
-		case <-f.stop:
+		case <-f.commit.stop:
 			timer.Stop()
 			return
-		case <-f.wake:
+		case <-f.commit.wake:
 		case <-tc:
 		}
 		timer.Stop()

@@ -4,27 +4,39 @@ import (
 	"math"
 	"strings"
 
+	"github.com/tidwall/btree"
+
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
-// The directory index: the cached names of directories (FS.names by (parent, name), FS.seqs
-// by (parent, seq)), lookups that fill it from the dirents bucket, the sequence numbers that
-// are readdir cookies, and listings (ReadDir) merged from the cache and the dirseqs bucket.
+// The directory index: the cached names of directories (dirIndex.names by (parent, name),
+// dirIndex.seqs by (parent, seq)), lookups that fill it from the dirents bucket, the sequence
+// numbers that are readdir cookies, and listings (ReadDir) merged from the cache and the
+// dirseqs bucket.
 //
 // Invariants, under FS.mu:
-//   - every dent is in FS.names; an entry (ino != 0) is also in FS.seqs under its seq, and an
-//     absent name (ino == 0, a negative lookup or a removal to commit) has seq 0;
-//   - a name FS.names has is newer than the store: the store is read only for names the cache
-//     does not have;
-//   - a directory marked listed has every one of its entries in FS.names and FS.seqs, so a
-//     name it does not have is absent without a store read;
+//   - every dent is in dirIndex.names; an entry (ino != 0) is also in dirIndex.seqs under its
+//     seq, and an absent name (ino == 0, a negative lookup or a removal to commit) has seq 0;
+//   - a name dirIndex.names has is newer than the store: the store is read only for names the
+//     cache does not have;
+//   - a directory marked listed has every one of its entries in dirIndex.names and
+//     dirIndex.seqs, so a name it does not have is absent without a store read;
 //   - a dent is dropped (evictNamesLocked) only when it is clean, not taken by the commit in
 //     flight, and its directory is not being listed.
 
+// dirIndex is the directory index: the cached names of directories. Guarded by FS.mu (see
+// the invariants above).
+type dirIndex struct {
+	names *btree.BTreeG[*dent] // every cached name, by (parent, name)
+	seqs  *btree.BTreeG[*dent] // the entries among them, by (parent, seq)
+	negs  int                  // about the number of absent names cached (negative lookups)
+	probe dent                 // cachedName's search key: here, it does not escape per call
+}
+
 // dent is the cached state of one name in a directory: an entry (ino != 0), or the absence of
-// one (ino 0), which caches a negative lookup or, when dirty, a removal to commit. FS.names
-// indexes every cached dent by (parent, name); FS.seqs indexes the entries by (parent, seq),
+// one (ino 0), which caches a negative lookup or, when dirty, a removal to commit. dirIndex.names
+// indexes every cached dent by (parent, name); dirIndex.seqs indexes the entries by (parent, seq),
 // the order ReadDir reports them in. Every field is guarded by FS.mu.
 type dent struct {
 	parent vfs.Ino
@@ -36,7 +48,7 @@ type dent struct {
 	// commit taken (0: the store does not have it): the dirseqs key a commit must delete when
 	// the name goes or comes back under another seq.
 	stored uint64
-	dirty  bool // in FS.dirtyDents
+	dirty  bool // in committer.dirtyDents
 	flight bool // taken by the commit in flight
 }
 
@@ -70,9 +82,9 @@ func checkName(name string) vfs.Errno {
 // cachedName returns the cached dent of name in directory dir, if any.
 func (f *FS) cachedName(dir vfs.Ino, name string) (*dent, bool) {
 	// The search key lives in f, not on the stack: passed to the B-tree, it would escape.
-	probe := &f.meta.probe
+	probe := &f.dir.probe
 	probe.parent, probe.name = dir, name
-	e, ok := f.names.Get(probe)
+	e, ok := f.dir.names.Get(probe)
 	probe.name = ""
 	return e, ok
 }
@@ -86,10 +98,11 @@ func (f *FS) lookupLocked(d *inode, name string) (*dent, vfs.Errno) {
 		return e, vfs.ESUCCESS
 	}
 	if !d.listed && d.stored {
-		f.miss = miss{kind: missName, n: d, name: name}
+		f.rd.miss = miss{kind: missName, n: d, name: name}
 		return nil, eMiss
 	}
-	return f.setName(&dent{parent: d.ino, name: strings.Clone(name)}), vfs.ESUCCESS // name may be part of a whole path
+	// name may be part of a whole path: the cache keeps a copy.
+	return f.setName(&dent{parent: d.ino, name: strings.Clone(name)}), vfs.ESUCCESS
 }
 
 // loadName reads the entry name of directory d into the cache, as an absent dent if d has
@@ -97,7 +110,7 @@ func (f *FS) lookupLocked(d *inode, name string) (*dent, vfs.Errno) {
 func (f *FS) loadName(d *inode, name string, unlocked bool) vfs.Errno {
 	e := &dent{parent: d.ino, name: strings.Clone(name)} // name may be part of a whole path
 	ok := true
-	commits := f.commits
+	commits := f.rd.commits
 	err := f.readStore(unlocked, func(r kv.Reader) error {
 		if v := r.Get(bDirents, nameKey(d.ino, name)); v != nil {
 			e.seq, e.typ, e.ino, ok = decodeNameVal(v)
@@ -109,7 +122,7 @@ func (f *FS) loadName(d *inode, name string, unlocked bool) vfs.Errno {
 	switch _, cached := f.cachedName(d.ino, name); {
 	case err != nil:
 		return errnoOf(err)
-	case cached || f.commits != commits:
+	case cached || f.rd.commits != commits:
 		return vfs.ESUCCESS // loaded meanwhile (and newer), or maybe stale: look again
 	case !ok:
 		return vfs.EIO
@@ -122,14 +135,14 @@ func (f *FS) loadName(d *inode, name string, unlocked bool) vfs.Errno {
 func (f *FS) setName(e *dent) *dent {
 	if e.ino == 0 {
 		e.seq = 0
-		f.negs++
-		if f.negs > f.maxNegs {
+		f.dir.negs++
+		if f.dir.negs > f.maxNegs {
 			f.dropNegatives()
 		}
 	} else {
-		f.seqs.Set(e)
+		f.dir.seqs.Set(e)
 	}
-	f.names.Set(e)
+	f.dir.names.Set(e)
 	return e
 }
 
@@ -140,16 +153,16 @@ const defaultMaxNegatives = 1 << 16
 // taken by the commit in flight (which would put them back in the dirty set if it failed).
 func (f *FS) dropNegatives() {
 	var drop []*dent
-	f.names.Scan(func(e *dent) bool {
+	f.dir.names.Scan(func(e *dent) bool {
 		if e.ino == 0 && !e.dirty && !e.flight {
 			drop = append(drop, e)
 		}
 		return true
 	})
 	for _, e := range drop {
-		f.names.Delete(e)
+		f.dir.names.Delete(e)
 	}
-	f.negs = 0
+	f.dir.negs = 0
 }
 
 // newSeq hands out the sequence number of a new entry of directory d: the directory's
@@ -177,9 +190,9 @@ func (f *FS) addEntry(d *inode, e *dent, n *inode) vfs.Errno {
 	if errno != vfs.ESUCCESS {
 		return errno
 	}
-	f.negs--
+	f.dir.negs--
 	e.seq, e.ino, e.typ = seq, n.ino, n.typ
-	f.seqs.Set(e)
+	f.dir.seqs.Set(e)
 	d.nent++
 	f.markDentDirty(e)
 	return vfs.ESUCCESS
@@ -187,9 +200,9 @@ func (f *FS) addEntry(d *inode, e *dent, n *inode) vfs.Errno {
 
 // removeEntry removes the entry e of directory d.
 func (f *FS) removeEntry(d *inode, e *dent) {
-	f.seqs.Delete(e)
+	f.dir.seqs.Delete(e)
 	e.seq, e.ino, e.typ = 0, 0, 0
-	f.negs++
+	f.dir.negs++
 	d.nent--
 	f.markDentDirty(e)
 }
@@ -269,7 +282,7 @@ const dirBatch = 64
 // for one batch. The store is read without f.mu (see read.go). Errors: EIO, EBADF.
 func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem, vfs.Errno) {
 	cached := func(from, to uint64, batch []dirItem) []dirItem {
-		f.seqs.Ascend(&dent{parent: d.ino, seq: from}, func(e *dent) bool {
+		f.dir.seqs.Ascend(&dent{parent: d.ino, seq: from}, func(e *dent) bool {
 			if e.parent != d.ino || e.seq > to {
 				return false
 			}
@@ -296,7 +309,7 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 		ino := uint64(d.ino)
 		unlocked := tries < maxUnlockedTries
 		tries++
-		commits := f.commits
+		commits := f.rd.commits
 		err := f.readStore(unlocked, func(r kv.Reader) error {
 			return r.Scan(bDirSeqs, pairKey(ino, cookie+1), pairKey(ino+1, 0), func(k, v []byte) bool {
 				if len(stored) == dirBatch {
@@ -324,7 +337,7 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 			return batch, errnoOf(err)
 		case bad:
 			return batch, vfs.EIO
-		case f.commits != commits:
+		case f.rd.commits != commits:
 			continue // the cache may have lost names newer than what was read: read again
 		}
 		// The cached entries in the same range of sequence numbers. When the store has no more
@@ -361,7 +374,7 @@ func (f *FS) dirBatchLocked(d *inode, cookie uint64, batch []dirItem) ([]dirItem
 	return batch, vfs.ESUCCESS
 }
 
-// listLocked makes sure every entry of directory d is in f.names and f.seqs: it loads those
+// listLocked makes sure every entry of directory d is in f.dir.names and f.dir.seqs: it loads those
 // of the store with one range scan of d's dirseqs keys, without f.mu if unlocked (see
 // read.go). A name already cached is newer than the store and stays as it is. If a commit
 // finished while f.mu was released, it leaves d unlisted: the caller tries again. Errors: EIO,
@@ -373,7 +386,7 @@ func (f *FS) listLocked(d *inode, unlocked bool) vfs.Errno {
 	}
 	var loaded []*dent
 	bad := false
-	commits := f.commits
+	commits := f.rd.commits
 	err := f.readStore(unlocked, func(r kv.Reader) error {
 		return r.Scan(bDirSeqs, pairKey(uint64(d.ino), 0), pairKey(uint64(d.ino)+1, 0), func(k, v []byte) bool {
 			if len(k) != 16 {
@@ -397,18 +410,18 @@ func (f *FS) listLocked(d *inode, unlocked bool) vfs.Errno {
 		return errnoOf(err)
 	case bad:
 		return vfs.EIO
-	case f.commits != commits || d.listed:
+	case f.rd.commits != commits || d.listed:
 		return vfs.ESUCCESS // maybe stale, or listed meanwhile
 	}
 	for _, e := range loaded {
-		if _, ok := f.names.Get(e); ok {
+		if _, ok := f.dir.names.Get(e); ok {
 			continue
 		}
-		if _, ok := f.seqs.Get(e); ok {
+		if _, ok := f.dir.seqs.Get(e); ok {
 			continue // another name took the seq meanwhile (renumbered): the cache is newer
 		}
-		f.names.Set(e)
-		f.seqs.Set(e)
+		f.dir.names.Set(e)
+		f.dir.seqs.Set(e)
 	}
 	d.listed = true
 	return vfs.ESUCCESS

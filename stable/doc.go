@@ -147,6 +147,31 @@
 // misses, pages read and written, and the peak of dirty page memory. FS.BackendStats gives
 // the same figures to stats.Counter, which is how the CLI's --stats prints them.
 //
+// # Rooms and locks
+//
+// FS is a thin type over rooms, each a type with its own state and invariants, stated where it
+// is declared:
+//
+//   - the metadata cache (metaCache, meta.go): inodes by number, loaded on first use, and the
+//     eviction of clean inodes and names beyond the bound;
+//   - the directory index (dirIndex, dir.go): names by (directory, name) and entries by
+//     (directory, sequence number), lookups, readdir cookies and listings;
+//   - the page cache (pageCache, pages.go): dirty, committing, clean (LRU) and spare pages;
+//   - the committer (committer, commit.go): the dirty set, its generations, group commit and
+//     the background committer;
+//   - the store reads (reads, read.go): reads of what the caches miss, and what makes them
+//     safe without the cache lock;
+//   - the checker (Fsck, fsck*.go): one check per invariant of the store.
+//
+// The rooms share one lock, FS.mu, the cache lock, held for memory work only. Store reads
+// are made without it: an operation that misses the cache records what it misses, releases
+// the lock, reads, and starts over (so a cache miss on one file keeps no operation on another
+// waiting); what it read enters the cache only if no commit could have made it stale meanwhile.
+// Commits write without it too: the committer takes the dirty set under the lock and writes
+// it with none, one commit at a time (the committing flag, waited on through FS.cond). The
+// store engine has its own locks below (one writer, many readers). Every operation ends with
+// FS.unlock, the one place where clean metadata is evicted.
+//
 // # Locking and errors
 //
 // A store is locked (flock) by the FS that has it open: a second Open, from this process or

@@ -28,6 +28,9 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	if url := os.Getenv(etcdWriterEnv); url != "" {
+		os.Exit(etcdWriterChild(url))
+	}
 	code := m.Run()
 	if etcdStop != nil {
 		etcdStop()
@@ -77,6 +80,24 @@ func TestVFSEtcd(t *testing.T) {
 			o := opts
 			o.QuotaBytes = maxBytes
 			return newEtcdStable(o)(t)
+		},
+		// The read-only mode: a store filled, closed and opened again with Options.ReadOnly.
+		NewReadOnlyFS: func(t *testing.T, fill func(vfs.FS)) vfs.FS {
+			url := etcdURL(t)
+			w, err := stable.Open(url, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fill(w)
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			r, err := stable.Open(url, stable.Options{ReadOnly: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { r.Close() })
+			return r
 		},
 	})
 }

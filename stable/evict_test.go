@@ -20,7 +20,7 @@ func WithMaxMeta(opts Options, n int) Options {
 func metaCounts(f *FS) (inodes, names int) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return len(f.inodes), f.names.Len()
+	return len(f.meta.inodes), f.dir.names.Len()
 }
 
 // TestEvictManyFiles creates many files in a few directories, with hard links and a file kept

@@ -76,7 +76,7 @@ const maxProblems = 1000
 func (f *FS) Fsck() (*FsckReport, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for f.committing {
+	for f.commit.committing {
 		f.cond.Wait()
 	}
 	if f.closed {

@@ -67,17 +67,17 @@ func checkFsck(t testing.TB, f *FS) *FsckReport {
 func crash(t testing.TB, f *FS) {
 	t.Helper()
 	f.mu.Lock()
-	for f.committing {
+	for f.commit.committing {
 		f.cond.Wait()
 	}
 	f.closed = true
-	for f.reading > 0 {
+	for f.rd.reading > 0 {
 		f.cond.Wait() // the store must not close under a read
 	}
 	f.mu.Unlock()
-	if f.stop != nil {
-		close(f.stop)
-		<-f.done
+	if f.commit.stop != nil {
+		close(f.commit.stop)
+		<-f.commit.done
 	}
 	if err := f.store.Close(); err != nil {
 		t.Fatalf("closing the store: %v", err)
@@ -189,7 +189,7 @@ func listT(t testing.TB, f vfs.FS, p string) map[string]vfs.Ino {
 // bbCheck runs bbolt's own consistency check of f's store, with no commit in flight.
 func bbCheck(t *testing.T, f *FS, where string) {
 	f.mu.Lock()
-	for f.committing {
+	for f.commit.committing {
 		f.cond.Wait()
 	}
 	err := f.store.Check(func(e error) { t.Errorf("%s: bbolt: %v", where, e) })

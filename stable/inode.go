@@ -7,7 +7,7 @@ import (
 )
 
 // inode is the in-memory form of an inode: its record plus cache state. Every field is guarded
-// by FS.mu. Inodes stay in FS.inodes from their first use until they are deleted and the
+// by FS.mu. Inodes stay in metaCache.inodes from their first use until they are deleted and the
 // deletion is committed, or until they are evicted (see evictMetaLocked): only clean, closed
 // ones are.
 type inode struct {
@@ -26,10 +26,10 @@ type inode struct {
 	target  string  // symlinks
 
 	opens   int  // open Files
-	dirty   bool // in FS.dirtyInodes
+	dirty   bool // in committer.dirtyInodes
 	deleted bool // gone; kept as a tombstone until its deletion commits
 	stored  bool // a record may be in the store (loaded from it, or taken by a commit)
-	listed  bool // directories: every entry of the directory is in FS.names and FS.seqs
+	listed  bool // directories: every entry of the directory is in dirIndex.names and dirIndex.seqs
 	listing int  // directories: ReadDir calls in progress (its names are not evicted meanwhile)
 
 	// Regular files: the cached pages by index (nil until the first is), and the pending
@@ -72,7 +72,7 @@ func now() int64 { return time.Now().UnixNano() }
 func (f *FS) markDirty(n *inode) {
 	if !n.dirty {
 		n.dirty = true
-		f.dirtyInodes = append(f.dirtyInodes, n)
+		f.commit.dirtyInodes = append(f.commit.dirtyInodes, n)
 		f.noteDirty()
 	}
 }
@@ -80,7 +80,7 @@ func (f *FS) markDirty(n *inode) {
 func (f *FS) markDentDirty(e *dent) {
 	if !e.dirty {
 		e.dirty = true
-		f.dirtyDents = append(f.dirtyDents, e)
+		f.commit.dirtyDents = append(f.commit.dirtyDents, e)
 		f.noteDirty()
 	}
 }
@@ -88,12 +88,12 @@ func (f *FS) markDentDirty(e *dent) {
 // noteDirty is called for each object that joins the dirty set: the first one starts the age
 // clock of the background committer.
 func (f *FS) noteDirty() {
-	f.superDirty = true
-	if f.dirtySince.IsZero() {
-		f.dirtySince = time.Now()
-		if f.wake != nil {
+	f.commit.superDirty = true
+	if f.commit.dirtySince.IsZero() {
+		f.commit.dirtySince = time.Now()
+		if f.commit.wake != nil {
 			select {
-			case f.wake <- struct{}{}:
+			case f.commit.wake <- struct{}{}:
 			default:
 			}
 		}
@@ -101,5 +101,5 @@ func (f *FS) noteDirty() {
 }
 
 func (f *FS) dirtyEmpty() bool {
-	return len(f.dirtyInodes) == 0 && len(f.dirtyDents) == 0 && f.dirtyPages.Len() == 0 && !f.superDirty
+	return len(f.commit.dirtyInodes) == 0 && len(f.commit.dirtyDents) == 0 && f.pc.dirtyPages.Len() == 0 && !f.commit.superDirty
 }

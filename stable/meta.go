@@ -5,12 +5,14 @@ import (
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
-// The metadata cache: inodes by number (FS.inodes), loaded from the inodes bucket on first
-// use, and the eviction that keeps them and the directory index's names within their bound.
+// The metadata cache: inodes by number (metaCache.inodes), loaded from the inodes bucket on
+// first use, and the eviction that keeps them and the directory index's names within their
+// bound.
 //
 // Invariants, under FS.mu:
-//   - an inode in FS.inodes is newer than its record in the store: the store is read only
-//     for numbers the cache does not have, and a number at or past FS.nextIno has no inode;
+//   - an inode in metaCache.inodes is newer than its record in the store: the store is read
+//     only for numbers the cache does not have, and a number at or past FS.nextIno has no
+//     inode;
 //   - a deleted inode stays as a tombstone until its deletion commits;
 //   - eviction (evictMetaLocked) happens only in unlock, between operations, when no operation
 //     holds a pointer to an inode or a dent but those that pin them (an open File, a ReadDir
@@ -24,44 +26,44 @@ func (f *FS) inodeLocked(ino vfs.Ino) (*inode, vfs.Errno) {
 	if f.closed {
 		return nil, vfs.EIO
 	}
-	if n, ok := f.inodes[ino]; ok {
+	if n, ok := f.meta.inodes[ino]; ok {
 		if n.deleted {
 			return nil, vfs.ENOENT
 		}
 		return n, vfs.ESUCCESS
 	}
-	if ino == 0 || uint64(ino) >= f.nextIno || ino == f.noIno {
+	if ino == 0 || uint64(ino) >= f.nextIno || ino == f.rd.noIno {
 		return nil, vfs.ENOENT
 	}
-	f.miss = miss{kind: missInode, ino: ino}
+	f.rd.miss = miss{kind: missInode, ino: ino}
 	return nil, eMiss
 }
 
 // loadInode reads the record of inode ino into the cache (see fill). An inode the store does
-// not have becomes f.noIno: inode numbers are never reused, so it never comes back. Errors:
+// not have becomes f.rd.noIno: inode numbers are never reused, so it never comes back. Errors:
 // EIO.
 func (f *FS) loadInode(ino vfs.Ino, unlocked bool) vfs.Errno {
 	n := &inode{ino: ino, stored: true}
 	found, ok := false, false
-	commits := f.commits
+	commits := f.rd.commits
 	err := f.readStore(unlocked, func(r kv.Reader) error {
 		if rec := r.Get(bInodes, u64key(uint64(ino))); rec != nil {
 			found, ok = true, decodeInode(n, rec)
 		}
 		return nil
 	})
-	switch _, cached := f.inodes[ino]; {
+	switch _, cached := f.meta.inodes[ino]; {
 	case err != nil:
 		return errnoOf(err)
-	case cached || f.commits != commits:
+	case cached || f.rd.commits != commits:
 		return vfs.ESUCCESS // loaded meanwhile (and newer), or maybe stale: look again
 	case !found:
-		f.noIno = ino
+		f.rd.noIno = ino
 	case !ok:
 		return vfs.EIO
 	default:
 		n.init()
-		f.inodes[ino] = n
+		f.meta.inodes[ino] = n
 	}
 	return vfs.ESUCCESS
 }
@@ -98,14 +100,15 @@ func (f *FS) entryLocked(d *inode, name string) (*dent, *inode, vfs.Errno) {
 	return de, n, vfs.ESUCCESS
 }
 
-// metaCache bounds the metadata cache: the inodes in FS.inodes and the names in FS.names.
+// metaCache is the metadata cache: every inode in use, and the bounds of the sweeps that
+// evict clean inodes and names beyond them. Guarded by FS.mu (see the invariants above).
 type metaCache struct {
+	inodes   map[vfs.Ino]*inode
 	max      int    // a sweep leaves at most 3/4 of it of each, if it can
 	inodesAt int    // a sweep runs when the inodes cached pass it
 	namesAt  int    // or the names
-	durable  uint64 // FS.durable at the last sweep: a sweep also runs after each commit
+	swept    uint64 // the committer's durable generation at the last sweep: one runs after each commit
 	hand     dent   // the (parent, name) the last sweep of names stopped at
-	probe    dent   // lookupLocked's search key, kept here so that it does not escape per call
 }
 
 // metaBound returns the number of inodes, and of names, the cache keeps for a cache of
@@ -124,11 +127,11 @@ func (m *metaCache) init(bound int) {
 // those that pin them (an open File, a ReadDir in progress, the dirty set, the commit in
 // flight). The check costs three comparisons when there is nothing to evict.
 func (f *FS) unlock() {
-	if len(f.inodes) > f.meta.inodesAt || f.names.Len() > f.meta.namesAt ||
-		(f.durable != f.meta.durable && max(len(f.inodes), f.names.Len()) > f.meta.max) {
+	if len(f.meta.inodes) > f.meta.inodesAt || f.dir.names.Len() > f.meta.namesAt ||
+		(f.commit.durable != f.meta.swept && max(len(f.meta.inodes), f.dir.names.Len()) > f.meta.max) {
 		f.evictMetaLocked()
 	}
-	f.filled = nil
+	f.rd.filled = nil
 	f.mu.Unlock()
 }
 
@@ -143,15 +146,15 @@ func (f *FS) unlock() {
 // entries clean, or a listing has ended, so that sweeps cost in proportion to the growth of
 // the cache and to commits.
 func (f *FS) evictMetaLocked() {
-	if f.committing || f.closed {
+	if f.commit.committing || f.closed {
 		return
 	}
 	target := f.meta.max * 3 / 4
-	if need := f.names.Len() - target; need > 0 {
+	if need := f.dir.names.Len() - target; need > 0 {
 		f.evictNamesLocked(need)
 	}
-	if need := len(f.inodes) - target; need > 0 {
-		for ino, n := range f.inodes {
+	if need := len(f.meta.inodes) - target; need > 0 {
+		for ino, n := range f.meta.inodes {
 			if need == 0 {
 				break
 			}
@@ -160,14 +163,14 @@ func (f *FS) evictMetaLocked() {
 			}
 			f.dropPagesLocked(n, 0) // all clean (inodeEvictable)
 			n.pages = nil
-			delete(f.inodes, ino)
+			delete(f.meta.inodes, ino)
 			f.stats.InodesEvicted++
 			need--
 		}
 	}
-	f.meta.durable = f.durable
+	f.meta.swept = f.commit.durable
 	at := func(left int) int { return max(f.meta.max, left+left/4) }
-	f.meta.inodesAt, f.meta.namesAt = at(len(f.inodes)), at(f.names.Len())
+	f.meta.inodesAt, f.meta.namesAt = at(len(f.meta.inodes)), at(f.dir.names.Len())
 }
 
 // inodeEvictable reports whether n is the same as its record in the store, unused, and
@@ -184,13 +187,13 @@ func (f *FS) inodeEvictable(n *inode) bool {
 	return true
 }
 
-// evictNamesLocked drops up to need clean names, going round FS.names from where the last
+// evictNamesLocked drops up to need clean names, going round dirIndex.names from where the last
 // sweep stopped.
 func (f *FS) evictNamesLocked(need int) {
 	drop := make([]*dent, 0, need)
 	pick := func(e *dent) bool {
 		if !e.dirty && !e.flight {
-			if d := f.inodes[e.parent]; d == nil || d.listing == 0 {
+			if d := f.meta.inodes[e.parent]; d == nil || d.listing == 0 {
 				drop = append(drop, e)
 			}
 		}
@@ -198,7 +201,7 @@ func (f *FS) evictNamesLocked(need int) {
 	}
 	hand := f.meta.hand
 	wrapped := true
-	f.names.Ascend(&hand, func(e *dent) bool {
+	f.dir.names.Ascend(&hand, func(e *dent) bool {
 		if !pick(e) {
 			wrapped = false
 			return false
@@ -207,18 +210,18 @@ func (f *FS) evictNamesLocked(need int) {
 	})
 	if wrapped {
 		// Round from the start to the hand (the names at the hand were seen above).
-		f.names.Scan(func(e *dent) bool {
+		f.dir.names.Scan(func(e *dent) bool {
 			return dentNameLess(e, &hand) && pick(e)
 		})
 	}
 	for _, e := range drop {
-		f.names.Delete(e)
+		f.dir.names.Delete(e)
 		if e.ino == 0 {
-			f.negs--
-		} else if s, ok := f.seqs.Get(e); ok && s == e {
-			f.seqs.Delete(e)
+			f.dir.negs--
+		} else if s, ok := f.dir.seqs.Get(e); ok && s == e {
+			f.dir.seqs.Delete(e)
 		}
-		if d := f.inodes[e.parent]; d != nil {
+		if d := f.meta.inodes[e.parent]; d != nil {
 			d.listed = false
 		}
 		f.stats.NamesEvicted++

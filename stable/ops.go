@@ -200,7 +200,7 @@ func (f *FS) createLocked(dir vfs.Ino, name string, typ vfs.FileType, perm uint3
 	}
 	f.nextIno++
 	f.ninodes++
-	f.inodes[n.ino] = n
+	f.meta.inodes[n.ino] = n
 	if typ == vfs.TypeDir {
 		d.nlink++
 	}
@@ -349,7 +349,7 @@ func (f *FS) freeLocked(n *inode) {
 	if !n.stored {
 		// Born and gone since the last commit took the dirty set: the store never had it,
 		// so nothing needs its tombstone (a lookup of its number finds none in the store).
-		delete(f.inodes, n.ino)
+		delete(f.meta.inodes, n.ino)
 	}
 }
 

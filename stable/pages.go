@@ -5,14 +5,38 @@ import (
 	"math/bits"
 	"slices"
 
+	"github.com/tidwall/btree"
+
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/vfs"
 )
 
+// The page cache: the cached pages of regular files, each in one of three states (below), and
+// the spare page buffers writers reuse. Invariants, under FS.mu:
+//   - a page is in its inode's pages map while cached; a dirty page is in dirtyPages, a clean
+//     one on the LRU list, a frozen one in the batch of the commit in flight only;
+//   - dirtyBytes, flightBytes and cleanBytes are the buffer capacities (charge) of the dirty,
+//     committing and clean pages; together with the spare buffers they stay within
+//     pageLimit (writers wait in makeRoomLocked, clean pages are evicted);
+//   - a page not cached, below its file's size and not cut off by a pending truncation
+//     (inode.deadFrom) is as the store has it; a clean page is as the store has it;
+//   - a frozen page's data is the commit's: it is never written (copy on write) nor reused.
+
+// pageCache is the page cache's state beyond the pages maps of the inodes.
+type pageCache struct {
+	dirtyPages  *btree.BTreeG[*page] // by (inode, index): the commit writes them in key order
+	dirtyBytes  int64                // bytes of dirty pages
+	dirtyRuns   int                  // runs of adjacent dirty pages, about (see setDirtyLocked)
+	flightBytes int64                // bytes of the pages of the commit in flight
+	lru         pageList             // clean pages, least recently used last
+	cleanBytes  int64
+	free        [][]byte // spare page buffers, for reuse
+}
+
 // Page states.
 const (
 	pageClean  = iota // same as in the store; on the LRU list
-	pageDirty         // changed since the last commit was taken; in FS.dirtyPages
+	pageDirty         // changed since the last commit was taken; in pageCache.dirtyPages
 	pageFrozen        // taken by the commit in flight: its data must not change (copy on write)
 )
 
@@ -23,7 +47,7 @@ type page struct {
 	n          *inode
 	idx        uint64
 	data       []byte
-	charge     int64 // bytes counted for it in FS.dirtyBytes or FS.cleanBytes (0 when frozen)
+	charge     int64 // bytes counted for it in pageCache.dirtyBytes or pageCache.cleanBytes (0 when frozen)
 	state      uint8
 	prev, next *page // the LRU list, for clean pages
 }
@@ -76,13 +100,13 @@ func (l *pageList) touch(p *page) {
 // any; smaller ones (the pages of small files) are rounded up to a power of two.
 func (f *FS) newBuf(n int, whole bool) []byte {
 	if whole || int64(n) > f.ps/2 {
-		if k := len(f.free); k > 0 {
-			b := f.free[k-1]
-			f.free = f.free[:k-1]
+		if k := len(f.pc.free); k > 0 {
+			b := f.pc.free[k-1]
+			f.pc.free = f.pc.free[:k-1]
 			return b[:n]
 		}
 		// With the cache full, the least recently used clean page gives its buffer up.
-		for f.pageBytes()+f.ps > f.pageLimit() && f.lru.tail != nil {
+		for f.pageBytes()+f.ps > f.pageLimit() && f.pc.lru.tail != nil {
 			if b := f.evictTailLocked(); int64(cap(b)) == f.ps {
 				return b[:n]
 			}
@@ -96,14 +120,14 @@ func (f *FS) newBuf(n int, whole bool) []byte {
 // without f.mu (loadPages); the caller gives back those it did not use with freeBuf. It never
 // takes the buffer of a clean page: loadPages evicts once the pages it read are in.
 func (f *FS) takeSpare(k int) [][]byte {
-	k = min(k, len(f.free))
+	k = min(k, len(f.pc.free))
 	if k == 0 {
 		return nil
 	}
-	rest := len(f.free) - k
-	spare := slices.Clone(f.free[rest:]) // f.free's array is appended to meanwhile
-	clear(f.free[rest:])
-	f.free = f.free[:rest]
+	rest := len(f.pc.free) - k
+	spare := slices.Clone(f.pc.free[rest:]) // f.pc.free's array is appended to meanwhile
+	clear(f.pc.free[rest:])
+	f.pc.free = f.pc.free[:rest]
 	return spare
 }
 
@@ -128,15 +152,15 @@ func (f *FS) allocBuf(n int) []byte {
 // gives back those beyond a quarter of it when nothing was written for CommitInterval
 // (trimSpareLocked). b must not be referenced any more.
 func (f *FS) freeBuf(b []byte) {
-	if spare := int64(len(f.free)+1) * f.ps; int64(cap(b)) == f.ps &&
-		spare+f.dirtyBytes+f.flightBytes <= f.cacheCap && f.pageBytes()+f.ps <= f.pageLimit() {
-		f.free = append(f.free, b[:0])
+	if spare := int64(len(f.pc.free)+1) * f.ps; int64(cap(b)) == f.ps &&
+		spare+f.pc.dirtyBytes+f.pc.flightBytes <= f.cacheCap && f.pageBytes()+f.ps <= f.pageLimit() {
+		f.pc.free = append(f.pc.free, b[:0])
 	}
 }
 
 // pageBytes returns the page memory of the cache: dirty, committing, clean and spare.
 func (f *FS) pageBytes() int64 {
-	return f.dirtyBytes + f.flightBytes + f.cleanBytes + int64(len(f.free))*f.ps
+	return f.pc.dirtyBytes + f.pc.flightBytes + f.pc.cleanBytes + int64(len(f.pc.free))*f.ps
 }
 
 // pageLimit returns the most page memory the cache holds: CacheBytes and an eighth. Dirty,
@@ -146,9 +170,9 @@ func (f *FS) pageLimit() int64 { return f.cacheCap + f.cacheCap/8 }
 
 // trimSpareLocked drops the spare page buffers beyond a quarter of the cache size.
 func (f *FS) trimSpareLocked() {
-	if keep := int(f.cacheCap / 4 / f.ps); len(f.free) > keep {
-		clear(f.free[keep:])
-		f.free = f.free[:keep]
+	if keep := int(f.cacheCap / 4 / f.ps); len(f.pc.free) > keep {
+		clear(f.pc.free[keep:])
+		f.pc.free = f.pc.free[:keep]
 	}
 }
 
@@ -178,10 +202,10 @@ func (f *FS) pageCount(size int64) uint64 { return uint64((size + f.ps - 1) >> f
 func (f *FS) readPageLocked(n *inode, idx uint64, ahead uint64, mayMiss bool) ([]byte, vfs.Errno) {
 	if p := n.pages[idx]; p != nil {
 		if p.state == pageClean {
-			f.lru.touch(p)
+			f.pc.lru.touch(p)
 		}
-		if p == f.filled {
-			f.filled = nil // this read's fill counted it as a miss
+		if p == f.rd.filled {
+			f.rd.filled = nil // this read's fill counted it as a miss
 		} else {
 			f.stats.CacheHits++
 		}
@@ -204,16 +228,16 @@ func (f *FS) fetchLocked(n *inode, from, to uint64, mayMiss bool) (*page, vfs.Er
 		return nil, vfs.ESUCCESS
 	}
 	if mayMiss {
-		f.miss = miss{kind: missPages, n: n, from: from, to: to}
+		f.rd.miss = miss{kind: missPages, n: n, from: from, to: to}
 		return nil, eMiss
 	}
 	if e := f.loadPages(n, from, to, false); e != vfs.ESUCCESS {
 		return nil, e
 	}
-	f.filled = nil // the caller counts no hit for it
+	f.rd.filled = nil // the caller counts no hit for it
 	p := n.pages[from]
 	if p != nil && p.state == pageClean {
-		f.lru.touch(p) // the caller is about to use it: do not evict it now
+		f.pc.lru.touch(p) // the caller is about to use it: do not evict it now
 	}
 	return p, vfs.ESUCCESS
 }
@@ -225,7 +249,7 @@ func (f *FS) pageMissLocked(n *inode, idx uint64) bool {
 	if n.pages[idx] != nil || idx >= min(f.pageCount(n.size), n.deadFrom()) || (idx >= n.holeLo && idx < n.holeHi) {
 		return false
 	}
-	f.miss = miss{kind: missPages, n: n, from: idx, to: idx + 1}
+	f.rd.miss = miss{kind: missPages, n: n, from: idx, to: idx + 1}
 	return true
 }
 
@@ -285,7 +309,7 @@ func (f *FS) loadPages(n *inode, from, to uint64, unlocked bool) vfs.Errno {
 		return errnoOf(err)
 	case bad:
 		return vfs.EIO // a stored page of the wrong size
-	case f.inodes[n.ino] != n || n.mod != mod || n.commits != commits:
+	case f.meta.inodes[n.ino] != n || n.mod != mod || n.commits != commits:
 		// n was evicted (an inode that is not open), changed, or had a commit meanwhile:
 		// what was read may be stale. The caller looks again.
 		for _, l := range got {
@@ -302,15 +326,15 @@ func (f *FS) loadPages(n *inode, from, to uint64, unlocked bool) vfs.Errno {
 		}
 		p := &page{n: n, idx: l.idx, data: l.data, charge: int64(cap(l.data))}
 		n.setPage(l.idx, p)
-		f.lru.pushFront(p)
-		f.cleanBytes += p.charge
+		f.pc.lru.pushFront(p)
+		f.pc.cleanBytes += p.charge
 	}
 	if next != from {
 		n.holeLo, n.holeHi = from, next
 	}
 	if p := n.pages[from]; p != nil && p.state == pageClean {
-		f.lru.touch(p) // the caller is about to use it: do not evict it now
-		f.filled = p
+		f.pc.lru.touch(p) // the caller is about to use it: do not evict it now
+		f.rd.filled = p
 	}
 	f.evictLocked()
 	return vfs.ESUCCESS
@@ -382,7 +406,7 @@ func (f *FS) readDirect(n *inode, dst []byte, idx uint64, unlocked bool) (stale 
 // again, not a disk read.)
 func (f *FS) evictLocked() {
 	// The most recently used page stays: it is the one a fetch is about to return.
-	for f.pageBytes() > f.pageLimit() && f.lru.tail != nil && f.lru.tail != f.lru.head {
+	for f.pageBytes() > f.pageLimit() && f.pc.lru.tail != nil && f.pc.lru.tail != f.pc.lru.head {
 		f.evictTailLocked()
 	}
 }
@@ -390,9 +414,9 @@ func (f *FS) evictLocked() {
 // evictTailLocked drops the least recently used clean page from the cache and returns its
 // buffer, which nothing references any more: the caller reuses it or lets it go.
 func (f *FS) evictTailLocked() []byte {
-	p := f.lru.tail
-	f.lru.remove(p)
-	f.cleanBytes -= p.charge
+	p := f.pc.lru.tail
+	f.pc.lru.remove(p)
+	f.pc.cleanBytes -= p.charge
 	n := p.n
 	delete(n.pages, p.idx)
 	if p.idx >= n.holeLo && p.idx < n.holeHi {
@@ -427,8 +451,8 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 	}
 	switch p.state {
 	case pageClean:
-		f.lru.remove(p)
-		f.cleanBytes -= p.charge
+		f.pc.lru.remove(p)
+		f.pc.cleanBytes -= p.charge
 		p.charge = 0
 		p.state = pageDirty
 		f.setDirtyLocked(p)
@@ -457,7 +481,7 @@ func (f *FS) writePageLocked(n *inode, idx uint64, start, end int64) (*page, vfs
 		}
 	}
 	if c := int64(cap(p.data)); c != p.charge {
-		f.dirtyBytes += c - p.charge
+		f.pc.dirtyBytes += c - p.charge
 		p.charge = c
 		f.noteDirtyPeak()
 		f.evictLocked()
@@ -474,12 +498,12 @@ func (f *FS) dropPagesLocked(n *inode, from uint64) {
 		delete(n.pages, idx)
 		switch p.state {
 		case pageClean:
-			f.lru.remove(p)
-			f.cleanBytes -= p.charge
+			f.pc.lru.remove(p)
+			f.pc.cleanBytes -= p.charge
 			f.freeBuf(p.data)
 		case pageDirty:
-			f.dirtyPages.Delete(p)
-			f.dirtyBytes -= p.charge
+			f.pc.dirtyPages.Delete(p)
+			f.pc.dirtyBytes -= p.charge
 			f.freeBuf(p.data)
 		case pageFrozen:
 			// The commit in flight still writes p.data; it is not reused.
@@ -526,12 +550,12 @@ func (f *FS) truncateLocked(n *inode, size int64) vfs.Errno {
 // dirty pages the set is made of (see wantCommitLocked): p starts a new run unless the page
 // before it in its file is dirty too. The count only grows until the set is taken.
 func (f *FS) setDirtyLocked(p *page) {
-	f.dirtyPages.Set(p)
+	f.pc.dirtyPages.Set(p)
 	if p.idx == 0 {
-		f.dirtyRuns++
+		f.pc.dirtyRuns++
 		return
 	}
 	if q := p.n.pages[p.idx-1]; q == nil || q.state != pageDirty {
-		f.dirtyRuns++
+		f.pc.dirtyRuns++
 	}
 }

@@ -253,7 +253,7 @@ func TestCommitTriggers(t *testing.T) {
 			}
 		}
 		f.mu.Lock()
-		for f.committing {
+		for f.commit.committing {
 			f.cond.Wait()
 		}
 		f.mu.Unlock()
@@ -261,7 +261,7 @@ func TestCommitTriggers(t *testing.T) {
 			t.Errorf("%d commits (%d for size) while writing 4 MiB through a 1 MiB cache, want 3 or more, all for size", st.Commits, st.SizeCommits)
 		}
 		f.mu.Lock()
-		dirty := f.dirtyBytes
+		dirty := f.pc.dirtyBytes
 		f.mu.Unlock()
 		if dirty > 1<<20 {
 			t.Errorf("%d bytes dirty, want at most CacheBytes", dirty)
@@ -645,7 +645,7 @@ func TestSpareBuffers(t *testing.T) {
 	spare := func() (spare, dirty int64) {
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		return int64(len(f.free)) * f.ps, f.dirtyBytes + f.flightBytes
+		return int64(len(f.pc.free)) * f.ps, f.pc.dirtyBytes + f.pc.flightBytes
 	}
 	writeFileT(t, f, "/f", bytes.Repeat([]byte("x"), 3<<20))
 	must(t, f.Commit(), "commit")

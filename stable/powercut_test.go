@@ -36,6 +36,7 @@ func TestPowerCutSteps(t *testing.T) {
 		return
 	}
 	powercut.Require(t)
+	t.Parallel()
 	for _, st := range powerCutSteps {
 		t.Run(st.name, func(t *testing.T) {
 			// One run uncut counts the step's operations.

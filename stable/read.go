@@ -13,13 +13,13 @@ import (
 // for a commit holding the store) keeps no other operation waiting. The protocol:
 //
 //  1. Under f.mu, an operation finds something missing. If it has changed nothing yet, the
-//     helper that found the miss records it in f.miss and returns eMiss; the operation
+//     helper that found the miss records it in f.rd.miss and returns eMiss; the operation
 //     passes eMiss up and calls fill, which reads what is missing (releasing f.mu
 //     meanwhile), puts it in the cache, and the operation starts over. Paths that cannot
 //     start over (ReadAt's direct and windowed reads, ReadDir's batches) release f.mu around
 //     their own reads the same way (readUnlocked) and look at what changed afterwards.
 //  2. What was read is put in the cache only if nothing the read could miss happened
-//     meanwhile: no commit finished (FS.commits for metadata; inode.commits and inode.mod,
+//     meanwhile: no commit finished (reads.commits for metadata; inode.commits and inode.mod,
 //     which count the commits and the changes of one file's data, for its pages), and the
 //     cache did not get the same item meanwhile (it is newer than the store then). A commit
 //     that finishes makes clean, and so evictable, what was dirty when the read began: the
@@ -30,11 +30,20 @@ import (
 //     read, to eviction or to commits of a busy file) reads under f.mu from then on, so that
 //     it always ends.
 //
-// FS.reading counts the reads in flight without f.mu: Close waits for them to end before it
+// reads.reading counts the reads in flight without f.mu: Close waits for them to end before it
 // closes the store.
 
+// reads is the state of the store reads, guarded by FS.mu.
+type reads struct {
+	reading int     // store reads in flight without FS.mu (see readStore)
+	commits uint64  // commits finished (successful): a read begun before may be stale
+	miss    miss    // what the operation that returned eMiss needs (see fill)
+	noIno   vfs.Ino // an inode number the store has no inode of (see loadInode)
+	filled  *page   // the page the operation's last fill read: its next hit was counted a miss
+}
+
 // eMiss is what the helpers of an operation return when what it needs is not cached and must
-// be read from the store (f.miss says what). It never leaves the package: the operation calls
+// be read from the store (f.rd.miss says what). It never leaves the package: the operation calls
 // fill and starts over.
 const eMiss vfs.Errno = math.MaxUint16
 
@@ -59,13 +68,13 @@ type miss struct {
 	from, to uint64
 }
 
-// fill reads what f.miss names into the cache, without f.mu if try (the operation's count of
+// fill reads what f.rd.miss names into the cache, without f.mu if try (the operation's count of
 // fills so far) is below maxUnlockedTries. What it reads may not make it into the cache (see
 // above): the caller starts over anyway and finds out. Errors: those of the store (EIO), and
 // EIO if the FS was closed meanwhile.
 func (f *FS) fill(try int) vfs.Errno {
-	m := f.miss
-	f.miss = miss{}
+	m := f.rd.miss
+	f.rd.miss = miss{}
 	unlocked := try < maxUnlockedTries
 	switch m.kind {
 	case missInode:
@@ -95,11 +104,11 @@ func (f *FS) readStore(unlocked bool, fn func(r kv.Reader) error) error {
 	if !unlocked {
 		return f.store.View(view)
 	}
-	f.reading++
+	f.rd.reading++
 	f.mu.Unlock()
 	err := f.store.View(view)
 	f.mu.Lock()
-	if f.reading--; f.reading == 0 && f.closed {
+	if f.rd.reading--; f.rd.reading == 0 && f.closed {
 		f.cond.Broadcast() // Close waits for the reads in flight
 	}
 	if err == nil && f.closed {

@@ -152,7 +152,7 @@ func (f *FS) forgetInode(t testing.TB, ino vfs.Ino) {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	n := f.inodes[ino]
+	n := f.meta.inodes[ino]
 	if n == nil {
 		return
 	}
@@ -160,7 +160,7 @@ func (f *FS) forgetInode(t testing.TB, ino vfs.Ino) {
 		t.Fatalf("inode %d: not evictable", ino)
 	}
 	f.dropPagesLocked(n, 0)
-	delete(f.inodes, ino)
+	delete(f.meta.inodes, ino)
 }
 
 // forgetName drops the clean name of directory dir from the cache.
@@ -173,9 +173,9 @@ func (f *FS) forgetName(t testing.TB, dir, name string) {
 	if !ok || e.dirty || e.flight {
 		t.Fatalf("%s/%s: not cached, or dirty", dir, name)
 	}
-	f.names.Delete(e)
-	f.seqs.Delete(e)
-	f.inodes[d].listed = false
+	f.dir.names.Delete(e)
+	f.dir.seqs.Delete(e)
+	f.meta.inodes[d].listed = false
 }
 
 // TestConcurrentReads runs goroutines that each own a file and a directory and change and
@@ -358,7 +358,7 @@ func TestStaleRead(t *testing.T) {
 			return string(buf[3992:4002]) // bytes 4092 to 4102 of the file
 		}, func(t *testing.T, f *FS) {}, func(t *testing.T, f *FS) {
 			f.mu.Lock()
-			for f.lru.tail != nil {
+			for f.pc.lru.tail != nil {
 				f.evictTailLocked() // every clean page
 			}
 			f.mu.Unlock()

@@ -55,7 +55,7 @@ func TestSizeCommits(t *testing.T) {
 			h.Close()
 			// Wait for a size commit in flight, without committing.
 			f.mu.Lock()
-			for f.committing {
+			for f.commit.committing {
 				f.cond.Wait()
 			}
 			f.mu.Unlock()

@@ -19,7 +19,6 @@ import (
 	"github.com/wasmrun/wasmrun/stable/internal/kv"
 	"github.com/wasmrun/wasmrun/stable/internal/kv/boltkv"
 	"github.com/wasmrun/wasmrun/vfs"
-	"github.com/wasmrun/wasmrun/vfs/stats"
 )
 
 // Defaults of Options.
@@ -148,10 +147,17 @@ var (
 )
 
 // FS is a file system persisted in a store file. It implements vfs.FS, vfs.Committer,
-// vfs.Closer, vfs.Usager and stats.BackendStatser, and is safe for concurrent use by many
-// goroutines. Create one with
-// Open; see the package documentation for the store format and the durability contract.
+// vfs.Closer, vfs.Usager and vfs.BackendStatser, and is safe for concurrent use by many
+// goroutines. Create one with Open; see the package documentation for the store format and
+// the durability contract, and its section "Rooms and locks" for how FS is made.
+//
+// FS is a thin type that composes the rooms of the backend, each a type with its own fields
+// and invariants (stated where it is declared): the metadata cache (metaCache, meta.go), the
+// directory index (dirIndex, dir.go), the page cache (pageCache, pages.go), the committer
+// (committer, commit.go) and the store reads in flight (reads, read.go). The namespace
+// operations (ops.go) and the File methods (file.go) go through them.
 type FS struct {
+	// Set by Open and never changed: read without a lock.
 	path     string
 	store    kv.Store
 	readOnly bool
@@ -163,55 +169,24 @@ type FS struct {
 	created  int64
 	maxNegs  int // cached negative lookups before they are dropped
 
-	// mu guards everything below. Neither store reads (see read.go) nor store commits happen
-	// under it.
-	mu      sync.Mutex
-	cond    sync.Cond // signalled when a commit ends, and when the last read ends after Close
-	closed  bool
-	reading int     // store reads in flight without mu (see readStore)
-	commits uint64  // commits finished (successful): a read begun before may be stale
-	miss    miss    // what the operation that returned eMiss needs (see fill)
-	noIno   vfs.Ino // an inode number the store has no inode of (see loadInode)
-	filled  *page   // the page the operation's last fill read: its next hit was counted a miss
+	// mu, the cache lock, guards the rooms below, and the inodes, names and pages they hold.
+	// It is held for memory work only: neither store reads (see reads) nor commits (see
+	// committer) happen under it. An operation takes it once, and releases it with unlock.
+	mu     sync.Mutex
+	cond   sync.Cond // signalled when a commit ends, and when the last read ends after Close
+	closed bool
 
-	inodes  map[vfs.Ino]*inode
-	names   *btree.BTreeG[*dent] // cached names of directories, by (parent, name)
-	seqs    *btree.BTreeG[*dent] // cached entries (names with an inode), by (parent, seq)
+	// The superblock's counters as of now; each commit writes them.
 	nextIno uint64
 	bytes   int64 // sum of regular file sizes
 	ninodes int64 // inode records
-	negs    int   // about the number of absent names cached (negative lookups)
-	meta    metaCache
 
-	// The dirty set: changes since the last commit was taken.
-	dirtyInodes []*inode
-	dirtyDents  []*dent
-	dirtyPages  *btree.BTreeG[*page]
-	dirtyBytes  int64 // bytes of dirty pages
-	dirtyRuns   int   // runs of adjacent dirty pages, about (see setDirtyLocked)
-	flightBytes int64 // bytes of the pages of the commit in flight
-	superDirty  bool
-	dirtySince  time.Time
-
-	// Clean pages, least recently used last.
-	lru        pageList
-	cleanBytes int64
-	free       [][]byte // page buffers for reuse
-
-	// Commits.
-	gen        uint64 // generation of the dirty set; the commit taking it makes it durable
-	durable    uint64 // every generation up to this one is committed
-	committing bool   // a commit is in flight
-	flight     *batch
-	failGen    uint64    // the last failed commit's generation
-	failErr    vfs.Errno // and its error
-	lastFailed bool      // the most recent commit failed
-	stats      Stats
-	commitLat  stats.Histogram // durations of the commits, successful or not
-
-	wake chan struct{} // to the background committer: the dirty set is no longer empty
-	stop chan struct{}
-	done chan struct{}
+	meta   metaCache // inodes, and the eviction of inodes and names
+	dir    dirIndex  // names of directories, by name and by sequence number
+	pc     pageCache // file pages: dirty, committing, clean and spare
+	commit committer // the dirty set of metadata, and the commits
+	rd     reads     // store reads in flight without mu
+	stats  Stats
 }
 
 // Open opens the store at path, creating it (with its parent directory's permissions
@@ -263,17 +238,19 @@ func open(path string, opts Options) (*FS, error) {
 		return nil, err
 	}
 	f := &FS{
-		path:       path,
-		store:      store,
-		readOnly:   opts.ReadOnly,
-		quota:      opts.QuotaBytes,
-		interval:   opts.CommitInterval,
-		maxNegs:    cmp.Or(opts.maxNegatives, defaultMaxNegatives),
-		inodes:     make(map[vfs.Ino]*inode),
-		names:      btree.NewBTreeGOptions(dentNameLess, btree.Options{NoLocks: true}),
-		seqs:       btree.NewBTreeGOptions(dentSeqLess, btree.Options{NoLocks: true}),
-		dirtyPages: btree.NewBTreeGOptions(pageLess, btree.Options{NoLocks: true}),
-		gen:        1,
+		path:     path,
+		store:    store,
+		readOnly: opts.ReadOnly,
+		quota:    opts.QuotaBytes,
+		interval: opts.CommitInterval,
+		maxNegs:  cmp.Or(opts.maxNegatives, defaultMaxNegatives),
+		meta:     metaCache{inodes: make(map[vfs.Ino]*inode)},
+		dir: dirIndex{
+			names: btree.NewBTreeGOptions(dentNameLess, btree.Options{NoLocks: true}),
+			seqs:  btree.NewBTreeGOptions(dentSeqLess, btree.Options{NoLocks: true}),
+		},
+		pc:     pageCache{dirtyPages: btree.NewBTreeGOptions(pageLess, btree.Options{NoLocks: true})},
+		commit: committer{gen: 1},
 	}
 	f.cond.L = &f.mu
 	if err := f.loadSuper(); err != nil {
@@ -301,9 +278,9 @@ func open(path string, opts Options) (*FS, error) {
 		}
 	}
 	if !f.readOnly && f.interval > 0 {
-		f.wake = make(chan struct{}, 1)
-		f.stop = make(chan struct{})
-		f.done = make(chan struct{})
+		f.commit.wake = make(chan struct{}, 1)
+		f.commit.stop = make(chan struct{})
+		f.commit.done = make(chan struct{})
 		go f.background()
 	}
 	return f, nil
@@ -538,7 +515,7 @@ func (f *FS) loadSuper() error {
 			return fmt.Errorf("%w: no root directory", ErrCorrupt)
 		}
 		root.init()
-		f.inodes[rootIno] = root
+		f.meta.inodes[rootIno] = root
 		return nil
 	})
 }
@@ -623,19 +600,22 @@ func (f *FS) Close() error {
 	if !f.readOnly {
 		if e := f.commitLocked(byExplicit); e != vfs.ESUCCESS {
 			cerr = fmt.Errorf("stable: close %s: commit: %w", f.path, e)
+			if f.commit.lastFailed && f.commit.failCause != nil {
+				cerr = fmt.Errorf("stable: close %s: commit: %w (%v)", f.path, e, f.commit.failCause)
+			}
 		}
 	}
-	for f.committing {
+	for f.commit.committing {
 		f.cond.Wait()
 	}
 	f.closed = true
-	for f.reading > 0 {
+	for f.rd.reading > 0 {
 		f.cond.Wait() // the store must not close under a read
 	}
 	f.mu.Unlock()
-	if f.stop != nil {
-		close(f.stop)
-		<-f.done
+	if f.commit.stop != nil {
+		close(f.commit.stop)
+		<-f.commit.done
 	}
 	if err := f.store.Close(); err != nil && cerr == nil {
 		cerr = err

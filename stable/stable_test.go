@@ -92,7 +92,7 @@ func TestReadWindow(t *testing.T) {
 			case 2: // commit and drop the clean pages: the next reads go to the store
 				must(t, f.Commit(), "commit")
 				f.mu.Lock()
-				for f.committing {
+				for f.commit.committing {
 					f.cond.Wait()
 				}
 				cc := f.cacheCap
@@ -204,7 +204,7 @@ func TestSeqExhausted(t *testing.T) {
 	d := mkdirT(t, f, "/d")
 	other := writeFileT(t, f, "/other", []byte("x"))
 	f.mu.Lock()
-	dn := f.inodes[d]
+	dn := f.meta.inodes[d]
 	dn.nextSeq = vfs.MaxCookie - 2
 	f.markDirty(dn)
 	f.mu.Unlock()

@@ -46,7 +46,7 @@ func (f *FS) Stats() Stats {
 	f.mu.Lock()
 	st := f.stats
 	f.mu.Unlock()
-	st.CommitLatency = f.commitLat.Latency()
+	st.CommitLatency = f.commit.commitLat.Latency()
 	return st
 }
 
@@ -110,7 +110,7 @@ func (s *Stats) countCommit(t trigger) {
 
 // noteDirtyPeak records the dirty page memory after it grew.
 func (f *FS) noteDirtyPeak() {
-	if d := f.dirtyBytes + f.flightBytes; d > f.stats.PeakDirtyBytes {
+	if d := f.pc.dirtyBytes + f.pc.flightBytes; d > f.stats.PeakDirtyBytes {
 		f.stats.PeakDirtyBytes = d
 	}
 }

@@ -429,8 +429,9 @@ func fdFdstatSetFlags(_ context.Context, _ api.Module, p *Process, s []uint64) v
 
 // fdFdstatSetRights implements fd_fdstat_set_rights(fd, base, inheriting): rights can only be
 // dropped. Dropping fd_read or fd_write takes the access away (later reads or writes are
-// EBADF); the other rights are only recorded (see doc.go, Rights). Errors: EBADF, ENOTCAPABLE
-// (a right the fd does not have).
+// EBADF); in the default mode the other rights are only recorded (see doc.go, Rights), in
+// strict mode every call checks its own. Errors: EBADF, ENOTCAPABLE (a right the fd does not
+// have).
 func fdFdstatSetRights(_ context.Context, _ api.Module, p *Process, s []uint64) vfs.Errno {
 	_ = s[2]
 	e := p.fds.get(u32(s[0]))

@@ -87,7 +87,9 @@ func followFlag(flags uint32) (bool, vfs.Errno) {
 // os.Open fail on read-only mounts. A directory opens with or without oflags DIRECTORY, for
 // reading; asking to write it is EISDIR, as open(2).
 //
-// No right of fd is required (see doc.go, Rights). Errors: EBADF, ENOTDIR, EINVAL (unknown flag
+// In the default mode no right of fd is required (see doc.go, Rights); in strict mode fd needs
+// path_open, plus path_create_file with CREAT and path_filestat_set_size with TRUNC, and the
+// path resolves beneath fd. Errors: EBADF, ENOTDIR, ENOTCAPABLE (strict), EINVAL (unknown flag
 // bits), EFAULT, EMFILE, and the namespace's: ENOENT, EEXIST, EISDIR, ELOOP (a final symlink
 // without SYMLINK_FOLLOW), ENAMETOOLONG, EILSEQ, ENOSPC, EROFS...
 func pathOpen(_ context.Context, mod api.Module, p *Process, s []uint64) vfs.Errno {

@@ -37,8 +37,9 @@ const maxSubscriptions = 1 << 16
 //   - fd_read on stdin: ready when the stdin goroutine has data or hit the end (hangup flag);
 //     fd_write on stdout or stderr: always ready.
 //   - a bad fd is an event with EBADF, and so is fd_read on an fd not opened for reading,
-//     fd_write on one not opened for writing, either on a directory (as wasmtime). No right is
-//     checked (see doc.go, Rights).
+//     fd_write on one not opened for writing, either on a directory (as wasmtime). In the default
+//     mode no right is checked (see doc.go, Rights); in strict mode an fd without
+//     poll_fd_readwrite is an event with ENOTCAPABLE.
 //
 // If ctx is done while waiting, the guest exits as wazero ends a guest whose context is done.
 // Errors: EINVAL (no subscription or more than 65536, unknown event type), EFAULT.

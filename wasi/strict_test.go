@@ -380,3 +380,34 @@ func TestStrictTestsuite(t *testing.T) {
 	e.want(errSuccess, "fd_close", 3)
 	e.want(errBadf, "fd_fdstat_get", 3, 540)
 }
+
+// TestStrictSocketsAndPoll: sock_* on an fd that is not a socket is ENOTSOCK in strict mode too
+// (EBADF for a closed fd), and a poll_oneoff subscription on an fd without POLL_FD_READWRITE
+// reports ENOTCAPABLE in its event.
+func TestStrictSocketsAndPoll(t *testing.T) {
+	e := strictEnv(t, "/data")
+	e.log.Reset()
+	e.call("sock_accept", 3, 0, 100)
+	e.call("sock_recv", 1, 100, 1, 0, 200, 204)
+	e.call("sock_send", 0, 100, 1, 0, 200)
+	e.call("sock_shutdown", 9, 3)
+	e.requireTranscript(`
+==> wasi_snapshot_preview1.sock_accept(fd=3,flags=)
+<== (fd=,errno=ENOTSOCK)
+==> wasi_snapshot_preview1.sock_recv(fd=1,ri_data=100,ri_data_len=1,ri_flags=)
+<== (ro_datalen=,ro_flags=,errno=ENOTSOCK)
+==> wasi_snapshot_preview1.sock_send(fd=0,si_data=100,si_data_len=1,si_flags=)
+<== (so_datalen=,errno=ENOTSOCK)
+==> wasi_snapshot_preview1.sock_shutdown(fd=9,how=RD|WR)
+<== errno=EBADF
+`)
+	p, n := e.str(1000, "f")
+	e.want(errSuccess, "path_open", 3, 0, p, n, 0, uint64(rightFdRead), 0, 0, 900) // no POLL_FD_READWRITE
+	fd := e.u32(900)
+	e.want(errSuccess, "path_open", 3, 0, p, n, 0, uint64(rightFdRead|rightPollFdReadwrite), 0, 0, 900)
+	fd2 := e.u32(900)
+	got, events := e.poll(fdSub(1, eventFdRead, fd), fdSub(2, eventFdRead, fd2))
+	if got != errSuccess || len(events) != 2 || events[0].err != errNotcapable || events[1].err != errSuccess {
+		t.Errorf("poll_oneoff = %v, %+v; want ENOTCAPABLE for the fd without POLL_FD_READWRITE only", got, events)
+	}
+}

@@ -9,6 +9,10 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	clientv3 "go.etcd.io/etcd/client/v3"
+	"go.uber.org/zap"
 )
 
 // Processes is a 3-member cluster of etcd server processes (Debian's etcd-server, 3.4 or
@@ -106,4 +110,15 @@ func freeRun(n int) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("etcdtest: no %d consecutive free ports", n)
+}
+
+// Client returns a client of the processes' cluster, closed when tb's test ends.
+func (p *Processes) Client(tb testing.TB) *clientv3.Client {
+	tb.Helper()
+	cli, err := clientv3.New(clientv3.Config{Endpoints: p.Endpoints, DialTimeout: 10 * time.Second, Logger: zap.NewNop()})
+	if err != nil {
+		tb.Fatalf("etcdtest: client: %v", err)
+	}
+	tb.Cleanup(func() { _ = cli.Close() })
+	return cli
 }

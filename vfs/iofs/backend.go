@@ -218,6 +218,8 @@ func (b *ioBackend) Readlink(ino vfs.Ino) (string, vfs.Errno) {
 	return s, errnoOf(err)
 }
 
+// SetAttr, Create, Link, Remove and Rename implement vfs.FS: EROFS (readonly.New, wrapped
+// around the backend, answers EEXIST and ENOENT first).
 func (b *ioBackend) SetAttr(vfs.Ino, *vfs.Attr) vfs.Errno { return vfs.EROFS }
 func (b *ioBackend) Create(vfs.Ino, string, vfs.FileType, uint32, string) (vfs.Ino, vfs.Errno) {
 	return 0, vfs.EROFS
@@ -258,6 +260,8 @@ type ioDir struct {
 	closed bool
 }
 
+// ReadAt, WriteAt and Append implement vfs.File: EISDIR. Sync implements vfs.File.Sync: there
+// is nothing to make durable.
 func (d *ioDir) ReadAt([]byte, int64) (int, vfs.Errno)  { return 0, vfs.EISDIR }
 func (d *ioDir) WriteAt([]byte, int64) (int, vfs.Errno) { return 0, vfs.EISDIR }
 func (d *ioDir) Append([]byte) (int, int64, vfs.Errno)  { return 0, 0, vfs.EISDIR }
@@ -295,6 +299,7 @@ func (d *ioDir) ReadDir(cookie uint64, fn func(e *vfs.DirEntry) bool) vfs.Errno 
 	return vfs.ESUCCESS
 }
 
+// Close implements vfs.File.Close.
 func (d *ioDir) Close() vfs.Errno {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -366,6 +371,8 @@ func (r *ioReg) ReadAt(p []byte, off int64) (int, vfs.Errno) {
 	return n, errnoOf(err)
 }
 
+// WriteAt and Append implement vfs.File: EBADF (never opened for writing). ReadDir is ENOTDIR;
+// Sync has nothing to make durable.
 func (r *ioReg) WriteAt([]byte, int64) (int, vfs.Errno) { return 0, vfs.EBADF }
 func (r *ioReg) Append([]byte) (int, int64, vfs.Errno)  { return 0, 0, vfs.EBADF }
 func (r *ioReg) ReadDir(uint64, func(*vfs.DirEntry) bool) vfs.Errno {
@@ -373,6 +380,7 @@ func (r *ioReg) ReadDir(uint64, func(*vfs.DirEntry) bool) vfs.Errno {
 }
 func (r *ioReg) Sync(bool) vfs.Errno { return vfs.ESUCCESS }
 
+// Close implements vfs.File.Close.
 func (r *ioReg) Close() vfs.Errno {
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -34,6 +34,7 @@ type dirEntry struct {
 	typ  vfs.FileType
 }
 
+// Name, IsDir, Type and String implement fs.DirEntry.
 func (d *dirEntry) Name() string      { return base(d.path) }
 func (d *dirEntry) IsDir() bool       { return d.typ == vfs.TypeDir }
 func (d *dirEntry) Type() fs.FileMode { return TypeMode(d.typ) }
@@ -54,6 +55,7 @@ type fileInfo struct {
 	st   vfs.Stat
 }
 
+// Name, Size, ModTime, IsDir and String implement fs.FileInfo.
 func (fi *fileInfo) Name() string       { return fi.name }
 func (fi *fileInfo) Size() int64        { return fi.st.Size }
 func (fi *fileInfo) ModTime() time.Time { return time.Unix(0, fi.st.Mtime) }

@@ -34,6 +34,13 @@
 // in the store as an empty directory). Any of them may end in ":ro" to refuse writes (EROFS). A mount at /tmp replaces the default
 // one, and a mount at / replaces the store (--mount /=heap runs with nothing persisted).
 //
+// With --strict-wasi the guest runs in WASI preview1's capability model, as under wasmtime,
+// instead of Linux's: each --dir and --mount is its own preopened directory, in flag order from
+// fd 3 and named by its guest path (the store at / and /tmp are still mounted but preopened only
+// when given with --mount, so with neither flag there is no preopen); every path resolves
+// beneath its directory fd (an absolute path, or a ".." or symlink leading out, is
+// ENOTCAPABLE); and each fd's rights are enforced. See the wasi package, "Strict mode".
+//
 // Only one wasmrun may use a store at a time; another waits up to --lock-timeout (1s) and
 // then fails, naming the file.
 //

@@ -14,11 +14,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)"
 cd "$root"
 
-# name|file|exact text|replacement (one line each; the text must occur exactly once)
+# name|file|exact text|replacement[|why it cannot fail] (one line each; the text must occur exactly
+# once). A mutant with a reason is one no power cut can reach: it is run and reported, and its
+# survival is expected; any other survivor fails the script.
 mutants=(
 	'wal-fdatasync|stable/internal/kv/boltkv/wal.go|if err := unix.Fdatasync(int(s.log.Fd())); err != nil {|if err := error(nil); err != nil {'
 	'wal-dirsync|stable/internal/kv/boltkv/wal.go|		kv.SyncDir(filepath.Dir(s.path))|		_ = filepath.Dir(s.path)'
-	'wal-repair-fdatasync|stable/internal/kv/boltkv/wal.go|		err = unix.Fdatasync(int(s.log.Fd()))|		err = nil'
+	'wal-repair-fdatasync|stable/internal/kv/boltkv/wal.go|		err = unix.Fdatasync(int(s.log.Fd()))|		err = nil|unreachable by a power cut: it runs only after a record write or fdatasync failed and the process went on (boltkv TestFailedRecordNotReplayed checks the header zeroing, with syncs off)'
 	'bolt-fdatasync|stable/internal/kv/boltkv/bolt.go|		NoSync:          opts.NoSync,|		NoSync:          true,'
 	'create-dirsync|stable/stable.go|	kv.SyncDir(dir)|	_ = dir'
 	'backup-filesync|stable/backup.go|		if err := syncFile(name); err != nil {|		if err := error(nil); err != nil {'
@@ -32,7 +34,7 @@ trap 'rm -rf "$work"' EXIT
 survived=0
 printf '%-22s %-8s %s\n' MUTANT RESULT DETAIL
 for m in "${mutants[@]}"; do
-	IFS='|' read -r name file text repl <<<"$m"
+	IFS='|' read -r name file text repl why <<<"$m"
 	if ((${#want[@]})) && [[ " ${want[*]} " != *" $name "* ]]; then
 		continue
 	fi
@@ -48,13 +50,18 @@ for m in "${mutants[@]}"; do
 	TEXT="$text" REPL="$repl" perl -0pi -e 's/\Q$ENV{TEXT}\E/$ENV{REPL}/' "$tree/$file"
 	log="$work/$name.log"
 	if (cd "$tree" && go test -count=1 -run 'TestPowerCut' ./cmd/run ./stable >"$log" 2>&1); then
-		survived=$((survived + 1))
-		printf '%-22s %-8s %s\n' "$name" SURVIVED "the campaign passed without it"
+		if [[ -n "$why" ]]; then
+			printf '%-22s %-8s %s\n' "$name" survived "(expected) $why"
+		else
+			survived=$((survived + 1))
+			printf '%-22s %-8s %s\n' "$name" SURVIVED "the power-cut tests passed without it"
+		fi
 	else
-		detail="$(grep -m1 -E 'acknowledged|never written|is missing|is gone|damaged|does not open|fsck|holds|reported|half file|integrity|FAIL:|panic' "$log" | sed 's/^ *//' | cut -c1-150 || true)"
+		detail="$(grep -v -e '--- FAIL' -e '^FAIL' "$log" | grep -m1 -E 'acknowledged|never written|is missing|is gone|damaged|does not open|fsck|holds|reported|half file|integrity|lacks|panic' | sed 's/^ *//' | cut -c1-160 || true)"
+		detail="$detail [$(grep -oE -- '--- FAIL: [A-Za-z]+' "$log" | sort -u | sed 's/--- FAIL: //' | tr '\n' ' ')]"
 		printf '%-22s %-8s %s\n' "$name" killed "$detail"
 	fi
 	rm -rf "$tree"
 done
-echo "mutants: $survived survived"
+echo "mutants: $survived survived unexpectedly"
 ((survived == 0))
