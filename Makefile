@@ -9,7 +9,7 @@
 #   make fuzz-short  run each fuzz target for FUZZTIME (5s); an input that fails is written to
 #                 <pkg>/testdata/fuzz/<Target>/: commit it with the fix, as a regression seed
 #   make fmt      gofmt -w the tree
-#   make vet      go vet ./...
+#   make vet      go vet ./... in both modules (the library and benchmarks/)
 #   make etcd-up  start a 3-member etcd cluster on loopback (scripts/etcd-cluster.sh, data in
 #                 .etcd-cluster) and print its --store URL; make etcd-down stops it
 #   make powercut the full power-cut campaign (cmd/run TestPowerCut*, on internal/powercut: over
@@ -34,7 +34,7 @@ PYTHON_WASM := testdata/python/python.wasm
 .PHONY: build python test fmt vet demo soak etcd-up etcd-down
 
 build:
-	$(GO) build -o bin/wasmrun ./cmd/run
+	$(GO) build -o bin/wasmrun ./cmd/run/wasmrun
 
 python:
 	./testdata/fetch-python.sh
@@ -44,6 +44,7 @@ $(PYTHON_WASM):
 
 test: $(PYTHON_WASM)
 	$(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...
+	cd benchmarks && $(GO) test $(TESTFLAGS) -timeout $(TEST_TIMEOUT) ./...
 	$(MAKE) fuzz-short
 
 # Fuzzing: one `go test -fuzz` per target (Go fuzzes one target per run), each package:Target
@@ -82,18 +83,21 @@ fmt:
 
 vet:
 	$(GO) vet ./...
+	cd benchmarks && $(GO) vet ./...
 
 # Benchmarks (benchmarks/README.md): the full suite, the quick one (about 5 minutes on 2 cores),
-# and the scale runs (large files and many files in a stable store; not part of bench).
+# and the scale runs (large files and many files in a stable store; not part of bench). The
+# suite is a Go module of its own (benchmarks/go.mod, its plotting libraries stay out of the
+# library's go.mod), so its commands run from benchmarks/.
 .PHONY: bench bench-quick bench-scale
 bench: $(PYTHON_WASM)
-	$(GO) run ./benchmarks/cmd/suite
+	cd benchmarks && $(GO) run ./cmd/suite
 
 bench-quick: $(PYTHON_WASM)
-	$(GO) run ./benchmarks/cmd/suite -quick
+	cd benchmarks && $(GO) run ./cmd/suite -quick
 
 bench-scale:
-	$(GO) run ./benchmarks/cmd/scale
+	cd benchmarks && $(GO) run ./cmd/scale
 
 # The full durability campaigns, nice'd (the machine may be shared). Each test prints a line
 # "powercut: N cuts, M durable facts checked, 0 lost, fsck clean" (or "crash: N SIGKILLs, ...");
@@ -128,4 +132,4 @@ powercut-mutants: $(PYTHON_WASM)
 SOAK_DURATION ?= 10m
 
 soak: build $(PYTHON_WASM)
-	$(GO) run ./benchmarks/soak -duration $(SOAK_DURATION) -out benchmarks/soak/out
+	cd benchmarks && $(GO) run ./soak -duration $(SOAK_DURATION)

@@ -3,9 +3,9 @@
 // The Go benchmarks in this package measure the filesystem below the guest, so that a change can
 // be checked in seconds with benchstat:
 //
-//	go test -run '^$' -bench . -count 10 ./benchmarks > old.txt
+//	go test -run '^$' -bench . -count 10 . > old.txt  # in benchmarks/
 //	(change something)
-//	go test -run '^$' -bench . -count 10 ./benchmarks > new.txt
+//	go test -run '^$' -bench . -count 10 . > new.txt
 //	benchstat old.txt new.txt
 //
 // Every benchmark runs once over a heap filesystem (what /tmp is) and once over a stable store

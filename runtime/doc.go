@@ -47,9 +47,11 @@
 // file descriptors (EMFILE), Options.TmpBytes the size of /tmp (ENOSPC), and
 // Options.StoreOptions the store's quota and write-back cache. A wall-clock limit is a context
 // deadline, and Run then returns an error that errors.Is(err, context.DeadlineExceeded). With
-// Options.Interruptible the guest is stopped at its next function call or loop iteration; without
-// it (the default, because the checks slow CPU-bound guests down several times) at its next
-// host call, or at once if it is waiting in one (poll_oneoff, a read of stdin).
+// the default Options.Interrupt the guest is stopped wherever it is, even in a loop that never
+// calls the host: a Run whose context can end runs the module compiled with wazero's interrupt
+// checks (2 to 10 times slower for CPU-bound guests), and a Run with context.Background() runs
+// it without them. With InterruptAtHostCalls a guest is stopped at its next host call, or at
+// once if it is waiting in one (poll_oneoff, a read of stdin).
 //
 // # Compilation cache and debug information
 //

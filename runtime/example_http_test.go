@@ -3,6 +3,7 @@ package runtime_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/wasmrun/wasmrun/internal/guests"
 	wasmrt "github.com/wasmrun/wasmrun/runtime"
@@ -71,12 +73,25 @@ func Example_httpHandler() {
 	}
 
 	handler := func(w http.ResponseWriter, req *http.Request) {
+		// Each request has a time budget: its deadline stops the guest wherever it is, even
+		// in a loop that never calls the host (the default Options.Interrupt, for a context
+		// that can end). /forever shows it with a one-second budget.
+		args, budget := []string{"python", "/app/visit.py", req.URL.Query().Get("name")}, time.Minute
+		if req.URL.Path == "/forever" {
+			args, budget = []string{"python", "-c", "while True: pass"}, time.Second
+		}
+		ctx, cancel := context.WithTimeout(req.Context(), budget)
+		defer cancel()
 		var stdout, stderr bytes.Buffer
-		code, err := r.Run(req.Context(), m, wasmrt.RunConfig{
-			Args:   []string{"python", "/app/visit.py", req.URL.Query().Get("name")},
+		code, err := r.Run(ctx, m, wasmrt.RunConfig{
+			Args:   args,
 			Stdout: &stdout,
 			Stderr: &stderr,
 		})
+		if errors.Is(err, context.DeadlineExceeded) {
+			http.Error(w, "the script ran out of time", http.StatusGatewayTimeout)
+			return
+		}
 		if err != nil || code != 0 {
 			http.Error(w, fmt.Sprintf("python exited %d (%v): %s", code, err, &stderr), http.StatusInternalServerError)
 			return
@@ -86,8 +101,8 @@ func Example_httpHandler() {
 	srv := httptest.NewServer(http.HandlerFunc(handler))
 	defer srv.Close()
 
-	for _, name := range []string{"ada", "grace"} {
-		resp, err := http.Get(srv.URL + "/?name=" + name)
+	for _, path := range []string{"/?name=ada", "/?name=grace", "/forever"} {
+		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			log.Fatal(err)
 		}
@@ -108,6 +123,7 @@ func Example_httpHandler() {
 	// Output:
 	// 200 hello ada, you are visitor 1
 	// 200 hello grace, you are visitor 2
+	// 504 the script ran out of time
 	// visit 1: ada
 	// visit 2: grace
 }

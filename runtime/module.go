@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	"sync"
 
 	"github.com/tetratelabs/wazero"
 )
@@ -20,8 +21,35 @@ var ErrClosed = errors.New("runtime is closed")
 // Module is a compiled WebAssembly module, ready to run any number of times, one after another or
 // concurrently, by the Runtime that compiled it. It stays valid until that Runtime is closed.
 type Module struct {
-	r        *Runtime
-	compiled wazero.CompiledModule
+	r *Runtime
+
+	mu sync.Mutex
+	// checked is the module compiled on r.wz (with wazero's interrupt checks), fast on
+	// r.wzFast; each is compiled at its first use. wasm is kept until both are.
+	checked, fast wazero.CompiledModule
+	wasm          []byte
+}
+
+// variant returns m compiled with wazero's interrupt checks (checked) or without, compiling
+// it on first use.
+func (m *Module) variant(ctx context.Context, checked bool) (wazero.CompiledModule, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c, w := &m.fast, m.r.wzFast
+	if checked {
+		c, w = &m.checked, m.r.wz
+	}
+	if *c == nil {
+		compiled, err := w.CompileModule(ctx, m.wasm)
+		if err != nil {
+			return nil, err
+		}
+		*c = compiled
+		if m.checked != nil && (m.fast != nil || m.r.wzFast == nil) || m.fast != nil && m.r.wz == nil {
+			m.wasm = nil
+		}
+	}
+	return *c, nil
 }
 
 // moduleKey identifies a module's bytes in the memo: their length and a 64-bit hash/maphash of
@@ -120,8 +148,12 @@ func (r *Runtime) compileKeyed(ctx context.Context, wasm []byte, key moduleKey) 
 	return c.m, c.err
 }
 
+// compile compiles wasm to the variant (see Interrupt) that a Run with a context like ctx
+// uses: with the checks if ctx can end, without if it cannot. The other is compiled by the
+// first Run that needs it, from wasm, which the Module keeps until then.
 func (r *Runtime) compile(ctx context.Context, wasm []byte) (*Module, error) {
-	compiled, err := r.wz.CompileModule(ctx, wasm)
+	m := &Module{r: r, wasm: wasm}
+	compiled, err := m.variant(ctx, r.wz != nil && (r.wzFast == nil || ctx.Done() != nil))
 	if err != nil {
 		return nil, err
 	}
@@ -129,5 +161,5 @@ func (r *Runtime) compile(ctx context.Context, wasm []byte) (*Module, error) {
 		_ = compiled.Close(ctx)
 		return nil, errors.New(`the module exports no "_start" function: it is not a WASI command`)
 	}
-	return &Module{r: r, compiled: compiled}, nil
+	return m, nil
 }

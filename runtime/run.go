@@ -56,10 +56,11 @@ type RunConfig struct {
 //   - the guest returned from _start: 0, nil;
 //   - the guest called proc_exit(n): n (a uint32, so exit(-1) in C is 4294967295), nil;
 //   - ctx was cancelled or its deadline passed: -1 and an error wrapping ctx.Err(), so
-//     errors.Is(err, context.DeadlineExceeded) tells a timeout. With Options.Interruptible the
-//     guest is stopped at its next function call or loop iteration; without, only while it waits
-//     in a host call (poll_oneoff, a read of stdin), so a guest that computes runs on, and Run
-//     waits for it, until it returns or exits (with its own result, then);
+//     errors.Is(err, context.DeadlineExceeded) tells a timeout. By default (Options.Interrupt)
+//     the guest is stopped at its next function call or loop iteration; with
+//     InterruptAtHostCalls, only at a host call or while it waits in one (poll_oneoff, a read
+//     of stdin), so a guest that computes runs on, and Run waits for it, until it returns or
+//     exits (with its own result, then);
 //   - the guest trapped: -1 and an error wrapping ErrTrap;
 //   - the module could not be instantiated (an import wasmrun does not provide, a memory
 //     larger than Options.MemoryLimitPages): -1 and that error.
@@ -120,7 +121,17 @@ func (r *Runtime) Run(ctx context.Context, m *Module, cfg RunConfig) (exitCode i
 	pctx := wasi.WithProcess(ctx, p)
 	// Instantiate without running _start, so that a link error (a missing import) is told
 	// apart from a trap in the program.
-	mod, err := r.wz.InstantiateModule(pctx, m.compiled,
+	// The interrupt checks for a context that can end (see Interrupt).
+	checked := r.wzFast == nil || r.wz != nil && ctx.Done() != nil
+	compiled, err := m.variant(ctx, checked)
+	if err != nil {
+		return -1, fmt.Errorf("compile the module: %w", err)
+	}
+	w := r.wzFast
+	if checked {
+		w = r.wz
+	}
+	mod, err := w.InstantiateModule(pctx, compiled,
 		wazero.NewModuleConfig().WithName("").WithStartFunctions())
 	if err != nil {
 		return exitResult(ctx, err, "instantiate module")
@@ -143,7 +154,7 @@ func exitResult(ctx context.Context, err error, what string) (int, error) {
 	}
 	if cerr := ctx.Err(); cerr != nil {
 		// The module was closed with one of the two exit codes above: by wazero's checks
-		// (Options.Interruptible) or by a host call that was waiting (wasi ends the guest
+		// (Options.Interrupt) or by a host call that was waiting (wasi ends the guest
 		// the same way), or a host call failed because of it.
 		return -1, fmt.Errorf("guest stopped: %w", cerr)
 	}

@@ -86,19 +86,14 @@ type Options struct {
 	// default.
 	MaxFDs int
 
-	// Interruptible makes a done context stop a guest wherever it is: wazero then compiles a
-	// check into every function entry and loop head (its WithCloseOnContextDone), so that a
-	// cancelled or expired ctx ends even a guest that computes without calling the host. The
-	// checks cost CPU-bound guests dearly (each one leaves the compiled code for Go), so it is
-	// off by default: BenchmarkInterruptible's loop of 100 million calls takes 5.4 s with them
-	// against 0.12 s without, and io/fs's TestCVE202230630 18.9 s against 2.9 s (wazero
-	// v1.12.0, amd64).
+	// Interrupt says how a done context (a deadline, a cancellation) stops a guest that
+	// computes without calling the host. The default, InterruptIfCancellable, stops every
+	// guest whose context can end, and costs nothing to runs whose context cannot.
+	Interrupt Interrupt
+
+	// Interruptible is Interrupt: InterruptAlways, when Interrupt is not set.
 	//
-	// Without it, a done context ends a guest at its next host call (any WASI call), or at once
-	// if it waits in one (poll_oneoff, a read of stdin); a guest that only computes runs on
-	// until it returns, exits or calls the host, and Run returns only then. Set it when a deadline or a cancellation must stop any guest; the CLI
-	// sets it with --timeout, and otherwise stops an interrupted guest by exiting the process
-	// after a commit.
+	// Deprecated: the default now stops every guest whose context can end; set Interrupt.
 	Interruptible bool
 
 	// StrictWASI runs every guest in WASI preview1's capability model as wasmtime (cap-std)
@@ -120,6 +115,33 @@ type Options struct {
 	Preopens []string
 }
 
+// Interrupt is how a done context stops a guest that computes without calling the host.
+//
+// Stopping such a guest takes checks compiled into its machine code: wazero's
+// WithCloseOnContextDone puts one at every function entry and loop head, and each leaves the
+// compiled code for Go, which costs a CPU-bound guest dearly: python.wasm runs a pure-Python
+// loop 1.3 to 2.2 times slower with them, and a tight wasm loop of calls up to 45 times (see
+// RATIONALE.md, "Stopping a guest that computes"). Without the checks a done context still ends
+// a guest at its next host call (any WASI call), or at once if it waits in one (poll_oneoff, a
+// read of stdin).
+type Interrupt int
+
+const (
+	// InterruptIfCancellable, the default: a Run whose context can end (ctx.Done() is not
+	// nil: a deadline, a cancel function, a request's context) runs the module compiled with
+	// the checks, so that the context stops it wherever it is; a Run whose context can never
+	// end (context.Background()) runs it compiled without them, at full speed. Each variant is
+	// compiled at its first use (Compile compiles the one its own context calls for), and kept
+	// in the on-disk cache under its own key.
+	InterruptIfCancellable Interrupt = iota
+	// InterruptAlways compiles the checks into every module.
+	InterruptAlways
+	// InterruptAtHostCalls never compiles them: a done context stops a guest only at its next
+	// host call, and one that only computes runs on, and Run waits for it. For callers that
+	// stop such a guest another way: the CLI commits the store and exits the process.
+	InterruptAtHostCalls
+)
+
 // Runtime runs WebAssembly modules that import wasi_snapshot_preview1 over one virtual
 // filesystem. It holds one wazero runtime (the optimizing compiler), a compilation cache, the
 // Namespace every guest sees and the limits. One Runtime can run many modules, one after another
@@ -127,7 +149,10 @@ type Options struct {
 //
 // A Runtime is safe for concurrent use, except Close, which must come after every Run returned.
 type Runtime struct {
+	// wz compiles and runs modules with wazero's interrupt checks, wzFast without (see
+	// Interrupt); either is nil when Options.Interrupt never needs it.
 	wz     wazero.Runtime
+	wzFast wazero.Runtime
 	cache  wazero.CompilationCache // nil when the cache is in memory only
 	ns     *vfs.Namespace
 	maxFDs int
@@ -161,7 +186,9 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 			if path, err = DefaultStorePath(); err != nil {
 				return nil, err
 			}
-			if err = os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			if stable.IsURL(path) {
+				// an etcd store: no directory to make
+			} else if err = os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 				return nil, fmt.Errorf("create the store directory: %w", err)
 			}
 		}
@@ -190,9 +217,11 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 		}
 	}
 
-	cfg := wazero.NewRuntimeConfigCompiler().
-		WithCloseOnContextDone(opts.Interruptible).
-		WithDebugInfoEnabled(opts.DebugInfo)
+	mode := opts.Interrupt
+	if mode == InterruptIfCancellable && opts.Interruptible {
+		mode = InterruptAlways
+	}
+	cfg := wazero.NewRuntimeConfigCompiler().WithDebugInfoEnabled(opts.DebugInfo)
 	if opts.MemoryLimitPages != 0 {
 		cfg = cfg.WithMemoryLimitPages(opts.MemoryLimitPages)
 	}
@@ -213,16 +242,34 @@ func New(ctx context.Context, opts Options) (r *Runtime, err error) {
 			cfg = cfg.WithCompilationCache(cache)
 		}
 	}
-	wz := wazero.NewRuntimeWithConfig(ctx, cfg)
-	if _, err = wasi.Instantiate(ctx, wz); err != nil {
-		_ = wz.Close(ctx)
-		if cache != nil {
-			_ = cache.Close(ctx)
+	// wazero keys its cache by the module and whether the checks are in it, so both
+	// runtimes share one cache.
+	var wz, wzFast wazero.Runtime
+	for _, checked := range []bool{true, false} {
+		if checked && mode == InterruptAtHostCalls || !checked && mode == InterruptAlways {
+			continue
 		}
-		return nil, fmt.Errorf("instantiate wasi_snapshot_preview1: %w", err)
+		w := wazero.NewRuntimeWithConfig(ctx, cfg.WithCloseOnContextDone(checked))
+		if _, err = wasi.Instantiate(ctx, w); err != nil {
+			for _, w := range []wazero.Runtime{w, wz} {
+				if w != nil {
+					_ = w.Close(ctx)
+				}
+			}
+			if cache != nil {
+				_ = cache.Close(ctx)
+			}
+			return nil, fmt.Errorf("instantiate wasi_snapshot_preview1: %w", err)
+		}
+		if checked {
+			wz = w
+		} else {
+			wzFast = w
+		}
 	}
 	return &Runtime{
 		wz:        wz,
+		wzFast:    wzFast,
 		cache:     cache,
 		ns:        ns,
 		maxFDs:    opts.MaxFDs,
@@ -273,7 +320,12 @@ func (r *Runtime) Close(ctx context.Context) error {
 		return r.closeErr
 	}
 	r.closed = true
-	err := r.wz.Close(ctx)
+	var err error
+	for _, w := range []wazero.Runtime{r.wz, r.wzFast} {
+		if w != nil {
+			err = errors.Join(err, w.Close(ctx))
+		}
+	}
 	if r.cache != nil {
 		err = errors.Join(err, r.cache.Close(ctx))
 	}

@@ -132,36 +132,39 @@ func TestRunExit(t *testing.T) {
 	}
 }
 
-// TestInterruptible checks both settings of Options.Interruptible: with it, a deadline stops
-// a guest that computes without calling the host; without it, the deadline stops a guest only
-// while it waits in a host call, and one that computes runs to its end.
+// TestInterruptible checks each Interrupt mode: by default and with InterruptAlways, a deadline
+// stops a guest that computes without calling the host; with InterruptAtHostCalls the deadline
+// stops a guest only at a host call or while it waits in one, and one that computes runs to its
+// end.
 func TestInterruptible(t *testing.T) {
 	tests := []struct {
-		name          string
-		interruptible bool
-		guest         string
-		stdin         bool          // the guest reads a pipe nobody writes
-		timeout       time.Duration // a deadline for the run
-		wantCode      int
-		wantErr       error
-		fast          bool // Run returns well before the guest would have ended
+		name     string
+		mode     wasmrt.Interrupt
+		guest    string
+		stdin    bool          // the guest reads a pipe nobody writes
+		timeout  time.Duration // a deadline for the run
+		wantCode int
+		wantErr  error
+		fast     bool // Run returns well before the guest would have ended
 	}{
-		{name: "interruptible/computing", interruptible: true, guest: "spin", timeout: 20 * time.Millisecond,
+		{name: "default/computing", guest: "spin", timeout: 20 * time.Millisecond,
 			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
-		{name: "interruptible/waiting", interruptible: true, guest: "cat", stdin: true, timeout: 20 * time.Millisecond,
+		{name: "default/waiting", guest: "cat", stdin: true, timeout: 20 * time.Millisecond,
 			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
-		{name: "interruptible/calling", interruptible: true, guest: "hostloop", timeout: 20 * time.Millisecond,
+		{name: "default/calling", guest: "hostloop", timeout: 20 * time.Millisecond,
 			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
-		{name: "not/computing", guest: "spin", timeout: 20 * time.Millisecond},
+		{name: "always/computing", mode: wasmrt.InterruptAlways, guest: "spin", timeout: 20 * time.Millisecond,
+			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
+		{name: "host calls/computing", mode: wasmrt.InterruptAtHostCalls, guest: "spin", timeout: 20 * time.Millisecond},
 		// A guest that keeps calling the host stops at its next host call.
-		{name: "not/calling", guest: "hostloop", timeout: 20 * time.Millisecond,
+		{name: "host calls/calling", mode: wasmrt.InterruptAtHostCalls, guest: "hostloop", timeout: 20 * time.Millisecond,
 			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
-		{name: "not/waiting", guest: "cat", stdin: true, timeout: 20 * time.Millisecond,
+		{name: "host calls/waiting", mode: wasmrt.InterruptAtHostCalls, guest: "cat", stdin: true, timeout: 20 * time.Millisecond,
 			wantCode: -1, wantErr: context.DeadlineExceeded, fast: true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			r := newRuntime(t, wasmrt.Options{Interruptible: tc.interruptible})
+			r := newRuntime(t, wasmrt.Options{Interrupt: tc.mode})
 			m, err := r.Compile(context.Background(), guest(t, tc.guest))
 			if err != nil {
 				t.Fatal(err)
@@ -186,22 +189,44 @@ func TestInterruptible(t *testing.T) {
 			if !tc.fast && took < tc.timeout {
 				t.Errorf("Run returned after %v, before the %v deadline: did the guest compute at all?", took, tc.timeout)
 			}
+			// The same module with a context that cannot end runs to its end (the variant
+			// without the checks, in the default mode).
+			if tc.guest == "spin" {
+				if code, err := r.Run(context.Background(), m, args(tc.guest)); code != 0 || err != nil {
+					t.Errorf("Run with context.Background(): %d, %v", code, err)
+				}
+			}
 		})
 	}
 }
 
 // BenchmarkInterruptible runs a guest that computes without calling the host (100 million
-// loop iterations, each a call), with and without Options.Interruptible.
+// loop iterations, each a call) with a context that can end, so with wazero's interrupt checks
+// (the default), and with one that cannot, or with InterruptAtHostCalls, so without them.
 func BenchmarkInterruptible(b *testing.B) {
-	for _, interruptible := range []bool{false, true} {
-		b.Run(fmt.Sprintf("interruptible=%v", interruptible), func(b *testing.B) {
-			r := newRuntime(b, wasmrt.Options{Interruptible: interruptible})
+	for _, tc := range []struct {
+		name        string
+		mode        wasmrt.Interrupt
+		cancellable bool
+	}{
+		{"default/cancellable", wasmrt.InterruptIfCancellable, true},
+		{"default/background", wasmrt.InterruptIfCancellable, false},
+		{"at-host-calls/cancellable", wasmrt.InterruptAtHostCalls, true},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			r := newRuntime(b, wasmrt.Options{Interrupt: tc.mode})
 			m, err := r.Compile(context.Background(), guest(b, "spin"))
 			if err != nil {
 				b.Fatal(err)
 			}
+			ctx := context.Background()
+			if tc.cancellable {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithCancel(ctx)
+				defer cancel()
+			}
 			for b.Loop() {
-				if code, err := r.Run(context.Background(), m, args("spin")); code != 0 || err != nil {
+				if code, err := r.Run(ctx, m, args("spin")); code != 0 || err != nil {
 					b.Fatal(code, err)
 				}
 			}
@@ -397,7 +422,7 @@ func TestCommitAtExit(t *testing.T) {
 		{mode: "return"},
 		{mode: "exit", wantCode: 7},
 		{mode: "trap", wantCode: -1},
-		{mode: "loop", timeout: 50 * time.Millisecond, wantCode: -1},
+		{mode: "loop", timeout: time.Hour, wantCode: -1}, // cancelled once f is written
 	}
 	for _, tc := range tests {
 		t.Run(tc.mode, func(t *testing.T) {
@@ -408,12 +433,29 @@ func TestCommitAtExit(t *testing.T) {
 				Interruptible: tc.timeout > 0,
 			})
 			ctx := context.Background()
+			data := "written before " + tc.mode
 			if tc.timeout > 0 {
+				// The guest is stopped once it has written f, whatever the machine's load:
+				// a fixed deadline could end it before the write.
 				var cancel context.CancelFunc
 				ctx, cancel = context.WithTimeout(ctx, tc.timeout)
 				defer cancel()
+				stop := make(chan struct{})
+				defer close(stop)
+				go func() {
+					for {
+						if b, err := r.FS().ReadFile("f"); err == nil && string(b) == data {
+							cancel()
+							return
+						}
+						select {
+						case <-stop:
+							return
+						case <-time.After(time.Millisecond):
+						}
+					}
+				}()
 			}
-			data := "written before " + tc.mode
 			got := run(t, ctx, r, guest(t, "write"), args("write", "f", data, tc.mode))
 			if got.code != tc.wantCode {
 				t.Fatalf("exit code %d (%v), want %d", got.code, got.err, tc.wantCode)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/tidwall/btree"
@@ -291,7 +292,7 @@ func openFile(path string, opts Options, ver *uint32) (kv.Store, error) {
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !opts.ReadOnly:
 		if err := create(path, opts.PageSize, cmp.Or(opts.boltPageSize, boltPageSize(opts.PageSize))); err != nil {
-			return nil, err
+			return nil, createError(path, err)
 		}
 	case err != nil:
 		return nil, err
@@ -349,6 +350,33 @@ func storeError(err error) error {
 // bbolt leaf holds seven pages with their keys, so that page writes never take bbolt's
 // multi-page (overflow) path and a leaf of file pages is 7/8 data. See RATIONALE.md.
 func boltPageSize(ps int) int { return 8 * ps }
+
+// createError is the error of a store that create could not make at path. It names path and
+// what is wrong with its directory, never the temporary file create works on, and wraps the
+// system's error (errors.Is(err, fs.ErrPermission) works).
+func createError(path string, err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		err = pe.Err // pe.Path is the temporary file
+	}
+	dir := filepath.Dir(path)
+	st, serr := os.Stat(dir)
+	switch {
+	case serr != nil:
+		if errors.As(serr, &pe) {
+			serr = pe.Err
+		}
+		err = fmt.Errorf("directory %s: %w", dir, serr)
+	case !st.IsDir():
+		err = fmt.Errorf("%s is not a directory: %w", dir, syscall.ENOTDIR)
+	case errors.Is(err, fs.ErrNotExist):
+		// An existing directory where creating a file says ENOENT: /proc, /sys.
+		err = fmt.Errorf("the file system of %s does not allow new files: %w", dir, err)
+	default:
+		err = fmt.Errorf("cannot create a file in %s: %w", dir, err)
+	}
+	return &fs.PathError{Op: "create store", Path: path, Err: err}
+}
 
 // create makes a new, empty store at path, with bbolt pages of boltPage bytes. It builds it under a temporary name in the same
 // directory and links it into place only when it is complete and synced, so a crash during

@@ -163,7 +163,7 @@
 // the guest is ended the way wazero ends a guest whose context is done: the module is closed and
 // the call unwinds with *sys.ExitError (sys.ExitCodeDeadlineExceeded or ExitCodeContextCanceled).
 // So a deadline stops every guest that calls the host; one that only computes needs wazero's
-// interrupt checks as well (runtime.Options.Interruptible).
+// interrupt checks as well (runtime.Options.Interrupt).
 //
 // # Choices where the spec is silent
 //

@@ -317,21 +317,20 @@ func TestTraceRandomHostCalls(t *testing.T) {
 	t.Logf("WASI_SEED=%d", seed)
 	r := rand.New(rand.NewPCG(seed, seed))
 	w := &oneWritePerLine{t: t}
-	e := newEnvLog(t, false, func(c *Config) {
-		c.Stdin = strings.NewReader("")
-		c.Trace = w
-	})
+	e := newEnvLog(t, false, frozen, func(c *Config) { c.Trace = w })
 	n := 3000
 	if testing.Short() {
 		n = 300
 	}
+	prev := ""
 	for i := 0; i < n; i++ {
 		name, args := randomCall(e, r)
 		w.lines = nil
 		checkCall(t, e, name, args)
 		if len(w.lines) != 1 || !strings.HasPrefix(w.lines[0], name+"(") {
-			t.Fatalf("%s%v traced as %q", name, args, w.lines)
+			t.Fatalf("call %d, %s%v, traced as %q (the call before: %s)", i, name, args, w.lines, prev)
 		}
+		prev = w.lines[0]
 	}
 }
 

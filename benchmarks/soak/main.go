@@ -4,10 +4,11 @@
 // sqlite3 table of bounded size, scratch files in /tmp), and checks that neither the process's
 // memory nor the store file keeps growing once the working set is reached.
 //
-//	go run ./benchmarks/soak [-duration 10m] [-interval 5s] [-out benchmarks/soak/out]
-//	                         [-wasmrun bin/wasmrun] [-python testdata/python/python.wasm]
-//	                         [-cache-dir DIR] [-seed 1]
+//	cd benchmarks && go run ./soak [-duration 10m] [-interval 5s] [-out benchmarks/soak/out]
+//	                               [-wasmrun bin/wasmrun] [-python testdata/python/python.wasm]
+//	                               [-cache-dir DIR] [-seed 1]
 //
+// (the default paths are relative to the repository's root, whatever the working directory)
 // (`make soak`; it is not part of `go test ./...`, whose soak_test.go only runs it for a few
 // seconds.) A first run of python.wasm fills the compilation cache. Then, every -interval it samples the process's resident memory from /proc (VmRSS, and its
 // anonymous part RssAnon: VmRSS also counts the pages of the store's memory map that were
@@ -313,11 +314,12 @@ func main() {
 	cfg := config{}
 	flag.DurationVar(&cfg.duration, "duration", 10*time.Minute, "how long to run the workload")
 	flag.DurationVar(&cfg.interval, "interval", 5*time.Second, "time between samples")
-	flag.StringVar(&cfg.out, "out", "benchmarks/soak/out", "directory for soak.csv, verdict.txt and the store")
-	flag.StringVar(&cfg.wasmrun, "wasmrun", "bin/wasmrun", "the wasmrun binary (make build)")
-	flag.StringVar(&cfg.python, "python", "testdata/python/python.wasm", "CPython for WASI (make python)")
+	root := repoRoot()
+	flag.StringVar(&cfg.out, "out", filepath.Join(root, "benchmarks/soak/out"), "directory for soak.csv, verdict.txt and the store")
+	flag.StringVar(&cfg.wasmrun, "wasmrun", filepath.Join(root, "bin/wasmrun"), "the wasmrun binary (make build)")
+	flag.StringVar(&cfg.python, "python", filepath.Join(root, "testdata/python/python.wasm"), "CPython for WASI (make python)")
 	flag.StringVar(&cfg.cacheDir, "cache-dir", "", "wasmrun's compilation cache (empty: its default)")
-	flag.StringVar(&cfg.script, "script", "benchmarks/soak/workload.py", "the workload")
+	flag.StringVar(&cfg.script, "script", filepath.Join(root, "benchmarks/soak/workload.py"), "the workload")
 	flag.Int64Var(&cfg.seed, "seed", 1, "the workload's random seed")
 	flag.Parse()
 	if cfg.interval <= 0 || cfg.duration < 5*cfg.interval {
@@ -341,4 +343,15 @@ func main() {
 	if !res.verdict.pass {
 		os.Exit(1)
 	}
+}
+
+// repoRoot returns the directory of the wasmrun module (the benchmarks module replaces it with
+// its parent directory).
+func repoRoot() string {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/wasmrun/wasmrun").Output()
+	dir := strings.TrimSpace(string(out))
+	if err != nil || dir == "" {
+		log.Fatalf("run inside the wasmrun repository (go list -m github.com/wasmrun/wasmrun: %v)", err)
+	}
+	return dir
 }

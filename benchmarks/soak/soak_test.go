@@ -46,7 +46,7 @@ func TestJudge(t *testing.T) {
 	}
 }
 
-// TestSoakShort runs the real soak for a few seconds: wasmrun built from ../../cmd/run,
+// TestSoakShort runs the real soak for a few seconds: wasmrun built from ../../cmd/run/wasmrun,
 // python.wasm, the workload, the samples, fsck and the CSV. (make soak runs it for 10 minutes.)
 func TestSoakShort(t *testing.T) {
 	python := filepath.Join("..", "..", "testdata", "python", "python.wasm")
@@ -58,7 +58,9 @@ func TestSoakShort(t *testing.T) {
 	}
 	dir := t.TempDir()
 	wasmrun := filepath.Join(dir, "wasmrun")
-	if out, err := exec.Command("go", "build", "-o", wasmrun, "../../cmd/run").CombinedOutput(); err != nil {
+	build := exec.Command("go", "build", "-o", wasmrun, "./cmd/run/wasmrun")
+	build.Dir = filepath.Join("..", "..") // in the wasmrun module
+	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	cache, err := guests.CacheDir() // shared with the other tests: python.wasm compiles once

@@ -1,13 +1,16 @@
-package main
+package run
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // listFlag is a repeatable string flag.
@@ -190,4 +193,107 @@ func parseEnv(vs []string) ([]string, error) {
 		}
 	}
 	return env, nil
+}
+
+// durationFlag is a duration flag whose error says which units exist (flag.Duration's says
+// "parse error" for a number without a unit).
+type durationFlag time.Duration
+
+func (d *durationFlag) String() string { return time.Duration(*d).String() }
+
+func (d *durationFlag) Set(v string) error {
+	t, err := time.ParseDuration(v)
+	if err != nil {
+		if _, nerr := strconv.ParseFloat(v, 64); nerr == nil && v != "0" {
+			return fmt.Errorf("%q has no unit: add one of ns, us, ms, s, m, h (such as 30s, 1.5m or 2h45m)", v)
+		}
+		return fmt.Errorf("want a duration such as 500ms, 30s, 1.5m or 2h45m (units: ns, us, ms, s, m, h)")
+	}
+	*d = durationFlag(t)
+	return nil
+}
+
+// dashed spells a flag the way the help text does: -x for a one-letter flag, --name for the
+// others (Go's flag package accepts either, and spells both with one dash in its errors).
+func dashed(name string) string {
+	if len(name) == 1 {
+		return "-" + name
+	}
+	return "--" + name
+}
+
+// flagNameInError finds the flag names Go's flag package writes in its errors, as "-name".
+var flagNameInError = regexp.MustCompile(`(^|[ :])-([A-Za-z0-9][A-Za-z0-9-]*)`)
+
+// parseFlags is fs.Parse(args) with the command-line conventions of wasmrun: one-letter boolean
+// flags may be combined (-la is -l -a), and errors spell flags as the help does (--tmp-size,
+// not -tmp-size).
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(expandShort(fs, args))
+	if err == nil {
+		return nil
+	}
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		// Spelled as typed: -lx may be meant as -l -x.
+		for _, a := range args {
+			if n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "="); n == name && strings.HasPrefix(a, "-") {
+				typed, _, _ := strings.Cut(a, "=")
+				return errors.New("flag provided but not defined: " + typed)
+			}
+		}
+	}
+	msg = flagNameInError.ReplaceAllStringFunc(msg, func(m string) string {
+		i := strings.Index(m, "-")
+		return m[:i] + dashed(m[i+1:])
+	})
+	msg = strings.Replace(msg, " for flag --", " for --", 1)
+	msg = strings.Replace(msg, " for flag -", " for -", 1)
+	return errors.New(msg)
+}
+
+// expandShort splits combined one-letter boolean flags (-la into -l -a) among the flags at the
+// start of args, up to the first argument that is not a flag or "--"; an argument whose letters
+// are not all one-letter boolean flags of fs is left for fs.Parse to judge.
+func expandShort(fs *flag.FlagSet, args []string) []string {
+	isBool := func(f *flag.Flag) bool {
+		b, ok := f.Value.(interface{ IsBoolFlag() bool })
+		return ok && b.IsBoolFlag()
+	}
+	out := make([]string, 0, len(args))
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" || len(a) < 2 || a[0] != '-' {
+			return append(out, args[i:]...)
+		}
+		name := strings.TrimLeft(a, "-")
+		name, _, hasValue := strings.Cut(name, "=")
+		if f := fs.Lookup(name); f != nil {
+			out = append(out, a)
+			if !hasValue && !isBool(f) && i+1 < len(args) {
+				i++
+				out = append(out, args[i]) // the flag's value
+			}
+			continue
+		}
+		if a[1] == '-' || hasValue {
+			out = append(out, a)
+			continue
+		}
+		split := make([]string, 0, len(name))
+		for _, r := range name {
+			f := fs.Lookup(string(r))
+			if f == nil || !isBool(f) {
+				split = nil
+				break
+			}
+			split = append(split, "-"+string(r))
+		}
+		if split == nil {
+			out = append(out, a)
+			continue
+		}
+		out = append(out, split...)
+	}
+	return out
 }

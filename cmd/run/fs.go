@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"errors"
@@ -60,7 +60,7 @@ type fsOptions struct {
 	parents   bool   // mkdir -p, put -p
 	mode      string // mkdir -m, put -m
 	summarize bool   // du -s
-	human     bool   // du -h
+	human     bool   // du --human-readable
 	follow    bool   // stat -L
 	output    string // export -o
 	gzip      bool   // export -z
@@ -119,7 +119,8 @@ const fsUsageTail = `
 PATH is a path inside the store, from the store's root: data/x and /data/x are the same file
 (for a store mounted with --mount /m=stable:FILE, the guest sees it as /m/data/x). HOST is a
 path on this machine, and - is standard input or output. Flags may come before or after the
-arguments; -- ends the flags.
+arguments; -- ends the flags; one-letter flags combine (ls -la is ls -l -a). -h and --help
+print the help of every subcommand (du's human-readable sizes are --human-readable).
 
 Reading subcommands (ls, tree, stat, du, cat, get, export, fsck, backup) open the store
 read-only and share it with other readers: wasmrun processes that mount it with :ro, other
@@ -146,7 +147,7 @@ func fsMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	pre := newFSFlagSet("fs", &opts)
 	help := pre.Bool("h", false, "")
 	pre.BoolVar(help, "help", false, "")
-	if err := pre.Parse(args); err != nil {
+	if err := parseFlags(pre, args); err != nil {
 		return usageErr("%v", err)
 	}
 	args = pre.Args()
@@ -183,9 +184,7 @@ func fsMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		cmd.flags(fl, &opts)
 	}
 	cmdHelp := false
-	if fl.Lookup("h") == nil { // du -h is human-readable sizes
-		fl.BoolVar(&cmdHelp, "h", false, "print this help and exit")
-	}
+	fl.BoolVar(&cmdHelp, "h", false, "print this help and exit")
 	fl.BoolVar(&cmdHelp, "help", false, "print this help and exit")
 	pos, err := parseInterleaved(fl, args[1:])
 	if err != nil {
@@ -207,7 +206,11 @@ func fsMain(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	c := &fsContext{opts: opts, stdin: stdin, stdout: stdout, stderr: stderr, tty: isTerminal(stderr),
 		defaultStore: !explicitStore}
 	fail := func(err error) int {
-		fmt.Fprintf(stderr, "wasmrun fs %s: %s\n", cmd.name, describeError(err))
+		msg := describeError(err)
+		if cmd == cmdBackup && errors.Is(err, stable.ErrLocked) && len(backupSignals) > 0 {
+			msg += "\nThe wasmrun that writes to it can take a consistent backup itself: kill -USR1 <its process id> writes " + opts.store + ".backup"
+		}
+		fmt.Fprintf(stderr, "wasmrun fs %s: %s\n", cmd.name, msg)
 		return fsExitFail
 	}
 	if cmd.access != storeSelf {
@@ -239,7 +242,8 @@ func newFSFlagSet(name string, o *fsOptions) *flag.FlagSet {
 	fl := flag.NewFlagSet(name, flag.ContinueOnError)
 	fl.SetOutput(io.Discard)
 	fl.StringVar(&o.store, "store", defaultStore, "the store file ($WASMRUN_STORE changes the default)")
-	fl.DurationVar(&o.lockTimeout, "lock-timeout", stable.DefaultLockTimeout,
+	o.lockTimeout = stable.DefaultLockTimeout
+	fl.Var((*durationFlag)(&o.lockTimeout), "lock-timeout",
 		"wait this long for another process to release the store; 0 tries once")
 	return fl
 }
@@ -249,7 +253,7 @@ func newFSFlagSet(name string, o *fsOptions) *flag.FlagSet {
 func parseInterleaved(fl *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for len(args) > 0 {
-		if err := fl.Parse(args); err != nil {
+		if err := parseFlags(fl, args); err != nil {
 			return nil, err
 		}
 		rest := fl.Args()
@@ -305,11 +309,7 @@ func printFSCommandUsage(w io.Writer, c *fsCommand) {
 	}
 	b.WriteString("\nFlags:\n")
 	writeFlags(&b, fl)
-	if fl.Lookup("h") == nil {
-		b.WriteString("  -h, --help\n        print this help and exit\n")
-	} else {
-		b.WriteString("  --help\n        print this help and exit\n")
-	}
+	b.WriteString("  -h, --help\n        print this help and exit\n")
 	io.WriteString(w, b.String())
 }
 

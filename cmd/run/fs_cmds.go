@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"encoding/json"
@@ -420,7 +420,7 @@ var cmdStat = &fsCommand{
 
 var cmdDu = &fsCommand{
 	name:     "du",
-	synopsis: "[-s] [-h] [--json] [PATH...]",
+	synopsis: "[-s] [--human-readable] [--json] [PATH...]",
 	summary:  "sum the sizes of trees",
 	help: `For each PATH (the root by default) it prints the bytes of file data below each directory,
 then the total for PATH: apparent sizes (a hole in a sparse file counts, although the store does
@@ -430,7 +430,8 @@ not keep it), symlinks by the length of their targets, a file with several hard 
 	maxArgs: -1,
 	flags: func(fl *flag.FlagSet, o *fsOptions) {
 		fl.BoolVar(&o.summarize, "s", false, "print only the total of each PATH")
-		fl.BoolVar(&o.human, "h", false, "sizes with K, M, G suffixes (powers of 1024)")
+		fl.BoolVar(&o.human, "human-readable", false, "sizes with K, M, G suffixes (powers of 1024); -h is help, as in\n"+
+			"every subcommand")
 		fl.BoolVar(&o.json, "json", false, "print one JSON object per line")
 	},
 	run: runDu,
@@ -607,6 +608,20 @@ func fsPerm(m fs.FileMode) fs.FileMode {
 	return m & (fs.ModePerm | fs.ModeSetuid | fs.ModeSetgid | fs.ModeSticky)
 }
 
+// modeFlag is an octal mode flag (-m), checked by parseMode when it is parsed, so that a bad
+// mode is a command-line mistake.
+type modeFlag string
+
+func (m *modeFlag) String() string { return string(*m) }
+
+func (m *modeFlag) Set(s string) error {
+	if _, err := parseMode(s); err != nil {
+		return err
+	}
+	*m = modeFlag(s)
+	return nil
+}
+
 // parseMode parses an octal mode such as 755 or 0644.
 func parseMode(s string) (fs.FileMode, error) {
 	n, err := strconv.ParseUint(s, 8, 32)
@@ -639,7 +654,7 @@ file gets HOST's permission bits and modification time (0644 and now for standar
 	maxArgs: 2,
 	flags: func(fl *flag.FlagSet, o *fsOptions) {
 		fl.BoolVar(&o.parents, "p", false, "create missing parent directories")
-		fl.StringVar(&o.mode, "m", "", "the file's mode, in octal (such as 0600)")
+		fl.Var((*modeFlag)(&o.mode), "m", "the file's mode, in octal (such as 0600)")
 	},
 	run: func(c *fsContext, args []string) error {
 		src, dest := args[0], storePath(args[1])
@@ -713,7 +728,8 @@ var cmdMkdir = &fsCommand{
 	maxArgs:  -1,
 	flags: func(fl *flag.FlagSet, o *fsOptions) {
 		fl.BoolVar(&o.parents, "p", false, "create missing parents; an existing directory is no error")
-		fl.StringVar(&o.mode, "m", "0755", "the mode of new directories, in octal")
+		o.mode = "0755"
+		fl.Var((*modeFlag)(&o.mode), "m", "the mode of new directories, in octal")
 	},
 	run: func(c *fsContext, args []string) error {
 		mode, err := parseMode(c.opts.mode)

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"compress/gzip"
@@ -319,7 +319,12 @@ compact. It opens the store read-only, so it runs while wasmrun processes read t
 (mounts with :ro) and other wasmrun fs readers use it; a wasmrun process that writes to the
 store holds it locked, and backup waits --lock-timeout for it. The copy is written under a
 temporary name next to HOST, synced, checked and then moved to HOST; an existing HOST is an
-error unless -f. Restore by copying the backup over the store while no one uses it.`,
+error unless -f. Restore by copying the backup over the store while no one uses it.
+
+A store that a running wasmrun writes to cannot be opened by another process, this one
+included: ask that wasmrun instead. SIGUSR1 (kill -USR1 PID) makes it commit and write a
+consistent backup of its store (--store) to STORE.backup, replacing the last one, while the
+guest goes on; it reports on its standard error.`,
 	access:  storeSelf,
 	minArgs: 1,
 	maxArgs: 1,

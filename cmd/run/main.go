@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"bytes"
@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,8 +35,10 @@ const (
 	exitTrap    = 134 // the guest trapped: 128+SIGABRT, as a native program that aborts
 )
 
-func main() {
-	os.Exit(wasmrun(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+// Main is the whole wasmrun command, for cmd/run/wasmrun's main: args are the arguments after
+// the program name; it returns the exit status.
+func Main(args []string, stdin *os.File, stdout, stderr io.Writer) int {
+	return wasmrun(args, stdin, stdout, stderr)
 }
 
 // config is the parsed command line.
@@ -46,6 +50,7 @@ type config struct {
 	strict    bool        // --strict-wasi
 	preopens  []string    // the guest paths of --dir and --mount in flag order (preopens with --strict-wasi)
 	store     string
+	storeSet  bool // --store was given: its directory is not created
 	storeOpts stable.Options
 	tmpSize   int64
 	tmpInodes int64
@@ -134,19 +139,20 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.Var(&tmpSize, "tmp-size", "the size of /tmp, with a K, M or G suffix; 0 means unbounded")
 	fs.Int64Var(&c.tmpInodes, "tmp-inodes", 0, "the most files, directories and symlinks /tmp may hold (ENOSPC beyond);\n"+
 		"0 means unbounded")
-	fs.DurationVar(&c.timeout, "timeout", 0, "stop the guest after this long (such as 30s or 5m) and exit 124;\n"+
+	fs.Var((*durationFlag)(&c.timeout), "timeout", "stop the guest after this long (such as 30s or 5m) and exit 124;\n"+
 		"0 means no limit. With a limit, compute-bound code runs slower: it checks\n"+
 		"for the deadline at every function call and loop iteration")
 	fs.StringVar(&c.cacheDir, "cache-dir", defaultCache, "keep compiled machine code here, so that the next start is fast\n"+
 		"($WASMRUN_CACHE_DIR changes the default)")
 	fs.BoolVar(&c.noCache, "no-cache", false, "compile the module again instead of using the compilation cache")
-	fs.DurationVar(&commitInterval, "commit-interval", stable.DefaultCommitInterval,
+	commitInterval, lockTimeout = stable.DefaultCommitInterval, stable.DefaultLockTimeout
+	fs.Var((*durationFlag)(&commitInterval), "commit-interval",
 		"commit the store in the background when its oldest uncommitted change\n"+
 			"is this old; 0 turns it off (commits still happen at exit and on fsync)")
 	fs.Var(&cacheSize, "cache-size", "commit the store in the background when this many bytes of file data\n"+
 		"are uncommitted")
 	fs.Var(&quota, "store-quota", "limit the size of the store's files (ENOSPC beyond); 0 means unlimited")
-	fs.DurationVar(&lockTimeout, "lock-timeout", stable.DefaultLockTimeout,
+	fs.Var((*durationFlag)(&lockTimeout), "lock-timeout",
 		"wait this long for another process to release the store; 0 tries once")
 	fs.IntVar(&c.maxFDs, "max-fds", wasi.DefaultMaxFDs, "the most files the guest may have open at once (EMFILE beyond)")
 	fs.Var(&maxMemory, "max-memory", "the most linear memory the guest may use: a multiple of 64K, at most 4G")
@@ -166,7 +172,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	fs.BoolVar(&help, "h", false, "print this help and exit")
 	fs.BoolVar(&help, "help", false, "print this help and exit")
 
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		return nil, actRun, &usageError{err.Error()}
 	}
 	if help {
@@ -186,6 +192,7 @@ func parseArgs(args []string, stdout io.Writer) (*config, action, error) {
 	if !explicit["cache-dir"] {
 		c.cacheDir = ""
 	}
+	c.storeSet = explicit["store"]
 	c.module = fs.Arg(0)
 	c.args = append([]string{filepath.Base(c.module)}, fs.Args()[1:]...)
 	if c.env, err = parseEnv(envs); err != nil {
@@ -292,8 +299,9 @@ func printUsage(w io.Writer, fs *flag.FlagSet) {
 }
 
 // version is wasmrun's version. A release build sets it with
-// -ldflags "-X main.version=v1.2.3"; otherwise --version shows the module version Go stamped
-// (a pseudo-version, or "(devel)" plus the commit for a build from a checkout).
+// -ldflags "-X github.com/wasmrun/wasmrun/cmd/run.version=v1.2.3"; otherwise --version shows
+// the module version Go stamped (a pseudo-version, or "(devel)" plus the commit for a build
+// from a checkout).
 var version string
 
 // versionText is what --version prints: wasmrun's version, wazero's and Go's.
@@ -373,16 +381,21 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	guest := &runningGuest{module: c.module, stderr: stderr, report: func() { stats.print(stderr) }}
 	go func() {
 		sig := <-sigs
+		// No garbage collection from here to the exit: a collection stops the world, and a
+		// guest that computes in wazero's machine code without its interrupt checks cannot
+		// be stopped, so the collection, and every goroutine that allocates after it began
+		// (this one, the commit), would wait for the guest forever.
+		debug.SetGCPercent(-1)
 		cancel(signalError{sig})
 		select {
 		case <-time.After(interruptGrace):
 			go guest.abandon(sig) // while a second signal can still exit at once
 		case sig = <-sigs:
-			fmt.Fprintf(stderr, "wasmrun: %v again: exiting without the final commit\n", sig)
+			fmt.Fprintf(stderr, "wasmrun: %s again: exiting without the final commit\n", signalName(sig))
 			os.Exit(signalStatus(sig))
 		}
 		sig = <-sigs
-		fmt.Fprintf(stderr, "wasmrun: %v again: exiting without the final commit\n", sig)
+		fmt.Fprintf(stderr, "wasmrun: %s again: exiting without the final commit\n", signalName(sig))
 		os.Exit(signalStatus(sig))
 	}()
 
@@ -396,12 +409,15 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		DebugInfo:        c.debugInfo,
 		MemoryLimitPages: uint32(c.maxMemory >> 16),
 		MaxFDs:           c.maxFDs,
-		Interruptible:    c.timeout > 0,
+		Interrupt:        wasmrt.InterruptAtHostCalls,
 		StrictWASI:       c.strict,
 		Preopens:         c.preopens,
 	}
 	if c.tmpSize == 0 {
 		opts.TmpBytes = -1
+	}
+	if c.timeout > 0 {
+		opts.Interrupt = wasmrt.InterruptAlways // --timeout stops any guest
 	}
 	var trace io.Writer
 	switch c.trace {
@@ -416,45 +432,88 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 		defer f.Close()
 		trace = f
 	}
-	var later []mountSpec // mounts below "/"
+	// Every mount is opened before the store, so that a bad --dir or --mount fails before a
+	// store file is created; and a store this run created is removed again if the run fails
+	// before the guest starts (a module that does not compile, a mount point that is a file).
+	var later []openedMount // mounts below "/"
+	closeLater := func() {
+		for _, m := range later {
+			if cl, ok := vfs.As[vfs.Closer](m.fsys); ok {
+				cl.Close()
+			}
+		}
+	}
 	for _, m := range c.mounts {
-		switch m.guest {
-		case "/":
+		if m.guest == "/" {
 			if opts.Root != nil {
+				closeLater()
 				return fail("two mounts at /")
 			}
 			if opts.Root, err = openMount(m, c.storeOpts, stats.wrap); err != nil {
-				return fail("%v", err)
+				closeLater()
+				return fail("%v", storeHint(err, m.arg))
 			}
 			continue
-		case "/tmp":
+		}
+		if m.guest == "/tmp" {
 			opts.NoTmp = true
 		}
-		later = append(later, m)
+		fsys, err := openMount(m, c.storeOpts, stats.wrap)
+		if err != nil {
+			closeLater()
+			if opts.Root != nil {
+				if cl, ok := vfs.As[vfs.Closer](opts.Root); ok {
+					cl.Close()
+				}
+			}
+			return fail("%v", storeHint(err, m.arg))
+		}
+		later = append(later, openedMount{m.guest, fsys})
 	}
 	if opts.Root == nil && c.store == "" {
+		closeLater()
 		_, err := wasmrt.DefaultStorePath()
 		return fail("%v", err)
 	}
+	createdStore := false
+	if opts.Root == nil {
+		if !c.storeSet && !stable.IsURL(c.store) {
+			// The default store's directories are created on first use, as runtime.New
+			// does for an embedding that leaves Options.Store empty.
+			if err := os.MkdirAll(filepath.Dir(c.store), 0o700); err != nil {
+				closeLater()
+				return fail("create the default store's directory: %v (give --store or set $%s)", err, wasmrt.EnvStore)
+			}
+		}
+		if !stable.IsURL(c.store) {
+			_, serr := os.Lstat(c.store)
+			createdStore = errors.Is(serr, fs.ErrNotExist)
+		}
+	}
 	storeFail := func(err error) int {
+		closeLater()
 		if errors.Is(err, stable.ErrLocked) {
 			return fail("%v (wait for it to exit, or give --lock-timeout or another --store)", err)
 		}
 		if h := damageHint(err); h != "" {
 			return fail("%v (%s)", err, h)
 		}
-		return fail("%v", err)
+		return fail("%v", storeHint(err, c.store))
 	}
 	var tmp vfs.FS
-	if c.stats {
-		// Count the default mounts too: open them here instead of letting New do it.
-		if opts.Root == nil {
-			st, err := stable.Open(c.store, c.storeOpts)
-			if err != nil {
-				return storeFail(err)
-			}
-			opts.Root = stats.wrap("/", st)
+	stopBackups := func() {}
+	if opts.Root == nil {
+		// Opened here rather than by New: --stats counts it, and a backup signal copies it.
+		st, err := stable.Open(c.store, c.storeOpts)
+		if err != nil {
+			return storeFail(err)
 		}
+		opts.Root = stats.wrap("/", st)
+		if !stable.IsURL(c.store) {
+			stopBackups = backupOnSignal(st, c.store+".backup", stderr)
+		}
+	}
+	if c.stats {
 		if !opts.NoTmp {
 			opts.NoTmp = true
 			tmp = heap.New(heap.Options{MaxBytes: c.tmpSize, MaxInodes: c.tmpInodes})
@@ -462,20 +521,22 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	}
 	r, err := wasmrt.New(ctx, opts)
 	if err != nil {
+		stopBackups()
 		return storeFail(err)
 	}
 	if tmp != nil {
-		if err := r.Mount("/tmp", stats.wrap("/tmp", tmp)); err != nil {
-			r.Close(context.Background())
-			return fail("mount /tmp: %v", err)
-		}
+		later = append([]openedMount{{"/tmp", stats.wrap("/tmp", tmp)}}, later...)
 	}
-	code := run(ctx, r, c, later, gcOn, guest, stats, trace, stdin, stdout, stderr)
+	code, started := run(ctx, r, c, later, gcOn, guest, stats, trace, stdin, stdout, stderr)
+	stopBackups() // before Close closes the store
 	if err := r.Close(context.Background()); err != nil {
 		fmt.Fprintf(stderr, "wasmrun: closing the store: %v\n", err)
 		if code == 0 {
 			code = exitUsage
 		}
+	}
+	if !started && createdStore {
+		removeStore(c.store)
 	}
 	if stats.ran {
 		stats.print(stderr)
@@ -483,29 +544,91 @@ func wasmrun(args []string, stdin *os.File, stdout, stderr io.Writer) int {
 	return code
 }
 
-// run mounts, compiles and runs the module on r, and returns the exit status.
-func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []mountSpec, gcOn func(),
-	guest *runningGuest, stats *mountStats, trace io.Writer, stdin *os.File, stdout, stderr io.Writer) int {
-	for _, m := range mounts {
-		fsys, err := openMount(m, c.storeOpts, stats.wrap)
-		if err == nil {
-			err = r.Mount(m.guest, fsys)
+// backupOnSignal makes SIGUSR1 write a consistent backup of the store st to dst while the
+// guest runs: the namespace's changes are committed first (as a background commit does), then
+// stable.FS.Backup copies the committed state in one read transaction and replaces dst. This is
+// how a store in use gets backed up: another process cannot open a store a writer holds. It
+// reports on stderr and returns the function that stops listening.
+func backupOnSignal(st *stable.FS, dst string, stderr io.Writer) (stop func()) {
+	if len(backupSignals) == 0 {
+		return func() {}
+	}
+	sigs := make(chan os.Signal, 1)
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	signal.Notify(sigs, backupSignals...)
+	go func() {
+		defer close(finished)
+		for {
+			select {
+			case <-done:
+				return
+			case <-sigs:
+			}
+			var err error
+			var size int64
+			if e := st.Commit(); e != 0 {
+				err = fmt.Errorf("commit: %w", e)
+			} else {
+				size, err = st.Backup(dst, stable.BackupOptions{Replace: true})
+			}
 			if err != nil {
-				if cl, ok := vfs.As[vfs.Closer](fsys); ok {
+				fmt.Fprintf(stderr, "wasmrun: backup of %s: %v\n", st.Path(), err)
+				continue
+			}
+			fmt.Fprintf(stderr, "wasmrun: backup of %s written to %s (%s)\n", st.Path(), dst, formatSize(size))
+		}
+	}()
+	return func() {
+		signal.Stop(sigs)
+		close(done)
+		<-finished
+	}
+}
+
+// openedMount is a mount of the command line, opened.
+type openedMount struct {
+	guest string
+	fsys  vfs.FS
+}
+
+// storeHint adds to an error opening the store file path what a user can do about it: a store
+// this user may not write can still be read.
+func storeHint(err error, path string) error {
+	if errors.Is(err, fs.ErrPermission) || errors.Is(err, syscall.EROFS) {
+		if st, serr := os.Stat(path); serr == nil && st.Mode().IsRegular() {
+			return fmt.Errorf("%w\n(the store cannot be written here; to read it, mount it read-only with --mount /=stable:%s:ro, or use 'wasmrun fs ls', 'cat', 'get' or 'export')", err, path)
+		}
+	}
+	return err
+}
+
+// removeStore removes the store file path and its log, which this run created and never ran
+// a guest on.
+func removeStore(path string) {
+	_ = os.Remove(path + "-wal")
+	_ = os.Remove(path)
+}
+
+// run mounts, compiles and runs the module on r, and returns the exit status, and whether the
+// guest was started. It closes the mounts it could not mount.
+func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []openedMount, gcOn func(),
+	guest *runningGuest, stats *mountStats, trace io.Writer, stdin *os.File, stdout, stderr io.Writer) (int, bool) {
+	for i, m := range mounts {
+		if err := r.Mount(m.guest, m.fsys); err != nil {
+			for _, m := range mounts[i:] {
+				if cl, ok := vfs.As[vfs.Closer](m.fsys); ok {
 					cl.Close()
 				}
-				err = fmt.Errorf("mount %s: %w", m.guest, err)
 			}
-		}
-		if err != nil {
-			fmt.Fprintf(stderr, "wasmrun: %v\n", err)
-			return exitUsage
+			fmt.Fprintf(stderr, "wasmrun: mount %s: %v\n", m.guest, err)
+			return exitUsage, false
 		}
 	}
 	mod, err := r.CompileFile(ctx, c.module)
 	if err != nil {
 		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
-		return exitUsage
+		return exitUsage, false
 	}
 	runCtx := ctx
 	if c.timeout > 0 {
@@ -532,19 +655,19 @@ func run(ctx context.Context, r *wasmrt.Runtime, c *config, mounts []mountSpec, 
 	var sig signalError
 	switch {
 	case err == nil:
-		return code & 0xff // as a native exit(): only the low 8 bits reach the parent
+		return code & 0xff, true // as a native exit(): only the low 8 bits reach the parent
 	case errors.As(context.Cause(ctx), &sig):
-		fmt.Fprintf(stderr, "wasmrun: %s: stopped by %v\n", c.module, sig.sig)
-		return signalStatus(sig.sig)
+		fmt.Fprintf(stderr, "wasmrun: %s: stopped by %s\n", c.module, signalName(sig.sig))
+		return signalStatus(sig.sig), true
 	case errors.Is(err, context.DeadlineExceeded):
 		fmt.Fprintf(stderr, "wasmrun: %s: timed out after %v\n", c.module, c.timeout)
-		return exitTimeout
+		return exitTimeout, true
 	case errors.Is(err, wasmrt.ErrTrap):
 		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
-		return exitTrap
+		return exitTrap, true
 	default:
 		fmt.Fprintf(stderr, "wasmrun: %s: %v\n", c.module, err)
-		return exitUsage
+		return exitUsage, true
 	}
 }
 
@@ -657,12 +780,27 @@ func (m *mountStats) wrap(guestPath string, fsys vfs.FS) vfs.FS {
 	return st.FS()
 }
 
-// print writes each mount's figures, in mount order, as one block of stats.Snapshot.Format.
+// print writes each mount's figures as one block of stats.Snapshot.Format: "/", then /tmp, then the
+// other mounts in the order of the command line (they are opened before "/").
 func (m *mountStats) print(w io.Writer) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for i, st := range m.counts {
-		st.Stats().Format(w, m.paths[i])
+	order := make([]int, len(m.counts))
+	for i := range order {
+		order[i] = i
+	}
+	rank := func(p string) int {
+		switch p {
+		case "/":
+			return 0
+		case "/tmp":
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return rank(m.paths[a]) - rank(m.paths[b]) })
+	for _, i := range order {
+		m.counts[i].Stats().Format(w, m.paths[i])
 	}
 }
 
@@ -708,10 +846,10 @@ func (g *runningGuest) abandon(sig os.Signal) {
 	}
 	status := signalStatus(sig)
 	if err := g.ns.Commit(); err != nil {
-		fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %v; the commit failed: %v\n", g.module, sig, err)
+		fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %s; the commit failed: %v\n", g.module, signalName(sig), err)
 		os.Exit(status)
 	}
-	fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %v (committed while the guest was still computing)\n", g.module, sig)
+	fmt.Fprintf(g.stderr, "wasmrun: %s: stopped by %s (committed while the guest was still computing)\n", g.module, signalName(sig))
 	g.report()
 	os.Exit(status)
 }
@@ -719,7 +857,19 @@ func (g *runningGuest) abandon(sig os.Signal) {
 // signalError is the cause of a run cancelled by a signal.
 type signalError struct{ sig os.Signal }
 
-func (e signalError) Error() string { return "interrupted by " + e.sig.String() }
+func (e signalError) Error() string { return "interrupted by " + signalName(e.sig) }
+
+// signalName names sig as a user knows it: SIGINT (Ctrl-C), SIGTERM (the verb "interrupt" or
+// "terminated" that os.Signal.String gives does not read as a noun).
+func signalName(sig os.Signal) string {
+	switch sig {
+	case os.Interrupt:
+		return "SIGINT"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	}
+	return sig.String()
+}
 
 // signalStatus is the shell's exit status for a process killed by sig: 128 + its number.
 func signalStatus(sig os.Signal) int {

@@ -1,4 +1,4 @@
-package main
+package run
 
 import (
 	"bytes"
@@ -47,7 +47,7 @@ func testMain(m *testing.M) int {
 	defer os.RemoveAll(tmp)
 	testHome = tmp
 	wasmrunBin = filepath.Join(tmp, "wasmrun")
-	if out, err := exec.Command("go", "build", "-o", wasmrunBin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", wasmrunBin, "./wasmrun").CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 		return 1
 	}
@@ -132,7 +132,7 @@ func TestCommandLine(t *testing.T) {
 		wantStderr []string // substrings
 	}{
 		{name: "bad flag", args: []string{"--nope", g("echo")}, wantCode: 2,
-			wantStderr: []string{"wasmrun: flag provided but not defined: -nope", "wasmrun --help"}},
+			wantStderr: []string{"wasmrun: flag provided but not defined: --nope", "wasmrun --help"}},
 		{name: "no module", args: nil, wantCode: 2, wantStderr: []string{"wasmrun: no module to run"}},
 		{name: "missing module", args: []string{"nonexistent.wasm"}, wantCode: 2,
 			wantStderr: []string{"wasmrun: ", "nonexistent.wasm", "no such file"}},
@@ -486,7 +486,7 @@ func TestInterrupt(t *testing.T) {
 			args := []string{"--commit-interval", "1h"}
 			if timeout != "" {
 				name = sig.String() + "/timeout " + timeout
-				wantStderr = ": stopped by " + sig.String() + "\n"
+				wantStderr = ": stopped by " + map[syscall.Signal]string{syscall.SIGINT: "SIGINT", syscall.SIGTERM: "SIGTERM"}[sig] + "\n"
 				args = append(args, "--timeout", timeout)
 			}
 			t.Run(name, func(t *testing.T) {
@@ -544,7 +544,7 @@ func TestInterrupt(t *testing.T) {
 		if took := time.Since(start); took < interruptGrace || took > 5*time.Second {
 			t.Errorf("exited %v after SIGINT, want about the %v grace period", took, interruptGrace)
 		}
-		if want := "wasmrun: " + g("loop") + ": stopped by interrupt (committed while the guest was still computing)"; !strings.Contains(stderr.String(), want) {
+		if want := "wasmrun: " + g("loop") + ": stopped by SIGINT (committed while the guest was still computing)"; !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr.String())
 		}
 	})

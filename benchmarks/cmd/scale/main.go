@@ -2,7 +2,7 @@
 // a 20 GB sparse file, a 2 GB dense file, one directory of 200,000 entries and 1,000,000 files in
 // total, in one store, through the same vfs.Namespace the WASI layer uses.
 //
-//	go run ./benchmarks/cmd/scale [-factor 1] [-cache 64M] [-out benchmarks/results]
+//	cd benchmarks && go run ./cmd/scale [-factor 1] [-cache 64M] [-out benchmarks/results]
 //
 // (`make bench-scale`.) Every step is timed in batches, so that the time per operation can be
 // seen against the size of the store: it should stay flat. After each batch the process's Go heap
@@ -403,7 +403,7 @@ func write(dir string, rep *report) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "# Stable store at scale\n\nMachine: %s; %s. Command: `%s`.\n\n", rep.Machine, rep.Date, strings.TrimSpace("go run ./benchmarks/cmd/scale "+strings.Join(os.Args[1:], " ")))
+	fmt.Fprintf(&b, "# Stable store at scale\n\nMachine: %s; %s. Command: `%s`.\n\n", rep.Machine, rep.Date, strings.TrimSpace("cd benchmarks && go run ./cmd/scale "+strings.Join(os.Args[1:], " ")))
 	fmt.Fprintf(&b, "Size factor %g; write-back cache %d MiB, so the Go heap must stay under %d MiB "+
 		"(2 x (3 x cache + %d MiB): dirty, committing and clean pages plus a fixed allowance, doubled for the GC's headroom). "+
 		"Final store: %d MiB, %d files, built in %.1f s.\n\n", rep.Factor, rep.CacheMiB, rep.BoundMiB, allowanceMiB, rep.StoreMiB, rep.TotalFiles, rep.Seconds)
@@ -524,10 +524,13 @@ func machine() string {
 	return fmt.Sprintf("%s, %d cores, %s, %s", cpu, goruntime.NumCPU(), kernel, goruntime.Version())
 }
 
+// repoRoot returns the directory of the wasmrun module (the benchmarks module replaces it with
+// its parent directory).
 func repoRoot() string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || strings.TrimSpace(string(out)) == "" || strings.TrimSpace(string(out)) == os.DevNull {
-		log.Fatal("run inside the wasmrun repository")
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/wasmrun/wasmrun").Output()
+	dir := strings.TrimSpace(string(out))
+	if err != nil || dir == "" {
+		log.Fatalf("run inside the wasmrun repository (go list -m github.com/wasmrun/wasmrun: %v)", err)
 	}
-	return filepath.Dir(strings.TrimSpace(string(out)))
+	return dir
 }

@@ -1,7 +1,7 @@
 // Command suite is wasmrun's benchmark suite driver: it builds what it needs, runs every workload
 // under every configuration, interleaved, several times, and writes the results.
 //
-//	go run ./benchmarks/cmd/suite [-quick] [-reps N] [-profile] [-out benchmarks/results]
+//	cd benchmarks && go run ./cmd/suite [-quick] [-reps N] [-profile] [-out benchmarks/results]
 //
 // `make bench` runs the full suite, `make bench-quick` the quick one (about 5 minutes on 2 cores).
 // See benchmarks/README.md for what is measured, how, and how to read the results.
@@ -145,7 +145,7 @@ func suite(o *options) error {
 		Sizes:   sz,
 		Seed:    o.seed,
 		Machine: machine(env),
-		Command: "go run ./benchmarks/cmd/suite " + strings.Join(os.Args[1:], " "),
+		Command: "cd benchmarks && go run ./cmd/suite " + strings.Join(os.Args[1:], " "),
 		Commit:  commit,
 		Started: time.Now().UTC().Format(time.RFC3339),
 	}

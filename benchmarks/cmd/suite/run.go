@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log"
 	"math/rand/v2"
@@ -77,16 +76,15 @@ type env struct {
 	python3    string
 }
 
+// repoRoot returns the directory of the wasmrun module (the benchmarks module replaces it with
+// its parent directory).
 func repoRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "github.com/wasmrun/wasmrun").Output()
+	dir := strings.TrimSpace(string(out))
+	if err != nil || dir == "" {
+		return "", fmt.Errorf("run the suite inside the wasmrun repository (go list -m github.com/wasmrun/wasmrun: %v)", err)
 	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run the suite inside the wasmrun repository")
-	}
-	return filepath.Dir(mod), nil
+	return dir, nil
 }
 
 // checkFS fails unless dir is on a tmpfs (wantTmpfs) or on something else.
@@ -153,19 +151,29 @@ func build(root, src, work string) (*env, error) {
 	e.wasirun = filepath.Join(bin, "wasirun")
 	e.goWasm = filepath.Join(bin, "gobench.wasm")
 	e.goNative = filepath.Join(bin, "gobench")
+	// Trees from before the benchmarks had a module of their own (a -rev) build everything
+	// from the root, and wasmrun's main package in cmd/run.
+	wasmrunPkg, benchDir, benchPkg := "./cmd/run/wasmrun", filepath.Join(src, "benchmarks"), "."
+	if _, err := os.Stat(filepath.Join(src, "cmd", "run", "wasmrun")); err != nil {
+		wasmrunPkg = "./cmd/run"
+	}
+	if _, err := os.Stat(filepath.Join(benchDir, "go.mod")); err != nil {
+		benchDir, benchPkg = src, "./benchmarks"
+	}
 	steps := []struct {
 		env []string
 		out string
+		dir string
 		pkg string
 	}{
-		{nil, e.wasmrun, "./cmd/run"},
-		{nil, e.wasirun, "./benchmarks/cmd/wasirun"},
-		{[]string{"GOOS=wasip1", "GOARCH=wasm"}, e.goWasm, "./benchmarks/workloads/gobench"},
-		{nil, e.goNative, "./benchmarks/workloads/gobench"},
+		{nil, e.wasmrun, src, wasmrunPkg},
+		{nil, e.wasirun, benchDir, benchPkg + "/cmd/wasirun"},
+		{[]string{"GOOS=wasip1", "GOARCH=wasm"}, e.goWasm, benchDir, benchPkg + "/workloads/gobench"},
+		{nil, e.goNative, benchDir, benchPkg + "/workloads/gobench"},
 	}
 	for _, s := range steps {
 		cmd := exec.Command("go", "build", "-o", s.out, s.pkg)
-		cmd.Dir = src
+		cmd.Dir = s.dir
 		cmd.Env = append(os.Environ(), s.env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("go build %s: %v\n%s", s.pkg, err, out)
