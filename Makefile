@@ -27,7 +27,7 @@
 # wat2wasm and Go; .ci/run installs them on Debian.
 
 GO          ?= go
-TEST_TIMEOUT ?= 20m
+TEST_TIMEOUT ?= 45m
 TESTFLAGS   ?= -race
 PYTHON_WASM := testdata/python/python.wasm
 
