@@ -59,7 +59,11 @@ func Example_httpHandler() {
 		log.Fatal(err)
 	}
 	defer r.Close(ctx)
-	m, err := r.Compile(ctx, python)
+	// Compile with a context that can end, as the requests' will: Compile then builds the variant
+	// with interrupt checks now, at start-up, instead of in the first request's time budget.
+	compileCtx, stop := context.WithCancel(ctx)
+	m, err := r.Compile(compileCtx, python)
+	stop()
 	if err != nil {
 		log.Fatal(err)
 	}
