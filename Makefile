@@ -5,7 +5,7 @@
 #   make build    build bin/wasmrun
 #   make python   fetch and verify testdata/python/python.wasm (idempotent)
 #   make test     fetch python.wasm if missing, then run every test with the race detector
-#                 (about 4 minutes on 2 cores; TESTFLAGS= runs without -race), then make fuzz-short
+#                 (about 9 minutes on 2 quiet cores; TESTFLAGS= runs without -race), then make fuzz-short
 #   make fuzz-short  run each fuzz target for FUZZTIME (5s); an input that fails is written to
 #                 <pkg>/testdata/fuzz/<Target>/: commit it with the fix, as a regression seed
 #   make fmt      gofmt -w the tree
